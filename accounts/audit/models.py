@@ -1,0 +1,93 @@
+"""The append-only, hash-chained audit log.
+
+Rows are only ever inserted, by ``accounts.audit.services.audit_record``; a PostgreSQL
+trigger refuses UPDATE and DELETE. Each row's ``hash`` is SHA-256 over its canonical
+serialisation plus the previous row's hash, so an altered, removed or re-ordered row
+breaks the chain that ``manage.py verify_audit`` walks.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    LOGIN_SUCCESS = "auth.login", "Signed in"
+    LOGIN_FAILURE = "auth.login_failed", "Sign-in failed"
+    LOGOUT = "auth.logout", "Signed out"
+    LOCKOUT = "auth.lockout", "Locked out after repeated failures"
+    MFA_FAILURE = "auth.mfa_failed", "MFA code refused"
+    MFA_ADDED = "mfa.added", "MFA method added"
+    MFA_REMOVED = "mfa.removed", "MFA method removed"
+    RECOVERY_CODES_GENERATED = "mfa.recovery_codes", "Recovery codes generated"
+    PASSWORD_CHANGED = "auth.password_changed", "Password changed"
+    PASSWORD_RESET = "auth.password_reset", "Password reset"
+    SESSION_ENDED = "auth.session_ended", "Session ended by policy"
+    ACCESS_DENIED = "auth.denied", "Request denied"
+    INVITATION_SENT = "user.invited", "Invitation sent"
+    INVITATION_ACCEPTED = "user.invitation_accepted", "Invitation accepted"
+    USER_CHANGED = "user.changed", "User changed"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    USER_REACTIVATED = "user.reactivated", "User reactivated"
+    ORGANISATION_CREATED = "org.created", "Organisation created"
+    ORGANISATION_CHANGED = "org.changed", "Organisation changed"
+    MEMBERSHIP_ADDED = "membership.added", "Membership added"
+    MEMBERSHIP_CHANGED = "membership.changed", "Membership changed"
+    MEMBERSHIP_REMOVED = "membership.removed", "Membership removed"
+    GRANT_CREATED = "grant.created", "Access granted"
+    GRANT_CHANGED = "grant.changed", "Access grant changed"
+    GRANT_REVOKED = "grant.revoked", "Access revoked"
+    GRANT_EXPIRED = "grant.expired", "Access grant expired"
+    GRANT_EXPIRY_WARNED = "grant.expiry_warned", "Grant expiry warning sent"
+    UPLOAD_RIGHT_GRANTED = "hospital.upload_right_granted", "Upload right granted"
+    UPLOAD_RIGHT_REVOKED = "hospital.upload_right_revoked", "Upload right revoked"
+    TOKEN_CREATED = "token.created", "API token created"
+    TOKEN_REVOKED = "token.revoked", "API token revoked"
+    AUDIT_VIEWED = "audit.viewed", "Audit log viewed"
+    AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    # Data access and submissions (used by later capabilities).
+    DATA_VIEWED = "data.viewed", "Incident data viewed"
+    DATA_DOWNLOADED = "data.downloaded", "Incident data downloaded"
+    API_CALLED = "api.called", "API called"
+    SUBMISSION_UPLOADED = "submission.uploaded", "Submission uploaded"
+    SUBMISSION_QUARANTINED = "submission.quarantined", "Submission quarantined"
+    SUBMISSION_PROCESSED = "submission.processed", "Submission processed"
+    SUBMISSION_PUBLISHED = "submission.published", "Submission published"
+    SUBMISSION_REJECTED = "submission.rejected", "Submission rejected"
+    MAPPING_CHANGED = "mapping.changed", "Mapping changed"
+    GEOCODE_CORRECTED = "geocode.corrected", "Geocode corrected"
+    GAZETTEER_LOADED = "gazetteer.loaded", "Gazetteer loaded"
+
+
+class AuditEvent(models.Model):
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    action = models.CharField(max_length=64, choices=Action.choices)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["occurred_at"]),
+            models.Index(fields=["actor", "occurred_at"]),
+            models.Index(fields=["organisation", "occurred_at"]),
+            models.Index(fields=["action", "occurred_at"]),
+            models.Index(fields=["object_type", "object_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_email or '-'}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HospitalsConfig(AppConfig):
+    name = "hospitals"
+    verbose_name = "Hospitals and submissions"

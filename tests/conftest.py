@@ -1,0 +1,1 @@
+"""Shared fixtures. Personas and the permission matrix live here (see tests/accounts)."""
