@@ -1,80 +1,190 @@
 """A user's effective access: the one place later code asks what someone may see.
 
 Users inherit their organisations' active grants; a membership can narrow (never widen)
-what its organisation's grants allow. Levels, precisions and flags combine to the most
-generous of the active grants after narrowing.
+what its organisation's grants allow.
+
+Grants are combined *per borough*, never dimension by dimension across boroughs: a
+record-level grant for Southwark plus an aggregate pan-London grant gives record level in
+Southwark and aggregate elsewhere, not record level everywhere. Scoping code should ask
+the per-borough sets (``record_boroughs``, ``download_boroughs``, ``free_text_boroughs``,
+``precision_for``). The summary flags (``record_level``, ``download_allowed``,
+``free_text_visible``, ``location_precision``) are deliberately conservative: each is
+true only when it holds in *every* borough the user can see, so code that reads only
+the flags can under-serve a user but never over-serve one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.utils import timezone
 
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, User
 
-_PRECISION_ORDER = [
+_PRECISION_ORDER: list[str] = [
     AccessGrant.Precision.LSOA,
     AccessGrant.Precision.SNAPPED,
     AccessGrant.Precision.EXACT,
 ]
-DATA_ROLES = {Membership.Role.ANALYST, Membership.Role.ORG_LEAD, Membership.Role.DATA_MANAGER}
+# Roles that read incident data. Liaisons upload (a per-site guardian permission) and
+# access administrators manage people; neither reads data through their membership.
+DATA_ROLES = frozenset(
+    {Membership.Role.ANALYST, Membership.Role.ORG_LEAD, Membership.Role.DATA_MANAGER}
+)
 
 
 @dataclass(frozen=True)
 class EffectiveAccess:
-    """What one user may see of the incident data today."""
+    """What one user may see of the incident data on one day."""
 
-    has_data_access: bool = False
-    record_level: bool = False
     boroughs: frozenset[str] = field(default_factory=frozenset)
-    download_allowed: bool = False
-    free_text_visible: bool = False
-    location_precision: str = AccessGrant.Precision.LSOA
+    record_boroughs: frozenset[str] = field(default_factory=frozenset)
+    download_boroughs: frozenset[str] = field(default_factory=frozenset)
+    free_text_boroughs: frozenset[str] = field(default_factory=frozenset)
+    # (borough, precision) pairs for record-level boroughs: the most precise location any
+    # active grant allows there. Aggregate-only boroughs never get points.
+    precisions: tuple[tuple[str, str], ...] = ()
     grant_ids: tuple[int, ...] = ()
+
+    @property
+    def has_data_access(self) -> bool:
+        return bool(self.boroughs)
 
     @property
     def pan_london(self) -> bool:
         return self.boroughs == frozenset(LONDON_BOROUGHS)
 
     @property
+    def record_level(self) -> bool:
+        """Record level in every visible borough."""
+        return self.has_data_access and self.record_boroughs == self.boroughs
+
+    @property
+    def any_record_level(self) -> bool:
+        return bool(self.record_boroughs)
+
+    @property
+    def download_allowed(self) -> bool:
+        """Downloads allowed in every visible borough."""
+        return self.has_data_access and self.download_boroughs == self.boroughs
+
+    @property
+    def free_text_visible(self) -> bool:
+        """Free-text locations visible in every visible borough."""
+        return self.has_data_access and self.free_text_boroughs == self.boroughs
+
+    @property
+    def location_precision(self) -> str:
+        """The coarsest precision over the visible boroughs (LSOA where aggregate only)."""
+        if not self.record_level:
+            return AccessGrant.Precision.LSOA
+        return min((p for _, p in self.precisions), key=_PRECISION_ORDER.index)
+
+    @property
     def level(self) -> str:
         if not self.has_data_access:
             return "none"
-        return AccessGrant.Level.RECORD if self.record_level else AccessGrant.Level.AGGREGATE
+        if self.record_level:
+            return AccessGrant.Level.RECORD
+        if self.record_boroughs:
+            return "mixed"
+        return AccessGrant.Level.AGGREGATE
+
+    def level_for(self, borough: str) -> str:
+        if borough in self.record_boroughs:
+            return AccessGrant.Level.RECORD
+        if borough in self.boroughs:
+            return AccessGrant.Level.AGGREGATE
+        return "none"
+
+    def precision_for(self, borough: str) -> str | None:
+        """Location precision in ``borough`` at record level; ``None`` if not record level."""
+        return dict(self.precisions).get(borough)
+
+    def summary(self) -> str:
+        """A short plain-English description, for access reviews and the home page."""
+        if not self.has_data_access:
+            return "No access to incident data"
+        where = "all of London" if self.pan_london else _borough_names(self.boroughs)
+        if self.record_level:
+            level = "Record level"
+        elif self.record_boroughs:
+            level = f"Record level in {_borough_names(self.record_boroughs)}, aggregate"
+        else:
+            level = "Aggregate only"
+        extras = []
+        if self.download_boroughs:
+            extras.append("downloads" if self.download_allowed else "some downloads")
+        if self.free_text_boroughs:
+            extras.append("free text" if self.free_text_visible else "some free text")
+        tail = f" ({', '.join(extras)})" if extras else ""
+        return f"{level}: {where}{tail}"
 
 
 NO_ACCESS = EffectiveAccess()
+
+
+def _borough_names(codes: Iterable[str]) -> str:
+    names = sorted(LONDON_BOROUGHS.get(code, code) for code in codes)
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} boroughs"
 
 
 def active_grants_q(day: date) -> dict[str, object]:
     return {"revoked_at__isnull": True, "valid_from__lte": day, "valid_until__gte": day}
 
 
+def _user_may_have_access(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.status == User.Status.ACTIVE)
+
+
 def effective_access(user: User, *, on: date | None = None) -> EffectiveAccess:
-    if not user.is_authenticated or not user.is_active:
+    """What ``user`` may see on ``on`` (today by default). Two queries."""
+    if not _user_may_have_access(user):
         return NO_ACCESS
+    return effective_access_for_users([user], on=on)[user.pk]
+
+
+def effective_access_for_users(
+    users: Iterable[User], *, on: date | None = None
+) -> dict[int, EffectiveAccess]:
+    """Effective access for many users at once (access reviews): two queries in all."""
     day = on or timezone.localdate()
+    eligible = {u.pk for u in users if _user_may_have_access(u)}
+    result: dict[int, EffectiveAccess] = {u.pk: NO_ACCESS for u in users}
+    if not eligible:
+        return result
     memberships = list(
         Membership.objects.filter(
-            user=user, is_active=True, organisation__is_active=True, role__in=DATA_ROLES
-        ).select_related("organisation")
+            user_id__in=eligible, is_active=True, organisation__is_active=True, role__in=DATA_ROLES
+        )
     )
-    if not memberships:
-        return NO_ACCESS
     grants = AccessGrant.objects.filter(
         organisation_id__in={m.organisation_id for m in memberships}, **active_grants_q(day)
-    )
+    ).order_by("pk")
     by_org: dict[int, list[AccessGrant]] = {}
     for grant in grants:
         by_org.setdefault(grant.organisation_id, []).append(grant)
+    by_user: dict[int, list[Membership]] = {}
+    for membership in memberships:
+        by_user.setdefault(membership.user_id, []).append(membership)
+    for user_id, user_memberships in by_user.items():
+        result[user_id] = _combine(user_memberships, by_org)
+    return result
 
-    record = download = free_text = False
+
+def _combine(
+    memberships: list[Membership], by_org: dict[int, list[AccessGrant]]
+) -> EffectiveAccess:
     boroughs: set[str] = set()
-    precision = 0
-    grant_ids: list[int] = []
+    record: set[str] = set()
+    download: set[str] = set()
+    free_text: set[str] = set()
+    precision: dict[str, int] = {}
+    grant_ids: set[int] = set()
     for membership in memberships:
         for grant in by_org.get(membership.organisation_id, []):
             grant_boroughs = set(LONDON_BOROUGHS) if grant.pan_london else set(grant.boroughs)
@@ -82,25 +192,26 @@ def effective_access(user: User, *, on: date | None = None) -> EffectiveAccess:
                 grant_boroughs &= set(membership.narrowed_boroughs)
             if not grant_boroughs:
                 continue
-            grant_ids.append(grant.pk)
+            grant_ids.add(grant.pk)
             boroughs |= grant_boroughs
-            is_record = grant.level == AccessGrant.Level.RECORD and not membership.narrowed_to_aggregate
-            record |= is_record
-            download |= grant.download_allowed and not membership.narrowed_no_download
-            free_text |= (
-                is_record and grant.free_text_visible and not membership.narrowed_no_free_text
-            )
-            if is_record:
-                precision = max(precision, _PRECISION_ORDER.index(grant.location_precision))
+            if grant.download_allowed and not membership.narrowed_no_download:
+                download |= grant_boroughs
+            if grant.level != AccessGrant.Level.RECORD or membership.narrowed_to_aggregate:
+                continue
+            record |= grant_boroughs
+            if grant.free_text_visible and not membership.narrowed_no_free_text:
+                free_text |= grant_boroughs
+            rank = _PRECISION_ORDER.index(grant.location_precision)
+            for code in grant_boroughs:
+                precision[code] = max(precision.get(code, 0), rank)
     if not boroughs:
         return NO_ACCESS
     return EffectiveAccess(
-        has_data_access=True,
-        record_level=record,
         boroughs=frozenset(boroughs),
-        download_allowed=download,
-        free_text_visible=free_text,
-        location_precision=_PRECISION_ORDER[precision],
+        record_boroughs=frozenset(record),
+        download_boroughs=frozenset(download),
+        free_text_boroughs=frozenset(free_text),
+        precisions=tuple(sorted((code, _PRECISION_ORDER[r]) for code, r in precision.items())),
         grant_ids=tuple(sorted(grant_ids)),
     )
 

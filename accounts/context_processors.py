@@ -1,18 +1,182 @@
-"""Navigation shown to each person: only what their role allows."""
+"""Navigation shown to each person: only what their role allows.
+
+The header lists a link only when the person's roles (or effective data access) allow
+it AND its URL name resolves, so a section appears as soon as its views are wired in and
+never before. Each entry may name several candidate URL names; the first that resolves
+is used.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from accounts.access import user_roles
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from accounts.access import EffectiveAccess, effective_access, user_roles
+from accounts.audit.selectors import can_view_audit
+from accounts.geography import LONDON_BOROUGHS
+from accounts.mfa import session_passed_mfa
+from accounts.models import Membership, User
+from accounts.selectors import is_access_admin
+
+Role = Membership.Role
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    current: bool
+    description: str
+
+
+class _Viewer:
+    """Who is looking, with their effective access computed only if a rule asks for it."""
+
+    def __init__(self, user: User, roles: set[str]) -> None:
+        self.user = user
+        self.roles = roles
+        self._access: EffectiveAccess | None = None
+
+    @property
+    def access(self) -> EffectiveAccess:
+        if self._access is None:
+            self._access = effective_access(self.user)
+        return self._access
+
+
+Rule = Callable[[_Viewer], bool]
+
+
+@dataclass(frozen=True)
+class _NavEntry:
+    label: str
+    url_names: tuple[str, ...]
+    allowed: Rule
+    description: str = ""
+
+
+def _everyone(viewer: _Viewer) -> bool:
+    return True
+
+
+def _data_users(viewer: _Viewer) -> bool:
+    # Only people whose grants currently let them see incident data.
+    return viewer.access.has_data_access
+
+
+def _roles(*wanted: str) -> Rule:
+    def allowed(viewer: _Viewer) -> bool:
+        return bool(viewer.roles.intersection(wanted))
+
+    return allowed
+
+
+def _access_admins(viewer: _Viewer) -> bool:
+    # The same test the access-administration views apply, so the link never 404s.
+    return is_access_admin(viewer.user)
+
+
+def _audit_viewers(viewer: _Viewer) -> bool:
+    return can_view_audit(viewer.user)
+
+
+NAVIGATION: tuple[_NavEntry, ...] = (
+    _NavEntry("Home", ("home",), _everyone),
+    _NavEntry(
+        "Explore",
+        ("incidents:explore", "incidents:incident_list"),
+        _data_users,
+        "Search and filter incidents in the areas you have access to.",
+    ),
+    _NavEntry(
+        "Dashboard",
+        ("incidents:dashboard",),
+        _data_users,
+        "Trends, maps and counts for your areas.",
+    ),
+    _NavEntry(
+        "Submissions",
+        ("hospitals:submission_list", "hospitals:submissions"),
+        _roles(Role.LIAISON, Role.DATA_MANAGER),
+        "Upload your emergency department's monthly extract and check its progress.",
+    ),
+    _NavEntry(
+        "Manage access",
+        ("accounts:index", "accounts:user_list"),
+        _access_admins,
+        "Invite people, manage organisations and grant or revoke access to data.",
+    ),
+    _NavEntry(
+        "Audit log",
+        ("audit:index", "audit:event_list"),
+        _audit_viewers,
+        "See who signed in, changed access or used data, and export the record.",
+    ),
+    _NavEntry(
+        "API tokens",
+        ("accounts:token_list", "accounts:api_tokens"),
+        _everyone,
+        "Create and revoke personal tokens for using the API.",
+    ),
+    _NavEntry(
+        "Account security",
+        ("mfa_index",),
+        _everyone,
+        "Your authenticator app, recovery codes, password and signed-in sessions.",
+    ),
+)
+
+
+def _resolve(url_names: tuple[str, ...]) -> str | None:
+    for name in url_names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _is_current(path: str, url: str) -> bool:
+    if url == "/":
+        return path == "/"
+    return path.startswith(url)
+
+
+def navigation_for(request: HttpRequest, user: User, roles: set[str]) -> list[NavLink]:
+    """The header links ``user`` (holding ``roles``) may follow, in display order."""
+    viewer = _Viewer(user, roles)
+    links = []
+    for entry in NAVIGATION:
+        # Resolve first: it is cheap, and a section without views needs no access check.
+        url = _resolve(entry.url_names)
+        if url is not None and entry.allowed(viewer):
+            links.append(
+                NavLink(entry.label, url, _is_current(request.path, url), entry.description)
+            )
+    return links
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_roles": set()}
-    cached = getattr(request, "_nav_roles", None)
+        return {"nav_roles": set(), "nav_links": []}
+    cached = getattr(request, "_portal_navigation", None)
     if cached is None:
-        cached = user_roles(user)
-        request._nav_roles = cached  # type: ignore[attr-defined]
-    return {"nav_roles": cached}
+        if session_passed_mfa(request):
+            roles = user_roles(user)
+            cached = {
+                "nav_roles": roles,
+                "nav_role_labels": sorted(Role(role).label for role in roles),
+                "nav_links": navigation_for(request, user, roles),
+                # Code -> name, so pages can show borough names for the codes in a grant.
+                "london_boroughs": LONDON_BOROUGHS,
+            }
+        else:
+            # Until the second factor is done the person can reach only MFA set-up
+            # and sign-out, so the header offers nothing else.
+            cached = {"nav_roles": set(), "nav_links": []}
+        request._portal_navigation = cached  # type: ignore[attr-defined]
+    return cached

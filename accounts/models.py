@@ -139,7 +139,9 @@ class Membership(models.Model):
     is_active = models.BooleanField(default=True)
     # A member can be narrowed below the organisation's grants, never widened.
     narrowed_boroughs = ArrayField(
-        models.CharField(max_length=9), default=list, blank=True,
+        models.CharField(max_length=9),
+        default=list,
+        blank=True,
         help_text="If set, this member sees only these boroughs of the organisation's grants.",
     )
     narrowed_to_aggregate = models.BooleanField(default=False)
@@ -171,9 +173,7 @@ class AccessGrant(models.Model):
         SNAPPED = "snapped", "Snapped to a coarser point"
         LSOA = "lsoa", "LSOA only"
 
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="grants"
-    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="grants")
     level = models.CharField(max_length=20, choices=Level.choices)
     pan_london = models.BooleanField(default=False)
     boroughs = ArrayField(models.CharField(max_length=9), default=list, blank=True)
@@ -196,6 +196,8 @@ class AccessGrant(models.Model):
     )
     revoked_reason = models.TextField(blank=True)
     expiry_warning_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the nightly job once a grant has passed its end date (audited, epochs bumped).
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organisation__name", "-valid_from"]
@@ -239,3 +241,31 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Invitation(models.Model):
+    """A one-time, expiring link that lets an invited person set their password.
+
+    Only a SHA-256 digest of the token is stored; the token itself exists only in the
+    e-mail sent to the invitee.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # Set when a newer invitation replaces this one, so only the latest link works.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.user} ({self.created_at:%Y-%m-%d})"
+
+    def is_usable(self, now: Any) -> bool:
+        return self.accepted_at is None and self.superseded_at is None and self.expires_at > now

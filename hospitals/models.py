@@ -32,3 +32,110 @@ class HospitalSite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.site_code})"
+
+
+class MappingProfile(models.Model):
+    """How one hospital's files map onto the ISTV fields: columns and source values.
+
+    A new version is saved whenever a liaison or data manager confirms a mapping; the
+    latest confirmed profile is used for the next file, and its column list is what
+    schema drift is measured against.
+    """
+
+    site = models.ForeignKey(HospitalSite, on_delete=models.CASCADE, related_name="mappings")
+    columns = models.JSONField(help_text="Source column name -> standard field name.")
+    value_mappings = models.JSONField(
+        default=dict, blank=True, help_text="Field -> {source value -> harmonised code}."
+    )
+    source_columns = models.JSONField(
+        default=list, help_text="The full column list of the file the mapping was made from."
+    )
+    detected_format = models.CharField(max_length=20, blank=True)
+    confirmed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["site", "-created_at"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"Mapping for {self.site.site_code} ({self.created_at:%Y-%m-%d})"
+
+
+class Submission(models.Model):
+    """One uploaded file for one hospital site and reporting month, in one version."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        CHECKING = "checking", "Checking"
+        MAPPING_NEEDED = "mapping_needed", "Mapping needed"
+        PROCESSING = "processing", "Processing"
+        READY_FOR_REVIEW = "ready_for_review", "Ready for review"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        QUARANTINED = "quarantined", "Quarantined"
+        SUPERSEDED = "superseded", "Superseded"
+        FAILED = "failed", "Failed"
+        CHECKED = "checked", "Checked (dry run)"
+
+    RUNNING_STATUSES = (Status.RECEIVED, Status.CHECKING, Status.PROCESSING)
+
+    site = models.ForeignKey(HospitalSite, on_delete=models.PROTECT, related_name="submissions")
+    period = models.DateField(help_text="First day of the reporting month.")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    # Where the original file is kept: a generated name under PRIVATE_STORAGE_ROOT (or the
+    # quarantine root). The uploaded name is metadata only and never used as a path.
+    stored_name = models.CharField(max_length=64, unique=True)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.PositiveBigIntegerField()
+    detected_format = models.CharField(max_length=20, blank=True)
+    dry_run = models.BooleanField(default=False)
+    set_aside_invalid = models.BooleanField(
+        default=False, help_text="Accept valid rows and set the others aside (else reject all)."
+    )
+    mapping = models.ForeignKey(
+        MappingProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100.")
+    step = models.CharField(max_length=100, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_accepted = models.PositiveIntegerField(default=0)
+    rows_set_aside = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True, help_text="The validation report.")
+    scorecard = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Plain-English reason; never personal data.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "period", "version"], name="unique_submission_version"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["site", "period", "status"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.site_code} {self.period:%Y-%m} v{self.version}"

@@ -1,18 +1,44 @@
 """The Celery application. Workers and the scheduler load Django settings from here."""
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "istv_portal.settings.local")
 
 app = Celery("istv_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# istv_portal is not a Django app, so its tasks module is named explicitly.
+app.autodiscover_tasks(["istv_portal"])
+
+HEARTBEAT_TASK = "istv_portal.worker_heartbeat"
+
+
+@app.on_after_configure.connect
+def _schedule_heartbeat(sender: Celery, **kwargs: Any) -> None:
+    """Beat sends the heartbeat every 30 s; /healthz calls it stale after two minutes.
+
+    Added here rather than in CELERY_BEAT_SCHEDULE so apps can define their own
+    schedule in settings without the two overwriting each other. A heartbeat that
+    waited in the queue longer than one interval is worthless, hence ``expires``.
+    """
+    from istv_portal.health import HEARTBEAT_INTERVAL
+
+    seconds = HEARTBEAT_INTERVAL.total_seconds()
+    sender.add_periodic_task(
+        seconds,
+        sender.signature(HEARTBEAT_TASK, options={"expires": seconds}),
+        name="worker heartbeat",
+    )
 
 
 @app.on_after_finalize.connect
-def _configure_filesystem_broker(sender: Celery, **kwargs: object) -> None:
+def _configure_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
     """With no Redis the broker is kombu's filesystem transport: folders, no server."""
     from django.conf import settings
 
@@ -26,3 +52,11 @@ def _configure_filesystem_broker(sender: Celery, **kwargs: object) -> None:
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
         }
+
+
+@worker_ready.connect
+def _heartbeat_on_start(**kwargs: Any) -> None:
+    """A worker that has just started is alive: say so without waiting for beat."""
+    from istv_portal.health import heartbeat_record
+
+    heartbeat_record()

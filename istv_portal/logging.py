@@ -17,6 +17,17 @@ def escape_control(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def escape_value(value: object) -> object:
+    """``escape_control`` applied to every string inside a value, however nested."""
+    if isinstance(value, str):
+        return escape_control(value)
+    if isinstance(value, dict):
+        return {escape_control(str(k)): escape_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [escape_value(v) for v in value]
+    return value
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
@@ -33,11 +44,11 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": escape_control(record.getMessage()),
-            "request_id": getattr(record, "request_id", "-"),
+            "request_id": escape_value(getattr(record, "request_id", "-")),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = escape_control(value) if isinstance(value, str) else value
+                payload[key] = escape_value(value)
         if record.exc_info:
             payload["exception"] = escape_control(self.formatException(record.exc_info))
         return json.dumps(payload, default=str)

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 from accounts import views as account_views
+from accounts.permissions import harden_admin_site
 
 admin.site.site_header = "ISTV Portal administration"
+harden_admin_site(admin.site)  # sign-in through allauth; MFA required for every page
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -11,5 +14,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("manage/", include("accounts.urls")),
     path("audit/", include("accounts.audit.urls")),
+    path("geocoding/", include("incidents.geocoding.urls")),
     path("admin/", admin.site.urls),
+    path(
+        "data-sources/",
+        TemplateView.as_view(template_name="attribution.html"),
+        name="attribution",
+    ),
 ]

@@ -9,9 +9,9 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
 
+from accounts.demo import DEMO_TOTP_SECRET
 from accounts.models import AccessGrant, Membership, Organisation, User
 
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TEST_PASSWORD = "correct horse battery staple"
 
 
@@ -77,4 +77,6 @@ def login_verified(client: object, user: User) -> None:
         {"method": "password", "at": now, "email": user.email},
         {"method": "mfa", "at": now, "id": 1, "type": "totp"},
     ]
+    # allauth only trusts these records when they name the signed-in user.
+    session["account_authentication_methods_user"] = str(user.pk)
     session.save()

@@ -8,6 +8,8 @@ breaks the chain that ``manage.py verify_audit`` walks.
 
 from __future__ import annotations
 
+import json
+
 from django.db import models
 
 
@@ -66,7 +68,10 @@ class AuditEvent(models.Model):
     )
     actor_email = models.CharField(max_length=254, blank=True)
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     action = models.CharField(max_length=64, choices=Action.choices)
@@ -91,3 +96,8 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_email or '-'}"
+
+    @property
+    def details_text(self) -> str:
+        """Details as compact JSON, for display."""
+        return json.dumps(self.details, sort_keys=True, separators=(", ", ": "))

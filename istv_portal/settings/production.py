@@ -8,6 +8,10 @@ if not ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfiguredEnv("Set DJANGO_ALLOWED_HOSTS (comma-separated host names).")
 if len(SECRET_KEY) < 50:  # noqa: F405
     raise ImproperlyConfiguredEnv("DJANGO_SECRET_KEY must be at least 50 characters.")
+if not MFA_ENCRYPTION_KEY:  # noqa: F405
+    # Without its own key, MFA secrets would be encrypted with a key derived from
+    # SECRET_KEY, so rotating one would silently lock everyone out of the other.
+    raise ImproperlyConfiguredEnv("Set MFA_ENCRYPTION_KEY (Fernet key(s), newest first).")
 
 DEBUG = False
 SECURE_SSL_REDIRECT = True

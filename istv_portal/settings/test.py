@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-000000")
 
-from .base import *  # noqa: E402, F403
+from .base import *  # noqa: F403
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
@@ -16,3 +16,10 @@ STORAGES = {
 }
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# The audit table refuses TRUNCATE; the test runner empties tables with TRUNCATE between
+# transactional tests, so test connections carry the flag the trigger honours in test_ DBs.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+_db_options["options"] = "-c istv.audit_allow_truncate=on"
+# Every test client builds its own middleware chain; without this WhiteNoise would scan
+# all static files (thousands, with govuk-frontend) each time, seconds per client.
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,77 @@
+"""Reads of the audit log. Only access administrators may read it at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.access import user_roles
+from accounts.audit.models import AuditEvent
+from accounts.models import Membership, User
+
+PAGE_SIZE = 25
+
+
+def can_view_audit(user: User) -> bool:
+    """An active access administrator at an active organisation."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and Membership.Role.ACCESS_ADMIN in user_roles(user)
+    )
+
+
+def audit_events_for_viewer() -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.select_related("organisation")
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One keyset page, newest first. Cursors are event ids, never offsets."""
+
+    events: list[AuditEvent]
+    newer_cursor: int | None
+    older_cursor: int | None
+
+
+def events_page(
+    queryset: QuerySet[AuditEvent],
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+) -> EventPage:
+    """A page of ``size`` events below ``before`` or above ``after`` (else the newest).
+
+    Three bounded queries whatever the table size: the page and one existence check
+    each way, all on the primary key.
+    """
+    if after is not None:
+        events = list(queryset.filter(id__gt=after).order_by("id")[:size])[::-1]
+    elif before is not None:
+        events = list(queryset.filter(id__lt=before).order_by("-id")[:size])
+    else:
+        events = list(queryset.order_by("-id")[:size])
+    if not events:
+        return EventPage(events, None, None)
+    newest, oldest = events[0].pk, events[-1].pk
+    has_newer = queryset.filter(id__gt=newest).exists()
+    has_older = queryset.filter(id__lt=oldest).exists()
+    return EventPage(events, newest if has_newer else None, oldest if has_older else None)
+
+
+def iter_events_desc(
+    queryset: QuerySet[AuditEvent], *, fields: tuple[str, ...], chunk_size: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """Every row of ``queryset`` as dicts, newest first, in keyset chunks (constant memory)."""
+    last: int | None = None
+    while True:
+        chunk_qs = queryset if last is None else queryset.filter(id__lt=last)
+        chunk = list(chunk_qs.order_by("-id").values("id", *fields)[:chunk_size])
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1]["id"]

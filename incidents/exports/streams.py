@@ -1,0 +1,289 @@
+"""Streaming export writers: CSV, XLSX and GeoJSON over any iterator of row dicts.
+
+Every writer is an iterable of ``bytes`` chunks suitable for ``StreamingHttpResponse``.
+Rows are pulled from the source only as chunks are requested, so memory stays constant
+whatever the row count (XLSX is the exception in kind, not in bound: the format is a zip
+that cannot be emitted before it is complete, so it is built in a spooled temporary file
+and then streamed). While the chunks go out, a SHA-256 of the exact bytes and the row
+count are kept; both are available once the stream has ended, and ``on_complete`` is
+called at that point (the place to write the download's audit row).
+
+CSV and XLSX cells holding text that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage
+return or NUL get a leading ``'`` (SECURITY.md item 33) so a spreadsheet shows them as text
+instead of running them. Numbers typed as ``int``/``float``/``Decimal`` are written as
+numbers: a negative number is data, not a formula. A number that arrives as a *string* is
+text and is treated like any other text.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, ClassVar, Final, Self, cast
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from incidents.exports.fields import FieldSpec
+
+FORMULA_PREFIXES: Final = frozenset("=+-@\t\r\0")
+CHUNK_SIZE: Final = 64 * 1024
+# XLSX is assembled in memory up to this size, then on disk.
+XLSX_SPOOL_SIZE: Final = 8 * 1024 * 1024
+
+Row = Mapping[str, Any]
+
+
+class ExportNotFinished(RuntimeError):
+    """The digest or row count was asked for before the stream was read to the end."""
+
+
+def neutralise(text: str) -> str:
+    """Prefix ``'`` to text a spreadsheet would treat as a formula or control input."""
+    if text and text[0] in FORMULA_PREFIXES:
+        return "'" + text
+    return text
+
+
+class HashedStream:
+    """A one-shot iterable of byte chunks that hashes and counts what it emits.
+
+    Subclasses implement :meth:`_chunks`. ``on_complete`` is called with the stream once
+    the last chunk has been handed over.
+    """
+
+    content_type: ClassVar[str]
+    extension: ClassVar[str]
+
+    def __init__(self, *, on_complete: Callable[[Self], None] | None = None) -> None:
+        self.on_complete = on_complete
+        self._hash = hashlib.sha256()
+        self._bytes = 0
+        self._finished = False
+        self._started = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._started:
+            raise RuntimeError("an export stream can be read only once")
+        self._started = True
+        return self._emit()
+
+    def _emit(self) -> Iterator[bytes]:
+        for chunk in self._chunks():
+            if chunk:
+                self._hash.update(chunk)
+                self._bytes += len(chunk)
+                yield chunk
+        self._finished = True
+        if self.on_complete is not None:
+            self.on_complete(cast(Self, self))
+
+    def _chunks(self) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def _require_finished(self) -> None:
+        if not self._finished:
+            raise ExportNotFinished("the export stream has not been read to the end")
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of every byte emitted."""
+        self._require_finished()
+        return self._hash.hexdigest()
+
+    @property
+    def size(self) -> int:
+        """How many bytes were emitted."""
+        self._require_finished()
+        return self._bytes
+
+
+class ExportStream(HashedStream):
+    """An export of rows: subclasses call :meth:`_count_row` (or bump ``_rows``) once per
+    data row written."""
+
+    def __init__(
+        self,
+        rows: Iterable[Row],
+        fields: Sequence[FieldSpec],
+        *,
+        on_complete: Callable[[Self], None] | None = None,
+    ) -> None:
+        super().__init__(on_complete=on_complete)
+        self.rows = rows
+        self.fields = tuple(fields)
+        self._rows = 0
+
+    def _count_row(self) -> None:
+        self._rows += 1
+
+    @property
+    def row_count(self) -> int:
+        self._require_finished()
+        return self._rows
+
+
+# Written by the csv module as they are: numbers as numbers, None as an empty field,
+# dates and times in ISO 8601 (a datetime as "YYYY-MM-DD HH:MM:SS+00:00", RFC 3339's
+# space-separated form). None of their text forms can start with a formula character
+# except a negative number, which is data.
+_CSV_AS_IS: Final = frozenset({int, float, Decimal, type(None), date, time, datetime})
+
+
+def _csv_value(value: Any) -> Any:
+    """Any value that is neither text nor in ``_CSV_AS_IS`` (bools, enums, UUIDs…)."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal | date | time):
+        return value
+    return neutralise(str(value))
+
+
+class CsvExport(ExportStream):
+    """RFC 4180 CSV in UTF-8 (no byte-order mark), header row of field names."""
+
+    content_type = "text/csv; charset=utf-8"
+    extension = "csv"
+
+    def _chunks(self) -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        names = [f.name for f in self.fields]
+        writer.writerow(names)
+        convert, as_is, prefixes = _csv_value, _CSV_AS_IS, FORMULA_PREFIXES
+        for row in self.rows:
+            # Inlined for speed: this runs once per value of every exported row.
+            writer.writerow(
+                [
+                    value
+                    if type(value) in as_is
+                    else (("'" + value if value[:1] in prefixes else value)
+                          if type(value) is str else convert(value))
+                    for value in map(row.get, names)
+                ]
+            )  # fmt: skip
+            self._rows += 1
+            if buffer.tell() >= CHUNK_SIZE:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, str):
+        # openpyxl refuses control characters XML 1.0 cannot carry (NUL among them);
+        # neutralise first so a leading one still earns its prefix, then drop them.
+        return ILLEGAL_CHARACTERS_RE.sub("", neutralise(value))
+    if value is None or isinstance(value, int | float | Decimal | date | time):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            # Excel has no time zones: write local wall-clock time (TIME_ZONE).
+            return timezone.make_naive(value)
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", neutralise(str(value)))
+
+
+class XlsxExport(ExportStream):
+    """One-sheet workbook built with openpyxl's write-only mode (rows go to a temporary
+    file as they are appended), saved into a spooled temporary file and streamed from
+    there in chunks. Memory stays bounded; the first byte leaves only once every row has
+    been written, because the XLSX container cannot be produced incrementally."""
+
+    content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    extension = "xlsx"
+    sheet_title = "Incidents"
+
+    def _chunks(self) -> Iterator[bytes]:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(self.sheet_title)
+        try:
+            names = [f.name for f in self.fields]
+            sheet.append(names)
+            for row in self.rows:
+                sheet.append([_xlsx_value(row.get(name)) for name in names])
+                self._count_row()
+        except BaseException:
+            # Close the sheet's temporary file now rather than at garbage collection.
+            sheet.close()
+            raise
+        with tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_SIZE) as spool:
+            workbook.save(spool)
+            spool.seek(0)
+            while chunk := spool.read(CHUNK_SIZE):
+                yield chunk
+
+
+class GeoJsonExport(ExportStream):
+    """An RFC 7946 FeatureCollection, one Point feature per row (``geometry`` null when
+    the row has no coordinates). The coordinate fields go into the geometry; every other
+    field is a property. No spreadsheet neutralisation: JSON is not evaluated."""
+
+    content_type = "application/geo+json"
+    extension = "geojson"
+
+    def __init__(
+        self,
+        rows: Iterable[Row],
+        fields: Sequence[FieldSpec],
+        *,
+        on_complete: Callable[[Self], None] | None = None,
+        lat_field: str = "lat",
+        lon_field: str = "lon",
+        id_field: str = "id",
+    ) -> None:
+        super().__init__(rows, fields, on_complete=on_complete)
+        self.lat_field, self.lon_field, self.id_field = lat_field, lon_field, id_field
+
+    def _feature(self, row: Row, names: Sequence[str], encoder: json.JSONEncoder) -> str:
+        lat, lon = row.get(self.lat_field), row.get(self.lon_field)
+        geometry = (
+            None
+            if lat is None or lon is None
+            else {"type": "Point", "coordinates": [float(lon), float(lat)]}
+        )
+        feature: dict[str, Any] = {"type": "Feature"}
+        if row.get(self.id_field) is not None:
+            feature["id"] = row[self.id_field]
+        feature["geometry"] = geometry
+        feature["properties"] = {name: row.get(name) for name in names}
+        return encoder.encode(feature)
+
+    def _chunks(self) -> Iterator[bytes]:
+        encoder = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
+        names = [f.name for f in self.fields if f.name not in (self.lat_field, self.lon_field)]
+        parts: list[str] = ['{"type":"FeatureCollection","features":[']
+        size = 0
+        separator = ""
+        for row in self.rows:
+            text = separator + self._feature(row, names, encoder)
+            separator = ","
+            parts.append(text)
+            size += len(text)
+            self._count_row()
+            if size >= CHUNK_SIZE:
+                yield "".join(parts).encode("utf-8")
+                parts.clear()
+                size = 0
+        parts.append("]}")
+        yield "".join(parts).encode("utf-8")
+
+
+EXPORT_FORMATS: Final[dict[str, type[ExportStream]]] = {
+    "csv": CsvExport,
+    "xlsx": XlsxExport,
+    "geojson": GeoJsonExport,
+}

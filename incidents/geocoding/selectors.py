@@ -1,0 +1,45 @@
+"""Reads for the review queue, scoped to the people allowed to review geocodes."""
+
+from __future__ import annotations
+
+import json
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.access import user_roles
+from accounts.models import Membership, User
+from incidents.geocoding.models import Area, ReviewItem
+
+
+def can_review(user: User) -> bool:
+    return Membership.Role.DATA_MANAGER in user_roles(user)
+
+
+def review_queue_for(user: User) -> QuerySet[ReviewItem]:
+    """Open items for a data manager; anyone else gets a 404, not a 403."""
+    if not can_review(user):
+        raise Http404
+    return ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)
+
+
+def review_item_for(user: User, pk: int) -> ReviewItem:
+    try:
+        return review_queue_for(user).get(pk=pk)
+    except ReviewItem.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def borough_boundaries_geojson() -> str:
+    """All borough boundaries as one FeatureCollection (the map's base layer)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": code, "name": name},
+            "geometry": json.loads(geometry),
+        }
+        for code, name, geometry in Area.objects.filter(kind=Area.Kind.BOROUGH)
+        .order_by("code")
+        .values_list("code", "name", "geometry")
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))

@@ -1,0 +1,179 @@
+"""Harmonised incidents, monthly releases, set-aside rows and the reference code lists.
+
+Incident rows are written only by the pipeline's bulk loader (COPY) and read only through
+the scoping chokepoint ``Incident.objects.visible_to(user)`` in ``incidents/selectors.py``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class HarmonisedCode(models.Model):
+    """One of the portal's own categories for assault method or location type."""
+
+    class Kind(models.TextChoices):
+        METHOD = "method", "Assault method"
+        LOCATION_TYPE = "location_type", "Location type"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "sort_order", "label"]
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="unique_code")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ValueSynonym(models.Model):
+    """A source value (national code, trust label, SNOMED concept) -> harmonised code.
+
+    ``source`` is blank for mappings that apply to every hospital, or a site code for a
+    mapping that only one hospital's files use.
+    """
+
+    kind = models.CharField(max_length=20, choices=HarmonisedCode.Kind.choices)
+    source = models.CharField(max_length=40, blank=True)
+    value = models.CharField(max_length=200, help_text="Normalised (lower case, trimmed).")
+    code = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["kind", "source", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source", "value"], name="unique_synonym")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value} -> {self.code}"
+
+
+class Release(models.Model):
+    """A monthly snapshot: the set of submissions published when it was cut.
+
+    Queries pinned to a release see exactly those submissions' incidents, so numbers can
+    be reproduced later even after corrected re-uploads.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    label = models.CharField(max_length=50, help_text="e.g. 2026-10")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submissions = models.ManyToManyField("hospitals.Submission", related_name="releases")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        get_latest_by = "number"
+
+    def __str__(self) -> str:
+        return f"Release {self.number} ({self.label})"
+
+
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    """Scoping lives in incidents/selectors.py (visible_to); this only adds shortcuts."""
+
+    def published(self) -> IncidentQuerySet:
+        return self.filter(submission__status="published")
+
+
+class Incident(models.Model):
+    """One harmonised assault attendance, with its geocode and lineage."""
+
+    class GeocodeStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    submission = models.ForeignKey(
+        "hospitals.Submission", on_delete=models.PROTECT, related_name="incidents"
+    )
+    site = models.ForeignKey("hospitals.HospitalSite", on_delete=models.PROTECT, related_name="+")
+    source_row = models.PositiveIntegerField()
+
+    arrival_at = models.DateTimeField(null=True, blank=True)
+    arrival_time_known = models.BooleanField(default=False)
+    assault_at = models.DateTimeField()
+    assault_time_known = models.BooleanField(default=False)
+    # Derived, in Europe/London local time, for fast filtering and grouping.
+    assault_date = models.DateField()
+    assault_month = models.DateField(help_text="First day of the assault month.")
+    assault_weekday = models.PositiveSmallIntegerField(help_text="1 = Monday ... 7 = Sunday.")
+    assault_hour = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    method_code = models.CharField(max_length=40)
+    method_raw = models.CharField(max_length=255, blank=True)
+    method_other = models.CharField(max_length=255, blank=True)
+    location_type_code = models.CharField(max_length=40)
+    location_type_raw = models.CharField(max_length=255, blank=True)
+    location_description = models.CharField(max_length=255, blank=True)
+
+    geocode_status = models.CharField(
+        max_length=10, choices=GeocodeStatus.choices, default=GeocodeStatus.PENDING
+    )
+    geo_class = models.CharField(max_length=30, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    easting = models.FloatField(null=True, blank=True)
+    northing = models.FloatField(null=True, blank=True)
+    geo_precision = models.CharField(max_length=30, blank=True)
+    geo_confidence = models.FloatField(null=True, blank=True)
+    geo_method = models.CharField(max_length=60, blank=True)
+    geo_matched = models.CharField(max_length=255, blank=True)
+    geo_alternatives = models.JSONField(default=list, blank=True)
+    geo_explanation = models.CharField(max_length=500, blank=True)
+    lsoa_code = models.CharField(max_length=9, blank=True)
+    ward_code = models.CharField(max_length=9, blank=True)
+    borough_code = models.CharField(max_length=9, blank=True)
+
+    rules = models.JSONField(default=list, blank=True, help_text="Cleaning rules applied.")
+    warnings = models.JSONField(default=list, blank=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-assault_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "source_row"], name="unique_incident_source_row"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["borough_code", "assault_date", "id"]),
+            models.Index(fields=["assault_date", "id"]),
+            models.Index(fields=["assault_month", "borough_code"]),
+            models.Index(fields=["site", "assault_date"]),
+            models.Index(fields=["ward_code", "assault_date"]),
+            models.Index(fields=["lsoa_code", "assault_date"]),
+            models.Index(fields=["submission"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk}"
+
+
+class SetAsideRow(models.Model):
+    """A row that failed validation: kept with its reasons, never silently dropped.
+
+    ``values`` holds the row after the personal-data guard has redacted it.
+    """
+
+    submission = models.ForeignKey(
+        "hospitals.Submission", on_delete=models.CASCADE, related_name="set_aside_rows"
+    )
+    source_row = models.PositiveIntegerField()
+    reasons = models.JSONField(help_text="[{code, message, column}] - no raw free text.")
+    values = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["submission", "source_row"]
+
+    def __str__(self) -> str:
+        return f"Set-aside row {self.source_row} of {self.submission_id}"

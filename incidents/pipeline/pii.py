@@ -1,0 +1,243 @@
+"""Personal-data guard: runs over every row before anything is stored.
+
+ISTV data is anonymised by design, so personal data in a submission is an error in the
+extract. Two outcomes:
+
+* structured columns (anything but the mapped free-text fields) holding NHS numbers,
+  e-mail addresses, phone numbers or dates of birth, and columns whose *header* says
+  they hold names, dates of birth or patient addresses → a finding; the caller quarantines
+  the whole file;
+* the free-text fields (location description, method "other" text) → the fragment is
+  replaced by ``[redacted]`` and counted.
+
+Findings carry kind, column and row numbers, never the values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .types import Cell, PiiFinding, PiiKind
+
+REDACTED = "[redacted]"
+MAX_ROWS_PER_FINDING = 20
+
+_NHS = re.compile(r"(?<![\d])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_PHONE = re.compile(
+    r"(?<![\d])(?:"
+    r"(?:\+44\s?|\(?0)7\d{3}\)?[\s-]?\d{3}[\s-]?\d{3}"  # mobile
+    r"|(?:\+44\s?|\(?0)20\)?[\s-]?\d{4}[\s-]?\d{4}"  # London
+    r"|(?:\+44\s?|\(?0)1\d{2,3}\)?[\s-]?\d{3}[\s-]?\d{3,4}"  # other geographic
+    r"|(?:\+44\s?|0)[38]00[\s-]?\d{3}[\s-]?\d{3,4}"
+    r")(?![\d])"
+)
+_DOB_TEXT = re.compile(
+    r"\b(?:dob|d\.o\.b\.?|date of birth|born)\b[\s:.-]*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}",
+    re.IGNORECASE,
+)
+_HONORIFIC_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mstr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
+# Cheap prefilters (no look-arounds, so they run fast): every pattern above needs a run
+# of 3+3 digits, an @, +44 or a birth word; rows without one are skipped.
+_CANDIDATE = re.compile(r"\d{3}[ -]?\d{3}|@|\+44|(?i:dob|d\.o\.b|birth|born)")
+_PREFILTER = re.compile(
+    r"\d{3}[ -]?\d{3}|@|\+44|(?i:dob|d\.o\.b|birth|born)|\bM(?:r|rs|s|iss|str)\b"
+)
+
+_NAME_HEADER = re.compile(
+    r"^name$|^names$|(?:patient|pt|client|person|victim)'?s?\s*(?:full\s*)?names?\b|surname|"
+    r"forename|first\s*name|last\s*name|given\s*name|family\s*name|full\s*name|middle\s*name",
+    re.IGNORECASE,
+)
+_DOB_HEADER = re.compile(r"\bdob\b|d\.o\.b|date\s*of\s*birth|birth\s*date|birthdate", re.IGNORECASE)
+_ADDRESS_HEADER = re.compile(
+    r"address|post\s*code|postcode|postal|zip|residen|house\s*(?:no|number)|home", re.IGNORECASE
+)
+_INCIDENT_QUALIFIER = re.compile(
+    r"incident|assault|location|scene|place|site|injury|event", re.IGNORECASE
+)
+_NHS_HEADER = re.compile(
+    r"\bnhs\b|\bchi\b|\bmrn\b|hospital\s*(?:no|number)|patient\s*(?:id|no|number)", re.IGNORECASE
+)
+
+
+def nhs_number_valid(digits: str) -> bool:
+    """Modulus-11 check of a 10-digit NHS number (spaces/dashes already removed)."""
+    if len(digits) != 10 or not digits.isdigit() or len(set(digits)) == 1:
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10:
+        return False
+    return check == int(digits[9])
+
+
+def _nhs_spans(text: str) -> list[tuple[int, int]]:
+    # NHS numbers are never issued with a leading 0; 10-digit strings starting with 0
+    # are phone-like (and one in eleven would pass the check by chance).
+    return [
+        m.span()
+        for m in _NHS.finditer(text)
+        if m.group(1)[0] != "0" and nhs_number_valid("".join(m.groups()))
+    ]
+
+
+def kinds_in_text(text: str) -> list[PiiKind]:
+    """Kinds of personal data found in a piece of text (used for structured cells)."""
+    if not _CANDIDATE.search(text):
+        return []
+    found: list[PiiKind] = []
+    if _nhs_spans(text):
+        found.append("nhs_number")
+    if "@" in text and _EMAIL.search(text):
+        found.append("email")
+    if _PHONE.search(text):
+        found.append("phone")
+    if _DOB_TEXT.search(text):
+        found.append("date_of_birth")
+    return found
+
+
+def _sub_nhs(text: str) -> tuple[str, int]:
+    count = 0
+
+    def replace(m: re.Match[str]) -> str:
+        nonlocal count
+        if m.group(1)[0] != "0" and nhs_number_valid("".join(m.groups())):
+            count += 1
+            return REDACTED
+        return m.group(0)
+
+    return _NHS.sub(replace, text), count
+
+
+def _subber(pattern: re.Pattern[str]) -> Callable[[str], tuple[str, int]]:
+    return lambda text: pattern.subn(REDACTED, text)
+
+
+# Order matters: e-mails and DOB phrases first, so their digits are not read as phones.
+_REDACTIONS: tuple[tuple[PiiKind, Callable[[str], tuple[str, int]]], ...] = (
+    ("email", _subber(_EMAIL)),
+    ("date_of_birth", _subber(_DOB_TEXT)),
+    ("nhs_number", _sub_nhs),
+    ("phone", _subber(_PHONE)),
+    ("person_name", _subber(_HONORIFIC_NAME)),
+)
+
+
+def redact(text: str) -> tuple[str, list[PiiKind]]:
+    """Replace personal-data fragments in free text with ``[redacted]``."""
+    if not _PREFILTER.search(text):
+        return text, []
+    kinds: list[PiiKind] = []
+    out = text
+    for kind, substitute in _REDACTIONS:
+        out, n = substitute(out)
+        if n:
+            kinds.append(kind)
+    return out, kinds
+
+
+def header_kind(column: str) -> PiiKind | None:
+    """The kind of personal data a column header announces, if any."""
+    if _NAME_HEADER.search(column):
+        return "person_name"
+    if _DOB_HEADER.search(column):
+        return "date_of_birth"
+    if _NHS_HEADER.search(column):
+        return "nhs_number"
+    if _ADDRESS_HEADER.search(column) and not _INCIDENT_QUALIFIER.search(column):
+        return "address"
+    return None
+
+
+@dataclass(slots=True)
+class PiiScanner:
+    """Accumulates findings over a stream of rows.
+
+    ``free_text_columns`` are redacted by the caller (via :func:`redact`) rather than
+    reported as findings here.
+    """
+
+    columns: list[str]
+    free_text_columns: frozenset[str] = frozenset()
+    text_only: bool = False  # every cell is str or None (CSV, TSV, XML): skip number checks
+    findings: dict[tuple[PiiKind, str], PiiFinding] = field(default_factory=dict)
+    _header_kinds: dict[str, PiiKind] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for col in self.columns:
+            if col in self.free_text_columns:
+                continue
+            kind = header_kind(col)
+            if kind is not None:
+                self._header_kinds[col] = kind
+
+    def _add(self, kind: PiiKind, column: str, row: int, reason: str) -> None:
+        f = self.findings.get((kind, column))
+        if f is None:
+            f = self.findings[(kind, column)] = PiiFinding(kind, column, reason=reason)
+        f.count += 1
+        if len(f.rows) < MAX_ROWS_PER_FINDING:
+            f.rows.append(row)
+
+    def scan(self, row: int, values: dict[str, Cell]) -> None:
+        # Fast path: one combined search over the row's text; most rows stop here.
+        if not self._header_kinds:
+            text = "\x1f".join(
+                v
+                for k, v in values.items()
+                if v.__class__ is str and k not in self.free_text_columns
+            )
+            if not _CANDIDATE.search(text) and (
+                self.text_only
+                or not any(v.__class__ is int or v.__class__ is float for v in values.values())
+            ):
+                return
+        for col, cell in values.items():
+            if cell is None or col in self.free_text_columns:
+                continue
+            hk = self._header_kinds.get(col)
+            if hk is not None:
+                if not isinstance(cell, str) or cell.strip():
+                    self._add(hk, col, row, "column header")
+                continue
+            if isinstance(cell, str):
+                for kind in kinds_in_text(cell):
+                    self._add(kind, col, row, "cell content")
+            elif isinstance(cell, int | float) and not isinstance(cell, bool):
+                # A number column can hold NHS numbers or phone numbers without spaces.
+                if isinstance(cell, float) and not cell.is_integer():
+                    continue
+                digits = str(int(cell))
+                if digits[0] != "0" and nhs_number_valid(digits):
+                    self._add("nhs_number", col, row, "cell content")
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.findings)
+
+    def results(self) -> list[PiiFinding]:
+        return sorted(self.findings.values(), key=lambda f: (f.kind, f.column))
+
+    def counts_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.findings.values():
+            out[f.kind] = out.get(f.kind, 0) + f.count
+        return out
+
+
+def scan_rows(
+    columns: list[str],
+    rows: Iterable[tuple[int, dict[str, Cell]]],
+    free_text_columns: frozenset[str] = frozenset(),
+) -> list[PiiFinding]:
+    """Convenience: scan a whole row stream and return the findings."""
+    scanner = PiiScanner(columns, free_text_columns)
+    for number, values in rows:
+        scanner.scan(number, values)
+    return scanner.results()

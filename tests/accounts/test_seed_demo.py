@@ -1,0 +1,114 @@
+"""manage.py seed_demo: idempotent demo data; never with production settings."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from accounts.access import effective_access
+from accounts.demo import DEMO_PASSWORD, TYPE1_SITES
+from accounts.models import AccessGrant, Membership, Organisation, User
+from hospitals.models import HospitalSite
+
+pytestmark = pytest.mark.django_db
+GEO_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "geo"
+DEMO_EMAILS = {
+    "access.admin@demo.istv",
+    "data.manager@demo.istv",
+    "stthomas.liaison@demo.istv",
+    "royallondon.liaison@demo.istv",
+    "mps.analyst@demo.istv",
+    "southwark.analyst@demo.istv",
+    "lambeth.analyst@demo.istv",
+    "vru.aggregate@demo.istv",
+    "mopac.analyst@demo.istv",
+}
+
+
+def counts() -> dict[str, int]:
+    return {
+        "organisations": Organisation.objects.count(),
+        "sites": HospitalSite.objects.count(),
+        "grants": AccessGrant.objects.count(),
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "authenticators": Authenticator.objects.count(),
+        "emails": EmailAddress.objects.count(),
+    }
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--no-submissions", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_is_idempotent_and_complete(tmp_path):
+    # An empty folder: the built-in borough list and site table must be enough.
+    output = seed("--geo-dir", str(tmp_path))
+    first = counts()
+    seed("--geo-dir", str(tmp_path))
+    assert counts() == first
+
+    kinds = dict(Organisation.objects.values_list("kind").annotate(n=Count("id")))
+    assert kinds["csp"] == 33
+    assert kinds["mps"] == kinds["vru"] == kinds["mopac"] == kinds["gla"] == 1
+    trusts = {site.trust_code for site in TYPE1_SITES}
+    assert kinds["hospital"] == len(trusts)
+    assert first["sites"] == 28
+    assert set(User.objects.values_list("email", flat=True)) == DEMO_EMAILS
+    assert DEMO_PASSWORD in output
+    for email in DEMO_EMAILS:
+        assert email in output
+        user = User.objects.get(email=email)
+        assert user.check_password(DEMO_PASSWORD) and user.status == User.Status.ACTIVE
+        assert Authenticator.objects.filter(user=user, type="totp").exists()
+        assert EmailAddress.objects.get(user=user).verified
+
+
+def test_demo_personas_have_the_documented_access():
+    seed()
+    by_email = {u.email: u for u in User.objects.all()}
+    mps = effective_access(by_email["mps.analyst@demo.istv"])
+    assert mps.record_level and mps.pan_london and mps.download_allowed
+    southwark = effective_access(by_email["southwark.analyst@demo.istv"])
+    assert southwark.record_level and southwark.boroughs == {"E09000028"}
+    lambeth = effective_access(by_email["lambeth.analyst@demo.istv"])
+    assert lambeth.boroughs == {"E09000022"}
+    vru = effective_access(by_email["vru.aggregate@demo.istv"])
+    assert vru.pan_london and not vru.any_record_level
+    assert effective_access(by_email["mopac.analyst@demo.istv"]).has_data_access
+    st_thomas = HospitalSite.objects.get(site_code="RJ122")
+    royal_london = HospitalSite.objects.get(site_code="R1H12")
+    liaison_a = by_email["stthomas.liaison@demo.istv"]
+    liaison_b = by_email["royallondon.liaison@demo.istv"]
+    assert liaison_a.has_perm("hospitals.upload_submission", st_thomas)
+    assert not liaison_a.has_perm("hospitals.upload_submission", royal_london)
+    assert liaison_b.has_perm("hospitals.upload_submission", royal_london)
+    assert Membership.objects.filter(
+        user=by_email["access.admin@demo.istv"], role="access_admin", organisation__kind="gla"
+    ).exists()
+
+
+@pytest.mark.skipif(not GEO_DIR.is_dir(), reason="shared geo data not present")
+def test_seed_uses_the_geo_files_when_present():
+    seed("--geo-dir", str(GEO_DIR))
+    royal_london = HospitalSite.objects.get(site_code="R1H12")
+    assert royal_london.lat == pytest.approx(51.519, abs=0.01)
+    assert royal_london.borough_code == "E09000030"
+    assert Organisation.objects.filter(kind="csp").count() == 33
+    assert HospitalSite.objects.filter(lat__isnull=True).count() == 0
+
+
+def test_seed_refuses_production_settings(settings):
+    settings.SETTINGS_MODULE = "istv_portal.settings.production"
+    with pytest.raises(CommandError, match="production"):
+        seed()
+    assert not User.objects.exists()
