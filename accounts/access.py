@@ -138,7 +138,8 @@ def active_grants_q(day: date) -> dict[str, object]:
 
 
 def _user_may_have_access(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.status == User.Status.ACTIVE)
+    # Invited people are inactive until they accept; deactivated ones are both.
+    return bool(user.is_authenticated and user.is_active and user.status != User.Status.DEACTIVATED)
 
 
 def effective_access(user: User, *, on: date | None = None) -> EffectiveAccess:

@@ -23,6 +23,11 @@ def new_token_key() -> str:
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """A token authenticates only while it is unrevoked and unexpired, its owner is active,
+    and the owner's ``access_epoch`` still equals the one it was issued under: revoking a
+    grant or deactivating the person bumps the epoch, so the very next call is refused.
+    Every refusal gives the same message, which names neither the token nor the reason."""
+
     keyword = "Token"
 
     def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from accounts.access import EffectiveAccess, effective_access, user_roles
+from accounts.access import DATA_ROLES, EffectiveAccess, effective_access, user_roles
 from accounts.audit.selectors import can_view_audit
 from accounts.geography import LONDON_BOROUGHS
 from accounts.mfa import session_passed_mfa
@@ -32,19 +33,16 @@ class NavLink:
     description: str
 
 
+@dataclass
 class _Viewer:
     """Who is looking, with their effective access computed only if a rule asks for it."""
 
-    def __init__(self, user: User, roles: set[str]) -> None:
-        self.user = user
-        self.roles = roles
-        self._access: EffectiveAccess | None = None
+    user: User
+    roles: set[str]
 
-    @property
+    @cached_property
     def access(self) -> EffectiveAccess:
-        if self._access is None:
-            self._access = effective_access(self.user)
-        return self._access
+        return effective_access(self.user)
 
 
 Rule = Callable[[_Viewer], bool]
@@ -63,8 +61,9 @@ def _everyone(viewer: _Viewer) -> bool:
 
 
 def _data_users(viewer: _Viewer) -> bool:
-    # Only people whose grants currently let them see incident data.
-    return viewer.access.has_data_access
+    # Only people whose grants currently let them see incident data (only data roles
+    # ever can, so others are answered without a query).
+    return bool(viewer.roles & DATA_ROLES) and viewer.access.has_data_access
 
 
 def _roles(*wanted: str) -> Rule:
@@ -75,12 +74,13 @@ def _roles(*wanted: str) -> Rule:
 
 
 def _access_admins(viewer: _Viewer) -> bool:
-    # The same test the access-administration views apply, so the link never 404s.
-    return is_access_admin(viewer.user)
+    # The same test the access-administration views apply, so the link never 404s;
+    # the role check first spares everyone else the query.
+    return Role.ACCESS_ADMIN in viewer.roles and is_access_admin(viewer.user)
 
 
 def _audit_viewers(viewer: _Viewer) -> bool:
-    return can_view_audit(viewer.user)
+    return Role.ACCESS_ADMIN in viewer.roles and can_view_audit(viewer.user)
 
 
 NAVIGATION: tuple[_NavEntry, ...] = (

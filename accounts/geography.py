@@ -42,7 +42,9 @@ LONDON_BOROUGHS: dict[str, str] = {
     "E09000033": "Westminster",
 }
 
-BOROUGH_CHOICES = sorted(((code, name) for code, name in LONDON_BOROUGHS.items()), key=lambda c: c[1])
+BOROUGH_CHOICES = sorted(
+    ((code, name) for code, name in LONDON_BOROUGHS.items()), key=lambda c: c[1]
+)
 
 
 def is_london_borough(code: str) -> bool:

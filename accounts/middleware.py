@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import cast
 
 from django.conf import settings
@@ -119,25 +120,30 @@ class ActiveAccessMiddleware:
         return redirect(f"{reverse('account_login')}?ended=deactivated")
 
 
-# Paths a signed-in person without a verified second factor may still use: enrolling
-# (allauth's MFA pages, including re-authentication before enrolment), signing out, and
-# what needs no sign-in at all. The API answers for itself (accounts.permissions).
-MFA_EXEMPT_PREFIXES = (
-    "/accounts/logout/",
-    "/accounts/2fa/",
-    "/accounts/reauthenticate/",
-    "/static/",
-    "/healthz",
-)
 API_PREFIX = "/api/"
+
+
+@lru_cache(maxsize=1)
+def open_prefixes() -> tuple[str, ...]:
+    """Paths any signed-in session may use, verified or not: sign-out and what needs no
+    sign-in at all. Resolved from URL names, so a moved mount point cannot open a gap."""
+    return (reverse("account_logout"), reverse("healthz"), settings.STATIC_URL)
+
+
+@lru_cache(maxsize=1)
+def enrolment_prefixes() -> tuple[str, ...]:
+    """What someone with no second factor yet may also use: allauth's MFA pages (all under
+    ``mfa_index``) and the password re-entry allauth asks for before enrolment."""
+    return (reverse("mfa_index"), reverse("account_reauthenticate"))
 
 
 class RequireMFAMiddleware:
     """A signed-in user without MFA reaches only the MFA set-up pages and sign-out.
 
     Someone who has an authenticator but whose session did not pass it (a session made
-    by any path other than allauth's two-step sign-in) is signed out and must sign in
-    again with both factors.
+    by any path other than allauth's two-step sign-in) is signed out wherever they go,
+    the MFA pages included, and must sign in again with both factors. The API answers
+    for itself (``accounts.permissions.IsVerifiedUser``).
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -145,13 +151,14 @@ class RequireMFAMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        path = request.path
         if (
             user.is_authenticated
-            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
-            and not request.path.startswith(API_PREFIX)
+            and not path.startswith((API_PREFIX, *open_prefixes()))
             and not session_passed_mfa(request)
         ):
-            if not user_has_mfa(user):
+            if user_has_mfa(user):
+                return end_session(request, "mfa_not_passed")
+            if not path.startswith(enrolment_prefixes()):
                 return redirect(reverse("mfa_activate_totp"))
-            return end_session(request, "mfa_not_passed")
         return self.get_response(request)

@@ -35,6 +35,8 @@ class UserManager(BaseUserManager["User"]):
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
+        # Created at the command line with a password: nothing left to accept.
+        extra.setdefault("status", User.Status.ACTIVE)
         return self.create_user(email, password, **extra)
 
 

@@ -292,7 +292,7 @@ def liaison_users() -> QuerySet[User]:
             memberships__role=Membership.Role.LIAISON,
             memberships__is_active=True,
             memberships__organisation__kind=Organisation.Kind.HOSPITAL,
-            status=User.Status.ACTIVE,
+            is_active=True,
         )
         .distinct()
         .order_by("email")

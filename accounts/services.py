@@ -69,7 +69,7 @@ _PRECISION_RANK = {
 }
 
 
-# --- shared helpers -----------------------------------------------------------------
+# --- building blocks ------------------------------------------------------------------
 
 
 def _snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
@@ -327,7 +327,9 @@ def users_deactivate_inactive(*, now: datetime | None = None) -> list[int]:
     cutoff = now - timedelta(days=settings.ACCOUNT_INACTIVITY_DAYS)
     # GREATEST ignores NULLs in PostgreSQL; date_joined covers never-signed-in accounts.
     stale = (
-        User.objects.filter(status=User.Status.ACTIVE)
+        # Anyone who can sign in: invited people are inactive until they accept.
+        User.objects.filter(is_active=True)
+        .exclude(status=User.Status.DEACTIVATED)
         .annotate(last_activity=Greatest("last_login", "last_seen", "date_joined"))
         .filter(last_activity__lt=cutoff)
         .values_list("pk", flat=True)
@@ -657,7 +659,6 @@ def _warning_recipients(organisation_id: int) -> list[str]:
     base = Membership.objects.filter(
         is_active=True,
         user__is_active=True,
-        user__status=User.Status.ACTIVE,
         role__in=[Membership.Role.ORG_LEAD, Membership.Role.ACCESS_ADMIN],
     )
     emails = sorted(
@@ -733,7 +734,7 @@ def api_token_create(
     if not name.strip():
         raise ValidationError({"name": "Give the token a name."})
     user = User.objects.get(pk=actor.pk)
-    if user.status != User.Status.ACTIVE or not user.is_active:
+    if not user.is_active or user.status == User.Status.DEACTIVATED:
         raise ValidationError("Only active accounts can hold API tokens.")
     now = timezone.now()
     for _ in range(5):

@@ -28,6 +28,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.access import effective_access
 from accounts.audit.denials import OutOfScope
+from accounts.audit.models import Action
+from accounts.audit.services import audit_record
 from accounts.forms import (
     ApiTokenForm,
     GrantForm,
@@ -630,6 +632,12 @@ def access_review(request: HttpRequest) -> HttpResponse:
 @access_admin_required
 @require_GET
 def access_review_csv(request: HttpRequest) -> StreamingHttpResponse:
+    audit_record(
+        action=Action.ACCESS_REVIEW_EXPORTED,
+        actor=_actor(request),
+        details={"row_count": selectors.user_list().count(), "format": "csv"},
+        request=request,
+    )
     response = StreamingHttpResponse(
         selectors.access_review_csv_lines(), content_type="text/csv; charset=utf-8"
     )

@@ -98,6 +98,9 @@ class Submission(models.Model):
     set_aside_invalid = models.BooleanField(
         default=False, help_text="Accept valid rows and set the others aside (else reject all)."
     )
+    accept_suggested_mapping = models.BooleanField(
+        default=False, help_text="Use the proposed mapping for an unseen layout without asking."
+    )
     mapping = models.ForeignKey(
         MappingProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -108,6 +111,8 @@ class Submission(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the processing task was last handed to the broker; None while it is down.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100.")
     step = models.CharField(max_length=100, blank=True)

@@ -177,3 +177,36 @@ class SetAsideRow(models.Model):
 
     def __str__(self) -> str:
         return f"Set-aside row {self.source_row} of {self.submission_id}"
+
+
+class SavedQuery(models.Model):
+    """A named filter (and the release it was made on) that can be opened again or shared.
+
+    Only the filter parameters are stored, never results: opening a saved query re-applies
+    it through the scoping chokepoint for the *viewer's* own access, so a query shared
+    with the organisation shows a member with narrower access only their narrower result.
+    """
+
+    name = models.CharField(max_length=120)
+    owner = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The organisation the query can be shared with (the owner's).",
+    )
+    shared_with_organisation = models.BooleanField(default=False)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="Filter parameters: name -> list of values."
+    )
+    release = models.ForeignKey(
+        Release, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "shared_with_organisation"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,6 +15,8 @@ urlpatterns = [
     path("manage/", include("accounts.urls")),
     path("audit/", include("accounts.audit.urls")),
     path("geocoding/", include("incidents.geocoding.urls")),
+    path("api/v1/", include("incidents.api.urls")),
+    path("api/", include("incidents.api.schema_urls")),
     path("admin/", admin.site.urls),
     path(
         "data-sources/",

@@ -38,6 +38,7 @@ WEB_HOST = "127.0.0.1"
 WEB_PORT = 8000
 STOP_GRACE_SECONDS = 15
 MYPY_PACKAGES = ["accounts", "hospitals", "incidents", "istv_portal"]
+PYTEST_PARALLEL: list[str] = []
 
 
 def say(message: str) -> None:
@@ -403,7 +404,18 @@ def cmd_test(args: argparse.Namespace) -> int:
         env = child_env(db_url, "istv_portal.settings.test")
         ensure_node_assets(env)
         pytest_args = [arg for arg in args.pytest_args if arg != "--"]
-        command = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
+        # tests.xdist_isolation gives each parallel process its own Redis database.
+        command = [
+            PYTHON,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.xdist_isolation",
+            *PYTEST_PARALLEL,
+            *pytest_args,
+        ]
         say("pytest " + " ".join(pytest_args))
         # pytest exits 5 when nothing was collected: non-zero, so a failure here too.
         code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
@@ -432,7 +444,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        # Interrupted during set-up: the context managers have already stopped what
+        # was started (children, the embedded PostgreSQL).
+        say("Interrupted")
+        return 130
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Action(models.TextChoices):
     TOKEN_REVOKED = "token.revoked", "API token revoked"
     AUDIT_VIEWED = "audit.viewed", "Audit log viewed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    ACCESS_REVIEW_EXPORTED = "access_review.exported", "Access review exported"
     # Data access and submissions (used by later capabilities).
     DATA_VIEWED = "data.viewed", "Incident data viewed"
     DATA_DOWNLOADED = "data.downloaded", "Incident data downloaded"

@@ -8,20 +8,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.access import user_roles
 from accounts.audit.models import AuditEvent
-from accounts.models import Membership, User
+from accounts.models import User
+from accounts.selectors import is_access_admin
 
 PAGE_SIZE = 25
 
 
 def can_view_audit(user: User) -> bool:
-    """An active access administrator at an active organisation."""
-    return (
-        user.is_authenticated
-        and user.is_active
-        and Membership.Role.ACCESS_ADMIN in user_roles(user)
-    )
+    """Only access administrators (active, at the GLA) read the audit log."""
+    return is_access_admin(user)
 
 
 def audit_events_for_viewer() -> QuerySet[AuditEvent]:

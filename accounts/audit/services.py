@@ -297,7 +297,8 @@ def audit_record(
         action=action_value,
         object_type=object_type,
         object_id=object_id,
-        details=json.loads(stored_details),
+        # Django loads jsonb as text for JSONField to parse; parse it the same way.
+        details=json.loads(stored_details) if isinstance(stored_details, str) else stored_details,
         request_id=_request_id(request),
         ip_address=client_ip(request),
         user_agent=user_agent,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 HOME = "home"
 VAGUE = "vague"
 CHAIN = "chain_without_place"
@@ -476,8 +479,34 @@ def is_unknown(norm: str) -> bool:
     return bool(_UNKNOWN.match(norm))
 
 
+# Long words only: "horse" must not become "house" (the Horse and Groom is a pub).
+_HOME_WORDS = (
+    "address",
+    "bedroom",
+    "residence",
+    "kitchen",
+    "girlfriends",
+    "boyfriends",
+    "partners",
+    "friends",
+)
+
+
+def _fix_home_typos(norm: str) -> str:
+    """'pts own adrdess' → 'pts own address': one slip must not put a home on the map."""
+    out = []
+    for tok in norm.split():
+        if len(tok) >= 6 and tok not in _HOME_WORDS:
+            hit = process.extractOne(tok, _HOME_WORDS, scorer=OSA.distance, score_cutoff=1)
+            tok = hit[0] if hit else tok
+        out.append(tok)
+    return " ".join(out)
+
+
 def is_home(norm: str) -> bool:
-    return bool(_HOME.search(norm)) and not _NOT_HOME.search(norm)
+    if _NOT_HOME.search(norm):
+        return False
+    return bool(_HOME.search(norm) or _HOME.search(_fix_home_typos(norm)))
 
 
 def is_abroad(norm: str) -> bool:

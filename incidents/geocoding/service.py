@@ -13,13 +13,19 @@ reviewer's decision.
 from __future__ import annotations
 
 import threading
+import time
+
+from django.db.models import Count, Max
 
 from incidents.geocoding.gazetteer import build_gazetteer
 from incidents.geocoding.geocoder import AliasTarget, Geocoder, GeocodeResult
 from incidents.geocoding.models import LearnedAlias
 
+ALIAS_RECHECK_SECONDS = 30.0
 _lock = threading.Lock()
 _geocoder: Geocoder | None = None
+_alias_seen: tuple[int, object] = (0, None)
+_alias_checked_at = 0.0
 
 
 def load_aliases() -> dict[tuple[str, str], AliasTarget]:
@@ -29,12 +35,31 @@ def load_aliases() -> dict[tuple[str, str], AliasTarget]:
     }
 
 
+def _alias_version() -> tuple[int, object]:
+    agg = LearnedAlias.objects.aggregate(n=Count("id"), latest=Max("created_at"))
+    return agg["n"], agg["latest"]
+
+
 def get_geocoder() -> Geocoder:
-    """The process-wide geocoder, built on first use."""
-    global _geocoder
+    """The process-wide geocoder, built on first use.
+
+    Other processes (the web process where a reviewer decides, a worker) learn about new
+    aliases here: at most every ``ALIAS_RECHECK_SECONDS`` one cheap query compares the
+    alias table's version and reloads the aliases when it changed.
+    """
+    global _geocoder, _alias_seen, _alias_checked_at
     with _lock:
+        now = time.monotonic()
         if _geocoder is None:
+            _alias_seen, _alias_checked_at = _alias_version(), now
             _geocoder = Geocoder(build_gazetteer(), load_aliases())
+        elif now - _alias_checked_at > ALIAS_RECHECK_SECONDS:
+            _alias_checked_at = now
+            version = _alias_version()
+            if version != _alias_seen:
+                _alias_seen = version
+                _geocoder.aliases = load_aliases()
+                _geocoder.clear_cache()
         return _geocoder
 
 
@@ -45,9 +70,11 @@ def reset_geocoder() -> None:
 
 
 def refresh_aliases() -> None:
-    """Reload learned aliases into the live geocoder (and drop its result cache)."""
+    """Reload learned aliases into this process's geocoder now (and drop its result cache)."""
+    global _alias_seen
     with _lock:
         if _geocoder is not None:
+            _alias_seen = _alias_version()
             _geocoder.aliases = load_aliases()
             _geocoder.clear_cache()
 

@@ -14,6 +14,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -187,7 +188,7 @@ def check_xlsx_archive(data: bytes, limits: Limits) -> None:
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as exc:
         raise PipelineFileError(
             E.ZIP_CORRUPT, "The .xlsx file is damaged or not an Excel workbook."
         ) from exc
@@ -234,7 +235,16 @@ def check_xlsx_archive(data: bytes, limits: Limits) -> None:
                 with zf.open(info) as fh:
                     # Read at most what the header declares (+1 to catch lying headers).
                     part = fh.read(min(info.file_size, remaining) + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                EOFError,
+                RuntimeError,
+                NotImplementedError,
+                ValueError,
+            ) as exc:
+                # Corrupt deflate data, bad CRCs and encrypted parts all land here.
                 raise PipelineFileError(E.ZIP_CORRUPT, "The .xlsx file is damaged.") from exc
             if len(part) > info.file_size or len(part) > remaining:
                 raise PipelineFileError(

@@ -39,12 +39,19 @@ _DOB_TEXT = re.compile(
     re.IGNORECASE,
 )
 _HONORIFIC_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mstr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
-# Cheap prefilters (no look-arounds, so they run fast): every pattern above needs a run
-# of 3+3 digits, an @, +44 or a birth word; rows without one are skipped.
-_CANDIDATE = re.compile(r"\d{3}[ -]?\d{3}|@|\+44|(?i:dob|d\.o\.b|birth|born)")
-_PREFILTER = re.compile(
-    r"\d{3}[ -]?\d{3}|@|\+44|(?i:dob|d\.o\.b|birth|born)|\bM(?:r|rs|s|iss|str)\b"
-)
+# Cheap prefilters: every pattern above needs a run of 3+3 digits, an @, +44 or a birth
+# word; rows without one are skipped. Plain substring tests are several times faster
+# than one case-insensitive alternation (this runs on every row).
+_DIGIT_RUN = re.compile(r"\d{3}[ -]?\d{3}")
+_HONORIFIC = re.compile(r"\bM(?:r|rs|s|iss|str)\b")
+
+
+def _candidate(text: str) -> bool:
+    if "@" in text or "+44" in text or _DIGIT_RUN.search(text):
+        return True
+    low = text.lower()
+    return "dob" in low or "birth" in low or "born" in low or "d.o.b" in low
+
 
 _NAME_HEADER = re.compile(
     r"^name$|^names$|(?:patient|pt|client|person|victim)'?s?\s*(?:full\s*)?names?\b|surname|"
@@ -88,7 +95,7 @@ def _nhs_spans(text: str) -> list[tuple[int, int]]:
 
 def kinds_in_text(text: str) -> list[PiiKind]:
     """Kinds of personal data found in a piece of text (used for structured cells)."""
-    if not _CANDIDATE.search(text):
+    if not _candidate(text):
         return []
     found: list[PiiKind] = []
     if _nhs_spans(text):
@@ -131,7 +138,7 @@ _REDACTIONS: tuple[tuple[PiiKind, Callable[[str], tuple[str, int]]], ...] = (
 
 def redact(text: str) -> tuple[str, list[PiiKind]]:
     """Replace personal-data fragments in free text with ``[redacted]``."""
-    if not _PREFILTER.search(text):
+    if not _candidate(text) and not _HONORIFIC.search(text):
         return text, []
     kinds: list[PiiKind] = []
     out = text
@@ -188,12 +195,9 @@ class PiiScanner:
     def scan(self, row: int, values: dict[str, Cell]) -> None:
         # Fast path: one combined search over the row's text; most rows stop here.
         if not self._header_kinds:
-            text = "\x1f".join(
-                v
-                for k, v in values.items()
-                if v.__class__ is str and k not in self.free_text_columns
-            )
-            if not _CANDIDATE.search(text) and (
+            # Free-text cells are joined too: a hit there only costs the detailed pass.
+            text = "\x1f".join([v for v in values.values() if v.__class__ is str])  # type: ignore[misc]
+            if not _candidate(text) and (
                 self.text_only
                 or not any(v.__class__ is int or v.__class__ is float for v in values.values())
             ):

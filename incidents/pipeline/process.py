@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FileErrorCode as E
@@ -55,7 +55,6 @@ class Options:
     site_aliases: frozenset[str] = frozenset()  # older codes of the same site
     sample_rows: int = 50
     limits: Limits | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def _file_error(report: Report, exc: PipelineFileError) -> Issue:
@@ -123,6 +122,7 @@ def process_file(
         _check_header(parsed, site_code, period, options)
     except PipelineFileError as exc:
         _file_error(report, exc)
+        _guard_only(parsed, result, frozenset())
         return result
     if options.previous_columns is not None:
         report.drift = detect_drift(options.previous_columns, parsed.columns)
@@ -159,6 +159,7 @@ def process_file(
                     + ". No rows were loaded; update the mapping or re-export the file.",
                 ),
             )
+            _guard_only(parsed, result, frozenset())
             return result
     report.mapping_status = status
     report.mapping = mapping
@@ -166,14 +167,12 @@ def process_file(
     free_cols = frozenset(
         c for f, c in (mapping.columns.items() if mapping else ()) if f in FREE_TEXT_FIELDS
     )
-    scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
-    if mapping is None:  # still guard the file: it is quarantined even if unmapped
-        for number, values in parsed.rows:
-            report.rows_read += 1
-            scanner.scan(number, values)
+    if mapping is None:
         result.status = "mapping_needed"
-        _finish_guard(result, scanner)
+        _guard_only(parsed, result, free_cols)
         return result
+
+    scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
 
     validator = RowValidator(mapping=mapping, period=period, limits=limits)
     for outcome in iter_outcomes(parsed, validator, scanner, report):
@@ -192,6 +191,16 @@ def process_file(
     if result.status != "ok":
         result.rows.clear()
     return result
+
+
+def _guard_only(parsed: ParsedFile, result: ProcessResult, free_cols: frozenset[str]) -> None:
+    """Run the guard over a file that will not be validated (unmapped or refused), so a
+    file holding personal data is quarantined whatever else is wrong with it."""
+    scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
+    for number, values in parsed.rows:
+        result.report.rows_read += 1
+        scanner.scan(number, values)
+    _finish_guard(result, scanner)
 
 
 def _finish_guard(result: ProcessResult, scanner: PiiScanner) -> None:

@@ -11,7 +11,7 @@ Codes are part of the public contract: never renumber them. File-level codes are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from enum import StrEnum
 
 from . import pii
@@ -104,10 +104,6 @@ class RowValidator:
         self._dedupe_cols = [c for c in cols.values() if c]
 
     # -- helpers -------------------------------------------------------------------
-    def _get(self, values: dict[str, Cell], f: Field) -> Cell:
-        col = self._col[f]
-        return values.get(col) if col else None
-
     def _when(
         self,
         values: dict[str, Cell],
@@ -120,7 +116,7 @@ class RowValidator:
         """(date, time) for a combined or split date/time field; bool = value present."""
         at_col, date_col = self._col[at_f], self._col[date_f]
         col = at_col or date_col
-        cell = self._get(values, at_f) if at_col else self._get(values, date_f)
+        cell = values.get(self._col[at_f]) if at_col else values.get(self._col[date_f])
         if cell is None:
             return None, False
         try:
@@ -227,9 +223,9 @@ class RowValidator:
                 )
             )
 
-        method_raw = cell_text(self._get(values, Field.METHOD)).strip()
+        method_raw = cell_text(values.get(self._col[Field.METHOD])).strip()
         method = self._code(method_raw, Field.METHOD, row, issues)
-        loc_raw = cell_text(self._get(values, Field.LOCATION_TYPE)).strip()
+        loc_raw = cell_text(values.get(self._col[Field.LOCATION_TYPE])).strip()
         location = self._code(loc_raw, Field.LOCATION_TYPE, row, issues)
 
         method_other = self._text(values, Field.METHOD_OTHER, row, issues, rules, redacted)
@@ -289,10 +285,8 @@ class RowValidator:
         issues: list[Issue],
     ) -> None:
         (ad, at), (rd, rt) = assault, arrival
-        if at is not None and rt is not None:
-            after = datetime.combine(ad, at) > datetime.combine(rd, rt)
-        else:
-            after = ad > rd
+        # Same wall-clock zone on both sides, so (date, time) tuples compare correctly.
+        after = (ad, at) > (rd, rt) if at is not None and rt is not None else ad > rd
         if after:
             issues.append(
                 Issue(
@@ -357,7 +351,7 @@ class RowValidator:
         rules: list[str],
         redacted: list[str],
     ) -> str:
-        raw = cell_text(self._get(values, f))
+        raw = cell_text(values.get(self._col[f]))
         if not raw:
             return ""
         text, applied = clean_text(raw)

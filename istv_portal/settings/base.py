@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally (no CDN under the CSP)
     "csp",
     "accounts",
     "accounts.audit",
@@ -135,6 +136,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60 if CELERY_TASK_TIME_LI
 CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(
     "CELERY_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 2, minimum=10
 )
+# Redis redelivers an unacknowledged (acks_late) task after this; it must exceed the time
+# limit or a long task would run twice (tests/submissions checks it).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "Europe/London"
 CELERY_BEAT_SCHEDULE = {
     # Access housekeeping (accounts.tasks): one run a night, each idempotent.
@@ -149,6 +153,15 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-deactivate-inactive-users": {
         "task": "accounts.tasks.deactivate_inactive_users",
         "schedule": crontab(hour=1, minute=0),
+    },
+    # Submissions (hospitals.tasks): recover queued/stuck files; monthly overdue reminders.
+    "hospitals-sweep-stuck-submissions": {
+        "task": "hospitals.tasks.sweep_stuck_submissions",
+        "schedule": timedelta(minutes=2),
+    },
+    "hospitals-overdue-reminders": {
+        "task": "hospitals.tasks.send_overdue_reminders",
+        "schedule": crontab(day_of_month=15, hour=8, minute=0),
     },
 }
 
@@ -256,6 +269,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     BASE_DIR / "node_modules" / "govuk-frontend" / "dist",
     ("leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
+    ("chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -267,6 +281,19 @@ QUARANTINE_STORAGE_ROOT = Path(
     env_str("QUARANTINE_STORAGE_ROOT", str(BASE_DIR / ".data" / "quarantine"))
 )
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Submissions: attempts before a file is marked failed, when the sweeper steps in, the
+# due day of the month for the previous month's file, and auto-publication.
+SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 3, minimum=1)
+SUBMISSION_QUEUED_STALE_SECONDS = env_int("SUBMISSION_QUEUED_STALE_SECONDS", 300, minimum=30)
+SUBMISSION_HEARTBEAT_STALE_SECONDS = env_int("SUBMISSION_HEARTBEAT_STALE_SECONDS", 900, minimum=60)
+SUBMISSION_DUE_DAY = env_int("SUBMISSION_DUE_DAY", 15, minimum=1)
+SUBMISSION_AUTO_PUBLISH = env_bool("SUBMISSION_AUTO_PUBLISH", False)
+SUBMISSION_AUTO_PUBLISH_THRESHOLDS = {
+    "max_set_aside_share": 0.05,
+    "min_geocoded_share": 0.5,
+    "max_unknown_code_share": 0.05,
+    "volume_change": 0.4,
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 GAZETTEER_DIR = env_str("GAZETTEER_DIR", "")
@@ -302,6 +329,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.permissions.IsVerifiedUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging ----------------------------------------------------------------------------

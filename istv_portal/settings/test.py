@@ -23,3 +23,5 @@ _db_options["options"] = "-c istv.audit_allow_truncate=on"
 # Every test client builds its own middleware chain; without this WhiteNoise would scan
 # all static files (thousands, with govuk-frontend) each time, seconds per client.
 WHITENOISE_AUTOREFRESH = True
+# Fault-injection tests slow submission loading down to kill a worker mid-load.
+SUBMISSION_TEST_STEP_DELAY = float(os.environ.get("ISTV_TEST_SUBMISSION_DELAY", "0") or 0)

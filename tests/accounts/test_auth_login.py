@@ -278,3 +278,13 @@ def test_item_13_full_sign_in_helper_reaches_home() -> None:
     client = browser()
     sign_in(client, user)
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_item_02_a_session_that_skipped_mfa_cannot_use_the_mfa_pages_either() -> None:
+    user = make_user()
+    client = Client()
+    client.force_login(user)  # has TOTP, but this session never passed it
+    response = client.get(reverse("mfa_view_recovery_codes"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert session_user_id(client) is None

@@ -148,7 +148,7 @@ def test_grant_ending_today_still_counts():
     [
         {"user": {"status": User.Status.DEACTIVATED}},
         {"user": {"is_active": False}},
-        {"user": {"status": User.Status.INVITED}},
+        {"user": {"status": User.Status.INVITED, "is_active": False}},
         {"membership": {"is_active": False}},
         {"membership": {"role": Membership.Role.LIAISON}},
         {"membership": {"role": Membership.Role.ACCESS_ADMIN}},

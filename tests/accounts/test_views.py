@@ -341,6 +341,9 @@ def test_access_review_csv(client, access_admin, southwark_analyst, outsider):
     assert by_email[southwark_analyst.email]["effective access"].startswith("Record level")
     assert by_email[outsider.email]["name"] == "'=HYPERLINK(1)"
     assert by_email[outsider.email]["effective access"] == "No access to incident data"
+    exported = AuditEvent.objects.get(action=Action.ACCESS_REVIEW_EXPORTED)
+    assert exported.actor_id == access_admin.pk
+    assert exported.details["row_count"] == len(rows)
 
 
 # --- personal API tokens -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.db import connection
 
 from accounts.audit.models import Action, AuditEvent
 from accounts.audit.services import audit_record
-from accounts.models import Membership, User
+from accounts.models import Membership, Organisation, User
 from tests.factories import MembershipFactory, UserFactory
 
 
@@ -48,7 +48,9 @@ def make_events(db: None) -> Callable[..., list[AuditEvent]]:
 
 @pytest.fixture
 def access_admin(db: None) -> User:
-    return MembershipFactory(role=Membership.Role.ACCESS_ADMIN).user
+    return MembershipFactory(
+        role=Membership.Role.ACCESS_ADMIN, organisation__kind=Organisation.Kind.GLA
+    ).user
 
 
 @pytest.fixture

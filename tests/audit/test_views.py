@@ -219,17 +219,29 @@ def _persona(kind: str) -> User:
     if kind == "outsider":
         return UserFactory()
     if kind == "inactive_admin_membership":
-        return MembershipFactory(role=Membership.Role.ACCESS_ADMIN, is_active=False).user
+        return MembershipFactory(
+            role=Membership.Role.ACCESS_ADMIN, is_active=False, organisation__kind="gla"
+        ).user
     if kind == "admin_of_inactive_organisation":
         return MembershipFactory(
-            role=Membership.Role.ACCESS_ADMIN, organisation__is_active=False
+            role=Membership.Role.ACCESS_ADMIN,
+            organisation__is_active=False,
+            organisation__kind="gla",
         ).user
+    if kind == "admin_outside_the_gla":
+        return MembershipFactory(role=Membership.Role.ACCESS_ADMIN).user
     raise AssertionError(kind)
 
 
 @pytest.mark.parametrize(
     "persona",
-    [*NON_ADMIN_ROLES, "outsider", "inactive_admin_membership", "admin_of_inactive_organisation"],
+    [
+        *NON_ADMIN_ROLES,
+        "outsider",
+        "inactive_admin_membership",
+        "admin_of_inactive_organisation",
+        "admin_outside_the_gla",
+    ],
 )
 @pytest.mark.parametrize("url", [LIST_URL, EXPORT_URL])
 def test_everyone_but_an_active_access_admin_gets_404(

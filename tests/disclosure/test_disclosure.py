@@ -204,10 +204,14 @@ def assert_unrecoverable(table: ProtectedTable, counts: dict) -> None:
                 assert alt.grand_total != sum(counts.values())
 
 
-# Counts concentrated where the rules bite: zeros, the hidden range, around the threshold.
+# Counts concentrated where the rules bite: zeros, the ends of the hidden range and the
+# ends of each rounding interval (8 and 12 both publish 10) are what let an intruder
+# corner a value, so they are drawn far more often than uniform counts would be.
+EDGES = [0, 1, 2, 6, 7, 8, 9, 12, 13, 17, 18, 22, 23]
 count = st.one_of(
-    st.just(0), st.integers(1, 7), st.integers(8, 14), st.integers(15, 60), st.integers(0, 400)
-)
+    st.just(0), st.sampled_from(EDGES), st.integers(1, 7), st.integers(8, 30),
+    st.integers(0, 400),
+)  # fmt: skip
 
 
 @st.composite
@@ -226,6 +230,10 @@ def tables(draw: st.DrawFn) -> tuple[dict, list[str]]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
 def test_no_hidden_value_can_be_recovered_from_the_published_margins(example):
+    # Checked by hand: with disclosure._line_rule and disclosure._secure replaced by
+    # no-ops this test failed in 5 runs out of 5, and with only _secure (the audit)
+    # replaced, also 5 out of 5; with both in place a 4,000-example search found nothing.
+    # The test below keeps the first check automatic.
     counts, dims = example
     table = protect_table(counts, dims, with_totals=True, policy=POLICY)
     assert_unrecoverable(table, counts)

@@ -25,6 +25,23 @@ BOXES = [
     (HACKNEY, "Hackney", -0.08, 51.53, -0.03, 51.56),
 ]
 REAL_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "geo"
+# The keys the issue requires of every JSON result (plus the explanation).
+RESULT_KEYS = frozenset(
+    [
+        "text",
+        "class",
+        "lat",
+        "lon",
+        "precision",
+        "confidence",
+        "method",
+        "lsoa",
+        "ward",
+        "borough",
+        "alternatives",
+        "explanation",
+    ]
+)
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> dict[str, object]:

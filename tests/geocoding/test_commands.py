@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from incidents.geocoding.service import reset_geocoder
+from tests.geocoding.conftest import RESULT_KEYS
 
 pytestmark = pytest.mark.django_db
 
@@ -50,20 +51,7 @@ def test_geocode_json_for_the_done_sample(loaded: None) -> None:
     assert rows[1]["lat"] is None and rows[1]["lon"] is None
     assert rows[2]["precision"] == "junction" and rows[2]["borough"] == "E09000012"
     for row in rows:
-        assert {
-            "text",
-            "class",
-            "lat",
-            "lon",
-            "precision",
-            "confidence",
-            "method",
-            "lsoa",
-            "ward",
-            "borough",
-            "alternatives",
-            "explanation",
-        } <= row.keys()
+        assert row.keys() >= RESULT_KEYS
 
 
 def test_geocode_file_keeps_input_order(loaded: None, tmp_path: Path) -> None:

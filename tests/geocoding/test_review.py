@@ -123,3 +123,19 @@ def test_marking_home_is_learned_and_never_placed(queued: ReviewItem, mini_dir: 
     result = get_geocoder().geocode("Albert Road", "RJZ01")
     assert result.result_class == "home" and not result.placed
     reset_geocoder()
+
+
+def test_other_processes_pick_up_new_aliases(
+    mini_geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incidents.geocoding import service
+
+    reset_geocoder()
+    live = get_geocoder()
+    assert live.geocode("the chicken shop", "RJZ01").method != "learned_alias"
+    LearnedAlias.objects.create(  # as if decided in another process
+        phrase="the chicken shop", hospital="RJZ01", result_class="vague", label="vague"
+    )
+    monkeypatch.setattr(service, "ALIAS_RECHECK_SECONDS", 0.0)
+    assert get_geocoder().geocode("the chicken shop", "RJZ01").result_class == "vague"
+    reset_geocoder()

@@ -88,6 +88,7 @@ def test_normalise_postcode() -> None:
         "partner's house",
         "house party",
         "pts own address",
+        "pt's own adrdess",
     ],
 )
 def test_home_is_recognised(text: str) -> None:
@@ -95,7 +96,14 @@ def test_home_is_recognised(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["walking home from Brixton stn", "Home Office", "care home car park", "Mare St"]
+    "text",
+    [
+        "walking home from Brixton stn",
+        "Home Office",
+        "care home car park",
+        "Mare St",
+        "in the Horse and Groom",
+    ],
 )
 def test_not_home(text: str) -> None:
     assert not classify.is_home(normalise_query(text))

@@ -79,3 +79,25 @@ def test_child_env_prefers_an_explicit_secret(devstack, monkeypatch, tmp_path):
     assert env["DATABASE_URL"] == "postgres://postgres@localhost/istv"
     assert env["DJANGO_SETTINGS_MODULE"] == "istv_portal.settings.local"
     assert not (tmp_path / ".data" / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "worker", "expected"),
+    [
+        ("redis://127.0.0.1:6379/0", "gw0", "redis://127.0.0.1:6379/0"),
+        ("redis://127.0.0.1:6379/0", "gw1", "redis://127.0.0.1:6379/1"),
+        ("redis://127.0.0.1:6379/3", "gw2", "redis://127.0.0.1:6379/5"),
+        ("redis://127.0.0.1:6379", "gw1", "redis://127.0.0.1:6379/1"),
+        ("redis://:pw@cache:6379/15", "gw1", "redis://:pw@cache:6379/0"),
+        (
+            "rediss://cache:6380/2?ssl_cert_reqs=none",
+            "gw1",
+            "rediss://cache:6380/3?ssl_cert_reqs=none",
+        ),
+        ("redis://127.0.0.1:6379/0", "master", "redis://127.0.0.1:6379/0"),
+    ],
+)
+def test_parallel_test_processes_get_their_own_redis_database(url, worker, expected):
+    from tests.xdist_isolation import redis_url_for_worker
+
+    assert redis_url_for_worker(url, worker) == expected

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from incidents.pipeline import ColumnMapping, Field, Options, Period, process_file
 from incidents.pipeline.errors import FileErrorCode as E
@@ -254,3 +256,63 @@ def test_generated_pii_files_are_quarantined(tmp_path: Path) -> None:
         "xlsx_titled": "quarantined",
         "istv_xml": "ok",
     }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(lambda t: t.encode("utf-8")),
+        st.lists(
+            st.lists(
+                st.sampled_from(["03/05/2025", "Fist", "", "n/k", "x,y", '"', "\t"]),
+                min_size=1,
+                max_size=9,
+            ),
+            max_size=6,
+        ).map(lambda rows: "\r\n".join(",".join(r) for r in rows).encode()),
+    ),
+    name=st.sampled_from(["a.csv", "a.tsv", "a.xml", "a.xlsx"]),
+)
+def test_arbitrary_bytes_never_crash(data: bytes, name: str) -> None:
+    """Fault case 9: malformed input ends in a status with reasons, never an exception."""
+    r = run(data, name)
+    assert r.status in {"ok", "rejected", "quarantined", "mapping_needed"}
+    if r.status == "rejected":
+        assert r.report.file_errors or r.report.set_aside
+    json.dumps(r.report.to_json())
+
+
+def test_damaged_workbooks_never_crash() -> None:
+    """Random byte damage to a real workbook: always a status, never an exception."""
+    import random
+
+    base = xlsx_bytes({"S": [ISTV_HEADER, GOOD_ROW]})
+    rng = random.Random(0)
+    seen = set()
+    for _ in range(150):
+        damaged = bytearray(base)
+        for _ in range(rng.randint(1, 6)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        r = run(bytes(damaged), "a.xlsx")
+        assert r.status in {"ok", "rejected", "mapping_needed"}
+        seen.update(e.code for e in r.report.file_errors)
+    assert E.ZIP_CORRUPT in seen
+
+
+def test_guard_runs_even_when_the_file_is_refused() -> None:
+    """A schema-mismatched or wrong-site file with personal data is still quarantined."""
+    mapping = ColumnMapping(
+        columns={
+            Field.ASSAULT_DATE: "Assault Date",
+            Field.METHOD: "Weapon",
+            Field.LOCATION_TYPE: "Location Type",
+        }
+    )
+    data = csv_text([[*GOOD_ROW, "943 476 5919"]], header=[*ISTV_HEADER, "Ref"]).encode()
+    r = run(data, mapping=mapping, options=Options())
+    assert r.status == "quarantined"
+    assert {e.code for e in r.report.file_errors} == {E.SCHEMA_MISMATCH, E.PERSONAL_DATA}
+    rec = {**GOOD_RECORD, "AssaultLocationDescription": "x"}
+    wrong_site = run(istv_xml([rec], site="RJZ01"), "a.xml")
+    assert wrong_site.status == "rejected"

@@ -135,3 +135,31 @@ def test_anonymous_visitor_sees_no_navigation(client):
     html = client.get(reverse("account_login")).content.decode()
     assert 'aria-label="Menu"' not in html
     assert "Sign out" not in html
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF="tests.ui.urls")
+@pytest.mark.parametrize(
+    ("role", "kind"),
+    [(Role.ANALYST, Organisation.Kind.MPS), (Role.ACCESS_ADMIN, Organisation.Kind.GLA)],
+)
+def test_navigation_costs_few_queries_once_per_request(
+    rf, django_assert_max_num_queries, role, kind
+):
+    from accounts.context_processors import navigation
+    from tests.factories import AccessGrantFactory
+
+    membership = MembershipFactory(role=role, organisation__kind=kind)
+    AccessGrantFactory(organisation=membership.organisation)
+    request = rf.get("/")
+    request.user = membership.user
+    # A session whose sign-in included the second factor, as allauth records it.
+    request.session = {
+        "account_authentication_methods": [{"method": "mfa", "at": 0}],
+        "account_authentication_methods_user": str(membership.user.pk),
+    }
+    with django_assert_max_num_queries(3):
+        first = navigation(request)
+    with django_assert_max_num_queries(0):
+        assert navigation(request) is first
+    assert first["nav_links"]

@@ -197,3 +197,40 @@ def test_attribution_page_is_public(client: Client) -> None:
     assert_portal_layout(html)
     assert "Open Government Licence" in html and "OpenStreetMap contributors" in html
     assert 'href="/data-sources/">Data sources and attribution</a>' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "account_email",
+        "account_change_password",
+        "account_logout",
+        "mfa_generate_recovery_codes",
+        "mfa_deactivate_totp",
+        "account_reset_password_done",
+        "account_reset_password_from_key_done",
+    ],
+)
+def test_other_account_pages_render_in_portal_style(client, url_name):
+    """Pages left to allauth's own templates still come out through our layout and elements."""
+    user = UserFactory()
+    RecoveryCodes.activate(user)
+    login_verified(client, user)
+    mark_reauthenticated(client)
+    response = client.get(reverse(url_name), follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert_portal_layout(html)
+    assert "Menu:" not in html
+    # Every button and heading comes from the GOV.UK element templates.
+    assert '<h1 class="govuk-heading-l">' in html
+    assert not re.search(r"<button(?![^>]*class=)", html), "unstyled button"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["account_signup", "account_inactive"])
+def test_public_account_pages_render_in_portal_style(client, url_name):
+    response = client.get(reverse(url_name), follow=True)
+    assert response.status_code == 200
+    assert_portal_layout(response.content.decode())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from ..errors import FileErrorCode as E
 from ..errors import PipelineFileError
@@ -18,13 +18,8 @@ from ..types import Cell, FileFormat, ParsedFile
 from .common import find_header_row, name_columns, rows_as_dicts
 
 
-def _open_sheet(data: bytes, sheet: str | None):  # type: ignore[no-untyped-def]
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except CalamineError as exc:
-        raise PipelineFileError(E.ZIP_CORRUPT, "The workbook could not be read.") from exc
-    except Exception as exc:  # calamine raises several error types for damaged files
-        raise PipelineFileError(E.ZIP_CORRUPT, "The workbook could not be read.") from exc
+def _load(data: bytes, sheet: str | None):  # type: ignore[no-untyped-def]
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     if sheet:
         if sheet not in wb.sheet_names:
             raise PipelineFileError(
@@ -37,6 +32,18 @@ def _open_sheet(data: bytes, sheet: str | None):  # type: ignore[no-untyped-def]
         if meta.typ == SheetTypeEnum.WorkSheet and meta.visible == SheetVisibleEnum.Visible:
             return wb.get_sheet_by_name(meta.name)
     raise PipelineFileError(E.SHEET_NOT_FOUND, "The workbook has no visible worksheet.")
+
+
+def _open_sheet(data: bytes, sheet: str | None):  # type: ignore[no-untyped-def]
+    try:
+        return _load(data, sheet)
+    except PipelineFileError:
+        raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # calamine raises several types, and a Rust panic is a
+        # BaseException (pyo3 PanicException): a damaged workbook must not kill the worker.
+        raise PipelineFileError(E.ZIP_CORRUPT, "The workbook could not be read.") from exc
 
 
 def parse_xlsx(data: bytes, *, sheet: str | None, limits: Limits) -> ParsedFile:

@@ -1,0 +1,44 @@
+"""Celery tasks for submissions: thin wrappers (ids in, one service call each).
+
+``process_submission`` acknowledges late and is rejected back to the queue if its worker
+dies, so a killed worker's file is processed again from the start; the service's
+advisory lock and status checks make a second or concurrent delivery harmless, and its
+attempt counter turns a file that keeps killing workers into ``failed``.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError
+
+from hospitals import services
+
+
+@shared_task(
+    name="hospitals.tasks.process_submission",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=getattr(settings, "SUBMISSION_MAX_ATTEMPTS", 3),
+    time_limit=getattr(settings, "SUBMISSION_TASK_TIME_LIMIT", 900),
+    soft_time_limit=getattr(settings, "SUBMISSION_TASK_SOFT_TIME_LIMIT", 840),
+)
+def process_submission(submission_id: int) -> str:
+    """Run the pipeline for one submission; returns its final status."""
+    return str(services.submission_process(submission_id=submission_id).status)
+
+
+@shared_task(name="hospitals.tasks.sweep_stuck_submissions", acks_late=True, time_limit=300)
+def sweep_stuck_submissions() -> list[int]:
+    """Re-enqueue queued submissions the broker lost and running ones that went stale."""
+    return services.submissions_sweep()
+
+
+@shared_task(name="hospitals.tasks.send_overdue_reminders", acks_late=True, time_limit=600)
+def send_overdue_reminders() -> dict[str, int]:
+    """Monthly: e-mail liaisons of sites whose file for last month is overdue."""
+    return services.overdue_reminders_send()

@@ -1,0 +1,1 @@
+"""The analyst workspace's REST API, mounted at /api/v1/ (docs/api.md)."""

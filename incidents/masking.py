@@ -1,0 +1,234 @@
+"""Location precision and free-text masking, applied at output time from the one stored point.
+
+The database keeps one exact point per incident (``lat``/``lon``, ``easting``/``northing``).
+What a user receives depends on the grant in the incident's borough
+(``EffectiveAccess.precision_for`` and ``free_text_boroughs``):
+
+``exact``
+    the stored point.
+``snapped``
+    the centre of the ``SNAP_CELL_METRES`` British National Grid cell holding the point,
+    **only if that centre lies in the same borough** (checked point-in-polygon against the
+    gazetteer's borough boundaries); otherwise, or when no boundaries are loaded, the
+    LSOA centroid, which always lies in the incident's borough. A snapped point therefore
+    never crosses a borough boundary, and many incidents share each shown point.
+``lsoa``
+    the centroid of the incident's LSOA (2021).
+
+The free-text location is kept only in boroughs whose grant allows it. A borough where the
+user is not record level gets neither a point nor text (SECURITY.md 36): the record
+querysets already exclude such rows (``visible_to(..., records=True)``), and the masker
+drops them again as a second line of defence.
+
+Use::
+
+    masker = Masker.for_access(access)      # one or two small queries, cached per process
+    row = masker.mask(raw)                  # raw: a dict from RAW_FIELDS
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from django.db.models import Count, Max
+from django.utils import timezone
+from pyproj import Transformer
+from shapely.strtree import STRtree
+
+from accounts.access import EffectiveAccess
+from accounts.models import AccessGrant
+from incidents.geocoding.models import Area
+
+# 250 m cells: coarse enough that a shown point stands for a street block rather than an
+# address (police.uk snap points cover at least 8 addresses), fine enough for hotspot maps.
+SNAP_CELL_METRES = 250
+
+# The columns a masked record is built from (``queryset.values(*RAW_FIELDS)``).
+RAW_FIELDS: tuple[str, ...] = (
+    "id",
+    "site__site_code",
+    "assault_at",
+    "assault_date",
+    "assault_hour",
+    "assault_time_known",
+    "arrival_at",
+    "borough_code",
+    "ward_code",
+    "lsoa_code",
+    "lat",
+    "lon",
+    "easting",
+    "northing",
+    "geo_precision",
+    "geo_class",
+    "method_code",
+    "location_type_code",
+    "location_description",
+)
+
+PRECISION_SNAPPED = "snapped"
+PRECISION_LSOA = "lsoa_centroid"
+PRECISION_NONE = "not_located"
+
+_to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+_to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+
+@dataclass(frozen=True)
+class _Geography:
+    """LSOA centroids and a borough point-in-polygon index, built from the gazetteer."""
+
+    version: tuple[int, int | None]
+    lsoa_centroids: dict[str, tuple[float, float]]
+    borough_tree: STRtree | None
+    borough_codes: list[str]
+
+    def borough_at(self, lat: float, lon: float) -> str:
+        if self.borough_tree is None:
+            return ""
+        hits = self.borough_tree.query(shapely.Point(lon, lat), predicate="intersects")
+        return self.borough_codes[int(min(hits))] if len(hits) else ""
+
+
+_lock = threading.Lock()
+_cache: dict[str, _Geography] = {}
+
+
+def _geography() -> _Geography:
+    """The process-wide geography, rebuilt when the gazetteer's areas change (one query)."""
+    stats = Area.objects.filter(kind__in=[Area.Kind.BOROUGH, Area.Kind.LSOA]).aggregate(
+        n=Count("id"), last=Max("id")
+    )
+    version = (int(stats["n"]), stats["last"])
+    with _lock:
+        cached = _cache.get("geo")
+        if cached is not None and cached.version == version:
+            return cached
+    centroids = {
+        code: (lat, lon)
+        for code, lat, lon in Area.objects.filter(
+            kind=Area.Kind.LSOA, centroid_lat__isnull=False, centroid_lon__isnull=False
+        ).values_list("code", "centroid_lat", "centroid_lon")
+    }
+    codes: list[str] = []
+    geometries: list[str] = []
+    for code, geometry in Area.objects.filter(kind=Area.Kind.BOROUGH).values_list(
+        "code", "geometry"
+    ):
+        codes.append(code)
+        geometries.append(geometry)
+    tree = STRtree(shapely.from_geojson(geometries)) if geometries else None
+    built = _Geography(version, centroids, tree, codes)
+    with _lock:
+        _cache["geo"] = built
+    return built
+
+
+def reset_geography_cache() -> None:
+    """Forget the cached geography (tests; after a gazetteer load it is noticed anyway)."""
+    with _lock:
+        _cache.clear()
+
+
+@dataclass
+class Masker:
+    """Masks raw incident rows for one user's access. Not shared between users."""
+
+    access: EffectiveAccess
+    geography: _Geography
+    _snapped: dict[tuple[int, int, str], tuple[float, float] | None] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def for_access(cls, access: EffectiveAccess) -> Masker:
+        return cls(access=access, geography=_geography())
+
+    @property
+    def shows_free_text(self) -> bool:
+        """Whether the output should carry a ``location_description`` field at all."""
+        return bool(self.access.free_text_boroughs)
+
+    def _lsoa_point(self, lsoa: str) -> tuple[float, float] | None:
+        return self.geography.lsoa_centroids.get(lsoa)
+
+    def _snap(self, row: Mapping[str, Any]) -> tuple[float, float] | None:
+        easting, northing = row.get("easting"), row.get("northing")
+        if easting is None or northing is None:
+            easting, northing = _to_bng.transform(row["lon"], row["lat"])
+        cell_e = math.floor(easting / SNAP_CELL_METRES)
+        cell_n = math.floor(northing / SNAP_CELL_METRES)
+        borough = row["borough_code"]
+        key = (cell_e, cell_n, borough)
+        if key not in self._snapped:
+            lon, lat = _to_wgs84.transform(
+                (cell_e + 0.5) * SNAP_CELL_METRES, (cell_n + 0.5) * SNAP_CELL_METRES
+            )
+            inside = self.geography.borough_at(lat, lon) == borough
+            self._snapped[key] = (round(lat, 6), round(lon, 6)) if inside else None
+        return self._snapped[key]
+
+    def location(self, row: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
+        """(lat, lon, precision shown) for one raw row."""
+        borough = row["borough_code"]
+        grant_precision = self.access.precision_for(borough)
+        if grant_precision is None or row.get("lat") is None or row.get("lon") is None:
+            return None, None, PRECISION_NONE
+        if grant_precision == AccessGrant.Precision.EXACT:
+            return row["lat"], row["lon"], row.get("geo_precision") or "exact"
+        if grant_precision == AccessGrant.Precision.SNAPPED:
+            snapped = self._snap(row)
+            if snapped is not None:
+                return snapped[0], snapped[1], PRECISION_SNAPPED
+        centroid = self._lsoa_point(row.get("lsoa_code") or "")
+        if centroid is None:
+            return None, None, PRECISION_NONE
+        return centroid[0], centroid[1], PRECISION_LSOA
+
+    def mask(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The row as a user may receive it, or ``None`` if they may not see it as a record."""
+        borough = row["borough_code"]
+        if borough not in self.access.record_boroughs:
+            return None
+        lat, lon, shown = self.location(row)
+        assault_at = row["assault_at"]
+        out: dict[str, Any] = {
+            "id": row["id"],
+            "hospital": row["site__site_code"],
+            "assault_datetime": assault_at,
+            "assault_date": row["assault_date"],
+            "assault_time": (
+                timezone.localtime(assault_at).time().replace(microsecond=0)
+                if row.get("assault_time_known")
+                else None
+            ),
+            "assault_time_known": bool(row.get("assault_time_known")),
+            "arrival_datetime": row.get("arrival_at"),
+            "borough": borough,
+            "ward": row.get("ward_code") or None,
+            "lsoa": row.get("lsoa_code") or None,
+            "lat": lat,
+            "lon": lon,
+            "precision": shown,
+            "geo_class": row.get("geo_class") or None,
+            "method": row["method_code"],
+            "location_type": row["location_type_code"],
+        }
+        if self.shows_free_text:
+            out["location_description"] = (
+                row.get("location_description") or ""
+                if borough in self.access.free_text_boroughs
+                else None
+            )
+        return out
+
+    def mask_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+        for row in rows:
+            masked = self.mask(row)
+            if masked is not None:
+                yield masked

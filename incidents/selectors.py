@@ -1,0 +1,98 @@
+"""The scoping chokepoint for incident data, and the scoped reads built on it.
+
+Every read of incident rows (pages, API, exports, aggregates, saved queries) starts from
+:func:`visible_to`. Nothing else in the code base calls ``Incident.objects.all()``.
+
+Scope has three parts, decided here and nowhere else:
+
+* **what is published**: submissions whose status is ``published``, or, when a release
+  is pinned, exactly the submissions that release was cut from (so its numbers can be
+  reproduced after later corrections);
+* **where**: the boroughs of the user's effective access (``accounts.access``);
+* **level**: ``records=True`` narrows to the boroughs where the user has *record-level*
+  access. Callers that hand out rows (the incidents list, record exports, a record page)
+  must pass it; callers that only count (aggregates) must not, and apply disclosure
+  control instead (incidents/aggregates.py).
+
+Location precision and free text are applied to the rows later, at output time, by
+incidents/masking.py.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.access import EffectiveAccess, effective_access
+from accounts.models import User
+from hospitals.models import HospitalSite, Submission
+from incidents.models import Incident, Release, SavedQuery
+
+
+def visible_to(
+    user: User,
+    *,
+    release: Release | None = None,
+    records: bool = False,
+    access: EffectiveAccess | None = None,
+) -> QuerySet[Incident]:
+    """Incidents ``user`` may see: published (or pinned to ``release``), in their boroughs.
+
+    ``records=True`` keeps only boroughs where the user has record-level access.
+    ``access`` may be passed when the caller has already computed it (saves two queries);
+    it must be ``effective_access(user)``.
+    """
+    if access is None:
+        access = effective_access(user)
+    boroughs = access.record_boroughs if records else access.boroughs
+    if not boroughs:
+        return Incident.objects.none()
+    queryset = Incident.objects.filter(borough_code__in=sorted(boroughs))
+    if release is None:
+        queryset = queryset.filter(submission__status=Submission.Status.PUBLISHED)
+    else:
+        # A subquery, not a join: the release's submission ids are few, and PostgreSQL
+        # turns this into a hash semi-join on the indexed submission column.
+        queryset = queryset.filter(
+            submission_id__in=release.submissions.through.objects.filter(
+                release_id=release.pk
+            ).values("submission_id")
+        )
+    return queryset
+
+
+def releases_visible_to(user: User, *, access: EffectiveAccess | None = None) -> QuerySet[Release]:
+    """Releases are catalogue metadata: visible to anyone with some data access."""
+    if access is None:
+        access = effective_access(user)
+    if not access.has_data_access:
+        return Release.objects.none()
+    return Release.objects.all()
+
+
+def hospitals_visible_to(
+    user: User, *, access: EffectiveAccess | None = None
+) -> QuerySet[HospitalSite]:
+    """Hospital sites (public reference data: ODS codes and names) for data users."""
+    if access is None:
+        access = effective_access(user)
+    if not access.has_data_access:
+        return HospitalSite.objects.none()
+    return HospitalSite.objects.all()
+
+
+def saved_queries_visible_to(user: User) -> QuerySet[SavedQuery]:
+    """The user's own saved queries and those shared with an organisation they belong to.
+
+    Opening one re-applies its filter for the *viewer's* access, so sharing never widens
+    what anyone sees.
+    """
+    from django.db.models import Q
+
+    if not user.is_authenticated:
+        return SavedQuery.objects.none()
+    org_ids = user.memberships.filter(is_active=True, organisation__is_active=True).values(
+        "organisation_id"
+    )
+    return SavedQuery.objects.filter(
+        Q(owner=user) | Q(shared_with_organisation=True, organisation_id__in=org_ids)
+    ).select_related("release", "owner", "organisation")
