@@ -134,6 +134,7 @@ def main() -> None:
         f"ratio pipeline/baseline (CSV/TSV): {text_rate / base_rate:.3f} "
         f"(baseline is {base_rate / text_rate:.1f}x faster; it only splits fields)"
     )
+    print("by layout (one run each, so noisier than the best-of figures above):")
     for layout, (n, dt) in sorted(by_layout.items()):
         print(f"  {layout:24s} {n:6d} rows {n / dt:10,.0f} rows/s")
     print(

@@ -21,7 +21,7 @@ from accounts.access import user_roles
 from accounts.models import Membership, User
 from hospitals.models import HospitalSite, Submission
 from hospitals.scorecard import due_date as scorecard_due_date
-from hospitals.selectors import submissions_visible_to
+from hospitals.selectors import submissions_for_review, submissions_visible_to, tracker_grid
 from incidents.pipeline import Period
 
 Status = Submission.Status
@@ -159,8 +159,8 @@ def submissions_for(user: User) -> QuerySet[Submission]:
 
 
 def review_queue(user: User) -> QuerySet[Submission]:
-    """Submissions waiting for a data manager, oldest first."""
-    return submissions_for(user).filter(status=Status.READY_FOR_REVIEW).order_by("created_at")
+    """Submissions waiting for a data manager, oldest first (none for anyone else)."""
+    return submissions_for_review(user).select_related("site", "uploaded_by").order_by("created_at")
 
 
 # --- status steps ---------------------------------------------------------------------
@@ -389,13 +389,14 @@ class ScorecardView:
     failed: list[str]
     volume_text: str
     london_text: str
+    percents: dict[str, str] = field(default_factory=dict)
 
 
 def _percent(value: Any) -> str:
     try:
         return f"{float(value) * 100:.1f}%"
     except (TypeError, ValueError):
-        return "–"
+        return "-"
 
 
 def scorecard_view(card: Mapping[str, Any]) -> ScorecardView:
@@ -410,7 +411,7 @@ def scorecard_view(card: Mapping[str, Any]) -> ScorecardView:
         (
             str(name).replace("_", " ").capitalize(),
             _int(n),
-            _percent(_int(n) / total) if total else "–",
+            _percent(_int(n) / total) if total else "-",
         )
         for name, n in by_precision.items()
     ]
@@ -423,6 +424,13 @@ def scorecard_view(card: Mapping[str, Any]) -> ScorecardView:
         failed=[FAILED_CHECK_TEXT.get(c, c) for c in card.get("failed_checks") or []],
         volume_text=VOLUME_FLAG_TEXT.get(str(volume.get("flag", "")), str(volume.get("flag"))),
         london_text=LONDON_FLAG_TEXT.get(str(london.get("flag", "")), str(london.get("flag"))),
+        percents={
+            "set_aside": _percent(card.get("set_aside_share")),
+            "geocoded": _percent(card.get("geocoded_share")),
+            "unknown_codes": _percent(card.get("unknown_code_share")),
+            "london_this_month": _percent(london.get("share_this_month")),
+            "london_12m": _percent(london.get("share_12m")),
+        },
     )
 
 
@@ -459,9 +467,7 @@ def months_due(
     periods = _months_back(today, MONTHS_DUE_WINDOW)
     arrived = set(
         submissions_visible_to(user)
-        .filter(
-            site__in=sites, period__in=periods, dry_run=False, status__in=ARRIVED_STATUSES
-        )
+        .filter(site__in=sites, period__in=periods, dry_run=False, status__in=ARRIVED_STATUSES)
         .values_list("site_id", "period")
     )
     owed = []
@@ -477,3 +483,59 @@ def reporting_month_choices(*, today: date | None = None, count: int = 24) -> li
     """The months a file can be uploaded for: this month and the ``count - 1`` before."""
     today = today or timezone.localdate()
     return [today.replace(day=1), *_months_back(today, count - 1)]
+
+
+# --- tracker -------------------------------------------------------------------------------
+
+TRACKER_STATES: dict[str, tuple[str, str, str]] = {
+    "published": ("Published", "govuk-tag--green", "The file was checked and published."),
+    "received": ("Received", "govuk-tag--blue", "A file arrived on time and is being handled."),
+    "late": ("Late", "govuk-tag--yellow", "A file arrived after the due date."),
+    "missing": ("Missing", "govuk-tag--red", "No file, and the due date has passed."),
+    "problem": (
+        "Problem",
+        "govuk-tag--orange",
+        "The latest file was rejected, quarantined or failed: a new one is needed.",
+    ),
+    "not_due": ("Not due yet", "govuk-tag--grey", "No file yet; the due date has not passed."),
+}
+
+
+@dataclass(frozen=True)
+class TrackerCellView:
+    period: date
+    label: str
+    tag_class: str
+    submission_id: int | None
+    quality: str
+
+
+@dataclass(frozen=True)
+class TrackerRowView:
+    site: HospitalSite
+    cells: list[TrackerCellView]
+
+
+def tracker_page(user: User, months: int) -> tuple[list[date], list[TrackerRowView]]:
+    """``tracker_grid`` with a label, a tag colour and a quality note per cell."""
+    rows = []
+    periods: list[date] = []
+    for row in tracker_grid(user, months):
+        cells = []
+        for cell in row.cells:
+            label, tag_class, _ = TRACKER_STATES.get(cell.state, (cell.state, "", ""))
+            quality = ""
+            if cell.scorecard_passes is True:
+                quality = "Quality checks passed"
+            elif cell.scorecard_passes is False:
+                quality = "Quality to check"
+            cells.append(
+                TrackerCellView(cell.period, label, tag_class, cell.submission_id, quality)
+            )
+        periods = [cell.period for cell in row.cells]
+        rows.append(TrackerRowView(row.site, cells))
+    return periods, rows
+
+
+def tracker_legend() -> list[tuple[str, str, str, str]]:
+    return [(state, *values) for state, values in TRACKER_STATES.items()]

@@ -138,7 +138,9 @@ def _months_before(period: Period, n: int) -> list[date]:
 
 
 def volume(count: int, period: Period, history: History, threshold: float) -> Volume:
-    previous = [history.site_months[m] for m in _months_before(period, 12) if m in history.site_months]
+    previous = [
+        history.site_months[m] for m in _months_before(period, 12) if m in history.site_months
+    ]
     last_year = history.site_months.get(date(period.year - 1, period.month, 1))
     if len(previous) < MIN_HISTORY_MONTHS:
         return Volume(count, None, last_year, None, None, "no_history")

@@ -62,7 +62,6 @@ DUPLICATE_STATUSES = (
     Status.RECEIVED,
     Status.CHECKING,
     Status.PROCESSING,
-    Status.MAPPING_NEEDED,
     Status.READY_FOR_REVIEW,
     Status.PUBLISHED,
 )
@@ -100,7 +99,9 @@ def _lock_key(site_id: int, period: date) -> int:
 
 def _xact_lock(namespace: int, site_id: int, period: date) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, _lock_key(site_id, period)])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [namespace, _lock_key(site_id, period)]
+        )
 
 
 @contextlib.contextmanager
@@ -153,7 +154,13 @@ def _period_start(period: date | Period | str) -> date:
 
 
 def _refuse(
-    *, actor: User | None, site: HospitalSite, period: date, code: str, message: str, name: str,
+    *,
+    actor: User | None,
+    site: HospitalSite,
+    period: date,
+    code: str,
+    message: str,
+    name: str,
     request: HttpRequest | None,
 ) -> UploadRefused:
     # Its own transaction: the audit row must outlive the refusal (nothing else is kept).
@@ -186,13 +193,15 @@ def submission_receive(
     request: HttpRequest | None = None,
     accept_suggested_mapping: bool = False,
     system: bool = False,
+    enqueue: bool = True,
 ) -> Submission:
     """Check, store and register one uploaded file; processing is queued after commit.
 
     ``upload`` is a Django ``UploadedFile`` (or any object with ``name`` and ``read``).
     Raises :class:`UploadRefused` when intake refuses the file (audited, nothing
     stored) and ``OutOfScope`` (404) when ``actor`` may not upload for ``site``.
-    ``system=True`` is for ``manage.py ingest`` run by an operator without ``--as``.
+    ``system=True`` is for ``manage.py ingest`` (an operator; the upload right is not
+    checked) and ``enqueue=False`` for callers that process synchronously.
 
     The same bytes for the same site and month, already received or published, return
     the existing submission with ``duplicate = True`` (concurrent uploads serialise on an
@@ -220,22 +229,36 @@ def submission_receive(
                 f"The file is larger than the {limits.max_bytes / (1024 * 1024):g} MB limit.",
             ) from None
         try:
-            info = accept_upload(storage.path_for(stored.name), filename=raw_name, limits=limits).info
+            info = accept_upload(
+                storage.path_for(stored.name), filename=raw_name, limits=limits
+            ).info
         except BaseException:
             storage.delete(stored.name)
             raise
     except PipelineFileError as exc:
         raise _refuse(
-            actor=actor, site=site, period=month, code=str(exc.code), message=exc.message,
-            name=name, request=request,
+            actor=actor,
+            site=site,
+            period=month,
+            code=str(exc.code),
+            message=exc.message,
+            name=name,
+            request=request,
         ) from None
 
     try:
         return _register(
-            actor=actor, site=site, month=month, stored=stored, name=name,
-            detected_format=str(info.format), set_aside_invalid=set_aside_invalid,
-            dry_run=dry_run, accept_suggested_mapping=accept_suggested_mapping,
+            actor=actor,
+            site=site,
+            month=month,
+            stored=stored,
+            name=name,
+            detected_format=str(info.format),
+            set_aside_invalid=set_aside_invalid,
+            dry_run=dry_run,
+            accept_suggested_mapping=accept_suggested_mapping,
             request=request,
+            enqueue=enqueue,
         )
     except BaseException:
         storage.delete(stored.name)
@@ -244,9 +267,18 @@ def submission_receive(
 
 @transaction.atomic
 def _register(
-    *, actor: User | None, site: HospitalSite, month: date, stored: storage.StoredFile,
-    name: str, detected_format: str, set_aside_invalid: bool, dry_run: bool,
-    accept_suggested_mapping: bool, request: HttpRequest | None,
+    *,
+    actor: User | None,
+    site: HospitalSite,
+    month: date,
+    stored: storage.StoredFile,
+    name: str,
+    detected_format: str,
+    set_aside_invalid: bool,
+    dry_run: bool,
+    accept_suggested_mapping: bool,
+    request: HttpRequest | None,
+    enqueue: bool,
 ) -> Submission:
     _xact_lock(_LOCK_RECEIVE, site.pk, month)
     same = Submission.objects.filter(site=site, period=month)
@@ -257,14 +289,18 @@ def _register(
             .first()
         )
         if existing is not None:
-            transaction.on_commit(lambda: storage.delete(stored.name))
+            storage.delete(stored.name)  # no row refers to it
             audit_record(
                 action=Action.SUBMISSION_UPLOADED,
                 actor=actor,
                 organisation=site.organisation,
                 obj=existing,
-                details={"duplicate": True, "site_code": site.site_code,
-                         "period": f"{month:%Y-%m}", "version": existing.version},
+                details={
+                    "duplicate": True,
+                    "site_code": site.site_code,
+                    "period": f"{month:%Y-%m}",
+                    "version": existing.version,
+                },
                 request=request,
             )
             existing.duplicate = True  # type: ignore[attr-defined]
@@ -304,7 +340,8 @@ def _register(
     )
     submission.duplicate = False  # type: ignore[attr-defined]
     submission_id = submission.pk
-    transaction.on_commit(lambda: submission_enqueue(submission_id=submission_id))
+    if enqueue:
+        transaction.on_commit(lambda: submission_enqueue(submission_id=submission_id))
     return submission
 
 
@@ -317,11 +354,17 @@ def submission_enqueue(*, submission_id: int) -> bool:
         process_submission.apply_async(
             (submission_id,),
             retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
-                          "interval_max": 0.5},
+            retry_policy={
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.5,
+            },
         )
-    except Exception:  # noqa: BLE001 - any broker failure: keep the upload, log, sweep later
-        logger.warning("broker unavailable: submission %s stays queued", submission_id, exc_info=True)
+    except Exception:
+        logger.warning(
+            "broker unavailable: submission %s stays queued", submission_id, exc_info=True
+        )
         return False
     Submission.objects.filter(pk=submission_id).update(enqueued_at=timezone.now())
     return True
@@ -366,7 +409,7 @@ def _notify(submission: Submission) -> None:
     def _send() -> None:
         try:
             send_mail(subject, body, None, [email], fail_silently=False)
-        except Exception:  # noqa: BLE001 - mail failure must not undo processing
+        except Exception:
             logger.warning("could not e-mail submission %s result", submission.pk, exc_info=True)
 
     transaction.on_commit(_send)
@@ -622,7 +665,7 @@ def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeoco
         results = geocoder.geocode_many(
             [{"text": text, "hospital": site_code, "location_type": loc} for text, loc in distinct]
         )
-    except Exception:  # noqa: BLE001 - an unavailable geocoder must not stop the load
+    except Exception:
         logger.warning("geocoder unavailable: incidents stored with geocode pending", exc_info=True)
         return [PENDING] * len(rows)
     by_key = {key: _geo_fields(res) for key, res in zip(distinct, results, strict=True)}
@@ -710,8 +753,10 @@ def _load(
     """Everything that makes a version visible happens in this one transaction."""
     accepted_mapping = result.report.mapping_status == "proposed_accepted"
     auto_publish = bool(_setting("SUBMISSION_AUTO_PUBLISH", False)) and passes
-    final = Status.CHECKED if submission.dry_run else (
-        Status.PUBLISHED if auto_publish else Status.READY_FOR_REVIEW
+    final = (
+        Status.CHECKED
+        if submission.dry_run
+        else (Status.PUBLISHED if auto_publish else Status.READY_FOR_REVIEW)
     )
     batch = int(_setting("SUBMISSION_LOAD_BATCH_ROWS", 5000))
     with transaction.atomic():
@@ -737,15 +782,20 @@ def _load(
             loader.set_aside_copy(
                 submission.pk,
                 (
-                    (s.source_row, [
-                        {"code": i.code, "message": i.message, "column": i.column}
-                        for i in s.issues
-                    ])
+                    (
+                        s.source_row,
+                        [
+                            {"code": i.code, "message": i.message, "column": i.column}
+                            for i in s.issues
+                        ],
+                    )
                     for s in result.set_aside
                 ),
             )
             _test_delay()  # fault tests: rows staged, not yet committed
-            _supersede_previous(submission, statuses=(Status.READY_FOR_REVIEW,))
+            _supersede_previous(
+                submission, statuses=(Status.READY_FOR_REVIEW, Status.MAPPING_NEEDED)
+            )
         now = timezone.now()
         _update(
             submission,
@@ -800,13 +850,18 @@ def _supersede_previous(submission: Submission, *, statuses: tuple[str, ...]) ->
 
 @transaction.atomic
 def submission_publish(
-    *, actor: User | None, submission: Submission, request: HttpRequest | None = None,
+    *,
+    actor: User | None,
+    submission: Submission,
+    request: HttpRequest | None = None,
     system: bool = False,
+    cut_release: bool = True,
 ) -> Submission:
     """Publish a submission that is ready for review (data managers; ``system`` for the
     ingest command run by an operator). The previous published version of the same site
     and month is superseded in the same transaction, so analysts never see both or
-    neither. A new release is cut."""
+    neither. A new release is cut unless ``cut_release`` is False (bulk loads cut one
+    release at the end)."""
     if not system and not _is_data_manager(actor):
         raise OutOfScope(object_type="hospitals.submission", object_id=submission.pk)
     locked = Submission.objects.select_for_update().select_related("site").get(pk=submission.pk)
@@ -814,12 +869,17 @@ def submission_publish(
         return locked
     if locked.status != Status.READY_FOR_REVIEW:
         raise ValidationError("Only a submission that is ready for review can be published.")
-    _publish(locked, actor=actor, request=request, automatic=False)
+    _publish(locked, actor=actor, request=request, automatic=False, cut_release=cut_release)
     return locked
 
 
 def _publish(
-    submission: Submission, *, actor: User | None, request: HttpRequest | None, automatic: bool
+    submission: Submission,
+    *,
+    actor: User | None,
+    request: HttpRequest | None,
+    automatic: bool,
+    cut_release: bool = True,
 ) -> None:
     superseded = _supersede_previous(
         submission, statuses=(Status.PUBLISHED, Status.READY_FOR_REVIEW)
@@ -831,7 +891,9 @@ def _publish(
         published_at=now,
         published_by=actor if actor is not None and actor.pk else None,
     )
-    release = release_create(actor=actor, label=f"{timezone.localdate():%Y-%m}")
+    release = (
+        release_create(actor=actor, label=f"{timezone.localdate():%Y-%m}") if cut_release else None
+    )
     audit_record(
         action=Action.SUBMISSION_PUBLISHED,
         actor=actor,
@@ -840,7 +902,7 @@ def _publish(
         details={
             "automatic": automatic,
             "superseded": superseded,
-            "release": release.number,
+            "release": release.number if release else None,
             "site_code": submission.site.site_code,
             "period": f"{submission.period:%Y-%m}",
             "version": submission.version,
@@ -854,10 +916,13 @@ def release_create(*, actor: User | None, label: str) -> Release:
     """Cut a new release: a snapshot of every currently published submission."""
     with connection.cursor() as cursor:
         # Serialise release numbering across concurrent publishes.
-        cursor.execute("LOCK TABLE %s IN EXCLUSIVE MODE" % connection.ops.quote_name(Release._meta.db_table))  # noqa: S608, UP031 - table name from the model
+        table = connection.ops.quote_name(Release._meta.db_table)
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
     number = (Release.objects.aggregate(n=Max("number"))["n"] or 0) + 1
     release = Release.objects.create(
-        number=number, label=label[:50], created_by=actor if actor is not None and actor.pk else None
+        number=number,
+        label=label[:50],
+        created_by=actor if actor is not None and actor.pk else None,
     )
     published = Submission.objects.filter(status=Status.PUBLISHED).values_list("pk", flat=True)
     through = Release.submissions.through
@@ -873,7 +938,11 @@ def release_create(*, actor: User | None, label: str) -> Release:
 def _normalise_columns(columns: Mapping[str, str]) -> dict[str, str]:
     """Source column → field. Accepts either direction (field → column is converted)."""
     fields = {f.value for f in Field}
-    if columns and all(k in fields for k in columns) and not all(v in fields for v in columns.values()):
+    if (
+        columns
+        and all(k in fields for k in columns)
+        and not all(v in fields for v in columns.values())
+    ):
         columns = {v: k for k, v in columns.items()}
     bad = sorted(str(v) for v in columns.values() if v not in fields)
     if bad:
@@ -882,8 +951,14 @@ def _normalise_columns(columns: Mapping[str, str]) -> dict[str, str]:
 
 
 def _save_profile(
-    *, site: HospitalSite, mapping: ColumnMapping, source_columns: list[str],
-    detected_format: str, actor: User | None, reason: str, request: HttpRequest | None = None,
+    *,
+    site: HospitalSite,
+    mapping: ColumnMapping,
+    source_columns: list[str],
+    detected_format: str,
+    actor: User | None,
+    reason: str,
+    request: HttpRequest | None = None,
 ) -> MappingProfile:
     profile = MappingProfile.objects.create(
         site=site,
@@ -899,7 +974,11 @@ def _save_profile(
         actor=actor,
         organisation=site.organisation,
         obj=profile,
-        details={"site_code": site.site_code, "reason": reason, "fields": sorted(profile.columns.values())},
+        details={
+            "site_code": site.site_code,
+            "reason": reason,
+            "fields": sorted(profile.columns.values()),
+        },
         request=request,
     )
     return profile
@@ -926,7 +1005,9 @@ def submission_confirm_mapping(
     if locked.status not in (Status.MAPPING_NEEDED, Status.REJECTED):
         raise ValidationError("This submission does not need a mapping.")
     source_to_field = _normalise_columns(columns)
-    values = {str(f): {str(a): str(b) for a, b in v.items()} for f, v in (value_mappings or {}).items()}
+    values = {
+        str(f): {str(a): str(b) for a, b in v.items()} for f, v in (value_mappings or {}).items()
+    }
     try:
         mapping = ColumnMapping(
             columns={Field(f): c for c, f in source_to_field.items()},
@@ -936,13 +1017,23 @@ def submission_confirm_mapping(
         raise ValidationError({"value_mappings": "Unknown field."}) from exc
     report_columns = list((locked.report or {}).get("columns") or source_to_field)
     profile = _save_profile(
-        site=site, mapping=mapping, source_columns=report_columns,
-        detected_format=locked.detected_format, actor=actor, reason="confirmed",
+        site=site,
+        mapping=mapping,
+        source_columns=report_columns,
+        detected_format=locked.detected_format,
+        actor=actor,
+        reason="confirmed",
         request=request,
     )
     _update(
-        locked, status=Status.RECEIVED, attempts=0, mapping=profile, progress=0, step="queued",
-        error="", finished_at=None,
+        locked,
+        status=Status.RECEIVED,
+        attempts=0,
+        mapping=profile,
+        progress=0,
+        step="queued",
+        error="",
+        finished_at=None,
     )
     submission_id = locked.pk
     transaction.on_commit(lambda: submission_enqueue(submission_id=submission_id))
@@ -960,7 +1051,11 @@ def submissions_sweep(*, now: datetime | None = None) -> list[int]:
     queued_after = timedelta(seconds=int(_setting("SUBMISSION_QUEUED_STALE_SECONDS", 300)))
     stale_after = timedelta(seconds=int(_setting("SUBMISSION_HEARTBEAT_STALE_SECONDS", 900)))
     candidates = Submission.objects.filter(
-        Q(status=Status.RECEIVED, enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=30))
+        Q(
+            status=Status.RECEIVED,
+            enqueued_at__isnull=True,
+            created_at__lt=now - timedelta(seconds=30),
+        )
         | Q(status=Status.RECEIVED, enqueued_at__lt=now - queued_after)
         | Q(status__in=(Status.CHECKING, Status.PROCESSING), heartbeat_at__lt=now - stale_after)
     ).values_list("pk", "site_id", "period")
@@ -1047,6 +1142,7 @@ def summary(submission: Submission) -> dict[str, Any]:
 
 __all__ = [
     "UploadRefused",
+    "overdue_reminders_send",
     "release_create",
     "submission_confirm_mapping",
     "submission_enqueue",
@@ -1054,6 +1150,5 @@ __all__ = [
     "submission_publish",
     "submission_receive",
     "submissions_sweep",
-    "overdue_reminders_send",
     "summary",
 ]

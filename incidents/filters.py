@@ -28,6 +28,7 @@ import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.access import EffectiveAccess, effective_access
@@ -107,6 +108,18 @@ WEEKDAYS = [
 
 def _start_of_local_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def as_query_dict(data: Mapping[str, Any] | None) -> QueryDict:
+    """Any mapping (a QueryDict, or a plain dict of values or lists) as a QueryDict, so
+    repeatable parameters read the same from a URL, a saved query or Python code."""
+    if isinstance(data, QueryDict):
+        return data
+    query = QueryDict(mutable=True)
+    for key, value in (data or {}).items():
+        values = value if isinstance(value, list | tuple) else [value]
+        query.setlist(key, [str(v) for v in values if v is not None])
+    return query
 
 
 class IncidentFilterSet(filters.FilterSet):
@@ -205,7 +218,7 @@ class IncidentFilterSet(filters.FilterSet):
     ) -> None:
         # Always bound: an empty filter is a valid query (everything in scope).
         super().__init__(
-            data if data is not None else {},
+            as_query_dict(data),
             queryset if queryset is not None else Incident.objects.none(),
             request=request,
             prefix=prefix,

@@ -83,7 +83,9 @@ def copy_rows(
         raise RuntimeError("copy_rows must run inside the caller's transaction")
     sql = f"COPY {connection.ops.quote_name(table)} ({_quoted(columns)}) FROM STDIN"
     sent = 0
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+    # wrap_database_errors: psycopg errors raised by COPY become Django's DatabaseError,
+    # as errors from execute() do, so callers and the task's retry policy see one type.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(
                 [

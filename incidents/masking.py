@@ -28,12 +28,14 @@ Use::
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -88,11 +90,16 @@ class _Geography:
     borough_tree: STRtree | None
     borough_codes: list[str]
 
-    def borough_at(self, lat: float, lon: float) -> str:
-        if self.borough_tree is None:
-            return ""
-        hits = self.borough_tree.query(shapely.Point(lon, lat), predicate="intersects")
-        return self.borough_codes[int(min(hits))] if len(hits) else ""
+    def boroughs_at(self, lats: np.ndarray, lons: np.ndarray) -> list[str]:
+        """The borough holding each point ('' where none), in one vectorised query."""
+        found = [""] * len(lats)
+        if self.borough_tree is None or not len(lats):
+            return found
+        points = shapely.points(lons, lats)
+        point_index, tree_index = self.borough_tree.query(points, predicate="intersects")
+        for p, t in sorted(zip(point_index.tolist(), tree_index.tolist(), strict=True), reverse=True):
+            found[p] = self.borough_codes[t]  # lowest tree index wins, as in the geocoder
+        return found
 
 
 _lock = threading.Lock()
@@ -144,6 +151,10 @@ class Masker:
     _snapped: dict[tuple[int, int, str], tuple[float, float] | None] = field(
         default_factory=dict
     )
+    _precision: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._precision = dict(self.access.precisions)
 
     @classmethod
     def for_access(cls, access: EffectiveAccess) -> Masker:
@@ -157,26 +168,52 @@ class Masker:
     def _lsoa_point(self, lsoa: str) -> tuple[float, float] | None:
         return self.geography.lsoa_centroids.get(lsoa)
 
-    def _snap(self, row: Mapping[str, Any]) -> tuple[float, float] | None:
+    @staticmethod
+    def _cell(row: Mapping[str, Any]) -> tuple[int, int, str]:
         easting, northing = row.get("easting"), row.get("northing")
         if easting is None or northing is None:
             easting, northing = _to_bng.transform(row["lon"], row["lat"])
-        cell_e = math.floor(easting / SNAP_CELL_METRES)
-        cell_n = math.floor(northing / SNAP_CELL_METRES)
-        borough = row["borough_code"]
-        key = (cell_e, cell_n, borough)
+        return (
+            math.floor(easting / SNAP_CELL_METRES),
+            math.floor(northing / SNAP_CELL_METRES),
+            row["borough_code"],
+        )
+
+    def _resolve_cells(self, keys: list[tuple[int, int, str]]) -> None:
+        """Snap points for new cells, in one vectorised transform and one tree query:
+        the cell centre if it lies in the incident's borough, else ``None`` (LSOA)."""
+        if not keys:
+            return
+        xs = (np.array([k[0] for k in keys], dtype=float) + 0.5) * SNAP_CELL_METRES
+        ys = (np.array([k[1] for k in keys], dtype=float) + 0.5) * SNAP_CELL_METRES
+        lons, lats = _to_wgs84.transform(xs, ys)
+        found = self.geography.boroughs_at(np.asarray(lats), np.asarray(lons))
+        for key, lat, lon, borough in zip(keys, lats, lons, found, strict=True):
+            inside = borough == key[2]
+            self._snapped[key] = (round(float(lat), 6), round(float(lon), 6)) if inside else None
+
+    def _snap(self, row: Mapping[str, Any]) -> tuple[float, float] | None:
+        key = self._cell(row)
         if key not in self._snapped:
-            lon, lat = _to_wgs84.transform(
-                (cell_e + 0.5) * SNAP_CELL_METRES, (cell_n + 0.5) * SNAP_CELL_METRES
-            )
-            inside = self.geography.borough_at(lat, lon) == borough
-            self._snapped[key] = (round(lat, 6), round(lon, 6)) if inside else None
+            self._resolve_cells([key])
         return self._snapped[key]
+
+    def prepare(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Resolve the snap cells of a batch of rows at once (an optimisation only)."""
+        snapped = AccessGrant.Precision.SNAPPED
+        keys = {
+            self._cell(row)
+            for row in rows
+            if row.get("lat") is not None
+            and row.get("lon") is not None
+            and self._precision.get(row["borough_code"]) == snapped
+        }
+        self._resolve_cells([k for k in keys if k not in self._snapped])
 
     def location(self, row: Mapping[str, Any]) -> tuple[float | None, float | None, str]:
         """(lat, lon, precision shown) for one raw row."""
         borough = row["borough_code"]
-        grant_precision = self.access.precision_for(borough)
+        grant_precision = self._precision.get(borough)
         if grant_precision is None or row.get("lat") is None or row.get("lon") is None:
             return None, None, PRECISION_NONE
         if grant_precision == AccessGrant.Precision.EXACT:
@@ -227,8 +264,14 @@ class Masker:
             )
         return out
 
-    def mask_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
-        for row in rows:
-            masked = self.mask(row)
-            if masked is not None:
-                yield masked
+    def mask_many(
+        self, rows: Iterable[Mapping[str, Any]], *, batch: int = 2000
+    ) -> Iterator[dict[str, Any]]:
+        """Mask a stream of rows lazily, ``batch`` rows at a time (constant memory)."""
+        iterator = iter(rows)
+        while chunk := list(itertools.islice(iterator, batch)):
+            self.prepare(chunk)
+            for row in chunk:
+                masked = self.mask(row)
+                if masked is not None:
+                    yield masked

@@ -15,8 +15,12 @@ urlpatterns = [
     path("manage/", include("accounts.urls")),
     path("audit/", include("accounts.audit.urls")),
     path("geocoding/", include("incidents.geocoding.urls")),
+    path("data/", include("incidents.urls")),
+    path("submissions/", include("hospitals.urls")),
+    path("api/v1/submissions/", include("hospitals.api.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/", include("incidents.api.schema_urls")),
+    path("programme/", include("programme.urls")),
     path("admin/", admin.site.urls),
     path(
         "data-sources/",

@@ -38,7 +38,10 @@ WEB_HOST = "127.0.0.1"
 WEB_PORT = 8000
 STOP_GRACE_SECONDS = 15
 MYPY_PACKAGES = ["accounts", "hospitals", "incidents", "istv_portal"]
-PYTEST_PARALLEL: list[str] = []
+# Two test processes (pytest-xdist) for the two cores CI has: each gets its own test
+# database (pytest-django) and Redis database (tests.xdist_isolation), so tests that
+# start a real worker stay apart. `make test PYTEST_ARGS="-n 0"` runs serially.
+PYTEST_PARALLEL = ["-n", "2"]
 
 
 def say(message: str) -> None:

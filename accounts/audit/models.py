@@ -60,6 +60,21 @@ class Action(models.TextChoices):
     MAPPING_CHANGED = "mapping.changed", "Mapping changed"
     GEOCODE_CORRECTED = "geocode.corrected", "Geocode corrected"
     GAZETTEER_LOADED = "gazetteer.loaded", "Gazetteer loaded"
+    # Programme tools (programme/).
+    AGREEMENT_CREATED = "agreement.created", "Data-sharing agreement created"
+    AGREEMENT_CHANGED = "agreement.changed", "Data-sharing agreement changed"
+    AGREEMENT_SUSPENDED = "agreement.suspended", "Data-sharing agreement suspended"
+    AGREEMENT_ENDED = "agreement.ended", "Data-sharing agreement ended"
+    AGREEMENT_REMINDED = "agreement.reminded", "Agreement review or end reminder sent"
+    AGREEMENT_DOCUMENT_DOWNLOADED = "agreement.document_downloaded", "Agreement document downloaded"
+    RELEASE_NOTES_SAVED = "release_notes.saved", "Release notes saved"
+    RELEASE_NOTES_PUBLISHED = "release_notes.published", "Release notes published"
+    CASE_STUDY_CREATED = "case_study.created", "Case study created"
+    CASE_STUDY_CHANGED = "case_study.changed", "Case study changed"
+    CASE_STUDY_SUBMITTED = "case_study.submitted", "Case study submitted for review"
+    CASE_STUDY_RETURNED = "case_study.returned", "Case study returned to its author"
+    CASE_STUDY_PUBLISHED = "case_study.published", "Case study published"
+    IMPACT_EXPORTED = "impact.exported", "Impact dashboard exported"
 
 
 class AuditEvent(models.Model):

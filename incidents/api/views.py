@@ -410,7 +410,7 @@ class SavedQueryListView(DataAPIView):
         else:
             release = Release.objects.order_by("-number").first()
         # Validate the filter as the owner would run it (codes, ranges, free-text rights).
-        fs = self.filterset(records=False, data=_as_query(values["params"]))
+        fs = self.filterset(records=False, data=values["params"])
         try:
             saved = saved_query_create(
                 actor=request.user,
@@ -424,15 +424,6 @@ class SavedQueryListView(DataAPIView):
             raise ValidationError({"non_field_errors": [str(exc)]}) from None
         data = SavedQueryOutSerializer(saved, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
-
-
-def _as_query(params: dict[str, list[str]]) -> Any:
-    from django.http import QueryDict
-
-    query = QueryDict(mutable=True)
-    for key, values in params.items():
-        query.setlist(key, list(values))
-    return query
 
 
 class SavedQueryDetailView(DataAPIView):

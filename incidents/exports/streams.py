@@ -166,13 +166,13 @@ class CsvExport(ExportStream):
         writer.writerow(names)
         convert, as_is, prefixes = _csv_value, _CSV_AS_IS, FORMULA_PREFIXES
         for row in self.rows:
-            # Inlined for speed: this runs once per value of every exported row.
+            # Inlined for speed: this runs once per value of every exported row. Text is
+            # the commonest type, so it is tested first.
             writer.writerow(
                 [
-                    value
-                    if type(value) in as_is
-                    else (("'" + value if value[:1] in prefixes else value)
-                          if type(value) is str else convert(value))
+                    ("'" + value if value[:1] in prefixes else value)
+                    if type(value) is str
+                    else value if type(value) in as_is else convert(value)
                     for value in map(row.get, names)
                 ]
             )  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from . import pii
 from .codes import SNOMED_ASSAULT_INTENT, Method
@@ -27,7 +28,7 @@ from .harmonise import (
 )
 from .limits import Limits
 from .parsers.common import cell_text
-from .types import Cell, ColumnMapping, Field, HarmonisedRow, Issue, Period, Severity
+from .types import Cell, ColumnMapping, Field, HarmonisedRow, Issue, Period, PiiKind, Severity
 
 
 class RowCode(StrEnum):
@@ -62,6 +63,14 @@ WARNING_MESSAGES: dict[RowCode, str] = {
 }
 
 
+@lru_cache(maxsize=65_536)
+def _clean_and_redact(raw: str) -> tuple[str, tuple[str, ...], tuple[PiiKind, ...]]:
+    """Clean then redact free text; cached because descriptions repeat ("pt's home")."""
+    text, applied = clean_text(raw)
+    text, kinds = pii.redact(text)
+    return text, applied, tuple(kinds)
+
+
 def _warning(code: RowCode, row: int, column: str | None) -> Issue:
     return Issue(code, WARNING_MESSAGES[code], Severity.WARNING, row=row, column=column)
 
@@ -94,6 +103,9 @@ class RowValidator:
     def __post_init__(self) -> None:
         cols = self.mapping.columns
         self._col = {f: cols.get(f) for f in Field}
+        # Lookup keys: "" for unmapped fields (no column is ever named ""), so values.get()
+        # returns None without a branch.
+        self._key = {f: c or "" for f, c in self._col.items()}
         self._window = (
             self.period.start - timedelta(days=self.limits.period_grace_days),
             self.period.end + timedelta(days=self.limits.period_grace_days),
@@ -116,7 +128,7 @@ class RowValidator:
         """(date, time) for a combined or split date/time field; bool = value present."""
         at_col, date_col = self._col[at_f], self._col[date_f]
         col = at_col or date_col
-        cell = values.get(self._col[at_f]) if at_col else values.get(self._col[date_f])
+        cell = values.get(self._key[at_f]) if at_col else values.get(self._key[date_f])
         if cell is None:
             return None, False
         try:
@@ -223,9 +235,9 @@ class RowValidator:
                 )
             )
 
-        method_raw = cell_text(values.get(self._col[Field.METHOD])).strip()
+        method_raw = cell_text(values.get(self._key[Field.METHOD])).strip()
         method = self._code(method_raw, Field.METHOD, row, issues)
-        loc_raw = cell_text(values.get(self._col[Field.LOCATION_TYPE])).strip()
+        loc_raw = cell_text(values.get(self._key[Field.LOCATION_TYPE])).strip()
         location = self._code(loc_raw, Field.LOCATION_TYPE, row, issues)
 
         method_other = self._text(values, Field.METHOD_OTHER, row, issues, rules, redacted)
@@ -351,12 +363,12 @@ class RowValidator:
         rules: list[str],
         redacted: list[str],
     ) -> str:
-        raw = cell_text(values.get(self._col[f]))
+        raw = cell_text(values.get(self._key[f]))
         if not raw:
             return ""
-        text, applied = clean_text(raw)
-        rules.extend(applied)
-        text, kinds = pii.redact(text)
+        text, applied, kinds = _clean_and_redact(raw)
+        if applied:
+            rules.extend(applied)
         if kinds:
             redacted.extend(kinds)
             rules.append(f"{f.value}:redacted")

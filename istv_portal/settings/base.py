@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "hospitals",
     "incidents",
     "incidents.geocoding",
+    "programme",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.deactivate_inactive_users",
         "schedule": crontab(hour=1, minute=0),
     },
+    # The monthly monitoring report (incidents.tasks) for every release that has none yet.
+    "incidents-monitoring-reports": {
+        "task": "incidents.tasks.monitoring_reports_catch_up",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Submissions (hospitals.tasks): recover queued/stuck files; monthly overdue reminders.
     "hospitals-sweep-stuck-submissions": {
         "task": "hospitals.tasks.sweep_stuck_submissions",
@@ -162,6 +168,11 @@ CELERY_BEAT_SCHEDULE = {
     "hospitals-overdue-reminders": {
         "task": "hospitals.tasks.send_overdue_reminders",
         "schedule": crontab(day_of_month=15, hour=8, minute=0),
+    },
+    # Data-sharing agreements (programme.tasks): lapse ended ones, remind before dates.
+    "programme-agreement-housekeeping": {
+        "task": "programme.tasks.agreement_housekeeping",
+        "schedule": crontab(hour=0, minute=15),
     },
 }
 

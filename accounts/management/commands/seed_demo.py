@@ -290,7 +290,10 @@ class Command(BaseCommand):
                     services.upload_right_grant(actor=None, user=user, site=sites[code])
 
     def seed_submissions(self) -> None:
-        """Hook for demo submissions; extended once the submission pipeline exists."""
+        """A year of demo submissions, ingested and published (hospitals.demo)."""
+        from hospitals.demo import seed_demo_submissions
+
+        self.stdout.write(f"Demo submissions: {seed_demo_submissions(months=12)}")
 
     def print_sign_in(self) -> None:
         base = getattr(settings, "PORTAL_BASE_URL", "http://localhost:8000")

@@ -189,7 +189,7 @@ def parse_xml(data: bytes, *, layout: XmlLayout = DEFAULT_LAYOUT) -> ParsedFile:
     return ParsedFile(format=FileFormat.XML, columns=columns, rows=records(), header=header)
 
 
-XSD_FULL_RECORDS = 5
+XSD_FULL_RECORDS = 2
 _MAX_TEXT = 4000  # the XSD's Text maxLength
 
 

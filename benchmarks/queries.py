@@ -1,0 +1,561 @@
+"""The workspace query path on 5,000,000 incidents, against DuckDB on the same data.
+
+Builds a separate benchmark database (default ``istv_bench``; dropped and re-created),
+runs the project's migrations, creates 28 hospital sites, one published submission per
+site and month over ten years, and loads synthetic incidents spread over London's LSOAs
+(codes and interior points from ``london_lsoa21_lookup.csv`` in the geography folder) with
+``COPY`` through psycopg; indexes are rebuilt after the load and the table ANALYZEd.
+
+It then times the real ORM path — ``IncidentFilterSet`` (which starts from
+``visible_to``), the page query with masking, and ``aggregate_counts`` — for a record-level
+user and an aggregate-level user (the latter with disclosure control), and the same
+queries in DuckDB over the same rows (exported from PostgreSQL into a DuckDB table in the
+same run), printing p50 / p95 and the ratio to DuckDB:
+
+* the filtered first page (100 rows) for a borough and a month  (bar: p95 < 150 ms)
+* monthly counts for a borough over ten years                   (bar: p95 < 300 ms)
+* pan-London counts by borough and month                        (bar: < 1 s)
+* a streamed CSV export of 1,000,000 rows, in a fresh process   (bar: >= 100,000 rows/s,
+  peak memory < 200 MB)
+
+    .venv/bin/python benchmarks/queries.py [--rows 5000000] [--db istv_bench] [--keep]
+
+Takes several minutes on two cores. ``--reuse`` skips the build when the database exists.
+The PostgreSQL server is the one ``DATABASE_URL`` points at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PAGE_P95_BAR = 0.150
+MONTHLY_P95_BAR = 0.300
+PAN_LONDON_BAR = 1.0
+EXPORT_ROWS_BAR = 100_000
+EXPORT_MEMORY_BAR_MB = 200
+YEARS = 10
+START = dt.date(2015, 1, 1)
+SITES = 28
+LONDON = ZoneInfo("Europe/London")
+METHODS = ["body_part", "blunt_object", "knife", "glass_bottle", "firearm", "corrosive", "other", "not_known"]
+LOCATIONS = ["dwelling", "street", "park", "licensed_premises", "other_commercial", "public_transport",
+             "workplace", "school", "healthcare_custody", "other", "not_known"]  # fmt: skip
+PRECISIONS = ["postcode_unit", "venue", "street", "junction", "postcode_sector", "area"]
+DESCRIPTIONS = ["o/s the station", "nr bus stop", "high street", "in the park", "pub", "=1+1", "-", ""]
+
+
+def _server_url(database: str) -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+def _setup_django(database: str) -> None:
+    os.environ["DATABASE_URL"] = _server_url(database)
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "istv_portal.settings.local")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+
+
+def _geo_dir(arg: str | None) -> Path:
+    return Path(arg) if arg else ROOT.parent / "shared" / "data" / "geo"
+
+
+# --- build -----------------------------------------------------------------------------
+
+
+def create_database(database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_server_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def drop_database(database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_server_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def database_exists(database: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(_server_url("postgres"), autocommit=True) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+    return row is not None
+
+
+def load_lsoas(geo_dir: Path) -> list[tuple[str, str, str, float, float]]:
+    """(lsoa, ward, borough, lat, lon) for every London LSOA."""
+    with (geo_dir / "london_lsoa21_lookup.csv").open(newline="", encoding="utf-8") as handle:
+        return [
+            (
+                row["LSOA21CD"],
+                row["WD25CD_derived"],
+                row["LAD22CD"],
+                float(row["interior_point_lat"]),
+                float(row["interior_point_lon"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def load_areas(geo_dir: Path, lsoas: list[tuple[str, str, str, float, float]]) -> None:
+    from incidents.geocoding.models import Area
+
+    with (geo_dir / "london_boroughs_lad22.geojson").open(encoding="utf-8") as handle:
+        features = json.load(handle)["features"]
+    Area.objects.bulk_create(
+        [
+            Area(
+                kind=Area.Kind.BOROUGH,
+                code=f["properties"]["LAD22CD"],
+                name=f["properties"]["LAD22NM"],
+                geometry=json.dumps(f["geometry"]),
+            )
+            for f in features
+        ]
+    )
+    Area.objects.bulk_create(
+        [
+            Area(
+                kind=Area.Kind.LSOA,
+                code=code,
+                name=code,
+                parent_code=borough,
+                geometry="{}",
+                centroid_lat=lat,
+                centroid_lon=lon,
+            )
+            for code, _, borough, lat, lon in lsoas
+        ]
+    )
+
+
+def build(rows: int, geo_dir: Path) -> dict[str, Any]:
+    """Reference rows through the ORM, incidents through COPY. Returns timings."""
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection
+    from pyproj import Transformer
+
+    from accounts.models import AccessGrant, Membership, Organisation, User
+    from hospitals.models import HospitalSite, Submission
+
+    timings: dict[str, Any] = {}
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    timings["migrate_s"] = time.perf_counter() - started
+
+    lsoas = load_lsoas(geo_dir)
+    boroughs = sorted({b for _, _, b, _, _ in lsoas})
+    sites = [
+        HospitalSite.objects.create(
+            site_code=f"BEN{i:02d}",
+            name=f"Benchmark hospital {i}",
+            trust_code=f"B{i:02d}",
+            trust_name=f"Benchmark trust {i}",
+            borough_code=boroughs[i % len(boroughs)],
+        )
+        for i in range(SITES)
+    ]
+    months = [dt.date(START.year + m // 12, m % 12 + 1, 1) for m in range(YEARS * 12)]
+    submissions = Submission.objects.bulk_create(
+        [
+            Submission(
+                site=site,
+                period=month,
+                status=Submission.Status.PUBLISHED,
+                stored_name=f"bench-{site.pk}-{month:%Y%m}",
+                original_name="bench.csv",
+                sha256="0" * 64,
+                size_bytes=1,
+            )
+            for site in sites
+            for month in months
+        ]
+    )
+    sub_ids = np.array([s.pk for s in submissions], dtype=np.int64).reshape(SITES, len(months))
+    site_ids = np.array([s.pk for s in sites], dtype=np.int64)
+
+    # The gazetteer areas masking uses: borough boundaries and LSOA centroids.
+    load_areas(geo_dir, lsoas)
+
+    # Users: a record-level pan-London analyst (snapped points, free text) and an
+    # aggregate-only one.
+    for kind, level in (("record", AccessGrant.Level.RECORD), ("aggregate", AccessGrant.Level.AGGREGATE)):
+        org = Organisation.objects.create(name=f"Bench {kind}", kind=Organisation.Kind.MPS)
+        user = User.objects.create(email=f"{kind}@bench.test", full_name=kind, status=User.Status.ACTIVE)
+        Membership.objects.create(user=user, organisation=org, role=Membership.Role.ANALYST)
+        AccessGrant.objects.create(
+            organisation=org,
+            level=level,
+            pan_london=True,
+            download_allowed=True,
+            free_text_visible=level == AccessGrant.Level.RECORD,
+            location_precision=AccessGrant.Precision.SNAPPED,
+            valid_from=dt.date(2000, 1, 1),
+            valid_until=dt.date(2100, 1, 1),
+            agreement_reference=f"BENCH-{kind}",
+            reason="benchmark",
+        )
+
+    # Incident columns, generated per chunk with numpy and written with COPY.
+    lsoa_codes = np.array([x[0] for x in lsoas])
+    ward_codes = np.array([x[1] for x in lsoas])
+    borough_codes = np.array([x[2] for x in lsoas])
+    lsoa_lat = np.array([x[3] for x in lsoas])
+    lsoa_lon = np.array([x[4] for x in lsoas])
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    days = (dt.date(START.year + YEARS, 1, 1) - START).days
+    # UTC offset of each local day (BST or GMT), to derive the local date fields.
+    offsets = np.array(
+        [
+            int(dt.datetime.combine(START + dt.timedelta(d), dt.time(12), LONDON).utcoffset().total_seconds())  # type: ignore[union-attr]
+            for d in range(days + 1)
+        ]
+    )
+    epoch0 = int(dt.datetime.combine(START, dt.time(0), dt.UTC).timestamp())
+    rng = np.random.default_rng(20261124)
+    hour_weights = np.array([5, 4, 3, 2, 1, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 4, 4, 5, 6, 7, 8, 8, 7], float)
+    hour_weights /= hour_weights.sum()
+    dates = [START + dt.timedelta(int(d)) for d in range(days + 1)]
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'incidents_incident' "
+            "AND indexname NOT LIKE '%%_pkey'"
+        )
+        indexes = cursor.fetchall()
+        # Constraints (the unique source-row pair, the foreign keys) and indexes are
+        # rebuilt after the load: one bulk check instead of one per row.
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'incidents_incident'::regclass AND contype IN ('u', 'f')"
+        )
+        uniques = cursor.fetchall()
+        for name, _ in uniques:
+            cursor.execute(f'ALTER TABLE incidents_incident DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            if name not in {u[0] for u in uniques}:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+    columns = (
+        "submission_id, site_id, source_row, arrival_at, arrival_time_known, assault_at, "
+        "assault_time_known, assault_date, assault_month, assault_weekday, assault_hour, "
+        "method_code, method_raw, method_other, location_type_code, location_type_raw, "
+        "location_description, geocode_status, geo_class, lat, lon, easting, northing, "
+        "geo_precision, geo_method, geo_matched, geo_alternatives, geo_explanation, "
+        "lsoa_code, ward_code, borough_code, rules, warnings"
+    )
+    started = time.perf_counter()
+    raw = connection.connection  # the psycopg connection under Django's
+    chunk = 250_000
+    source_row = 0
+    with raw.cursor() as cur, cur.copy(f"COPY incidents_incident ({columns}) FROM STDIN") as copy:
+        for offset in range(0, rows, chunk):
+            n = min(chunk, rows - offset)
+            seconds = rng.integers(0, days * 86400, n)
+            hours = rng.choice(24, n, p=hour_weights)
+            seconds = seconds - seconds % 86400 + hours * 3600 + rng.integers(0, 3600, n)
+            utc = epoch0 + seconds
+            local = seconds + offsets[np.minimum(seconds // 86400, days)]
+            local_days = local // 86400
+            local_hour = (local % 86400) // 3600
+            which = rng.integers(0, len(lsoas), n)
+            lat = lsoa_lat[which] + rng.normal(0, 0.0008, n)
+            lon = lsoa_lon[which] + rng.normal(0, 0.0012, n)
+            east, north = to_bng.transform(lon, lat)
+            site = rng.integers(0, SITES, n)
+            method = rng.integers(0, len(METHODS), n)
+            location = rng.integers(0, len(LOCATIONS), n)
+            precision = rng.integers(0, len(PRECISIONS), n)
+            described = rng.integers(0, len(DESCRIPTIONS), n)
+            time_known = rng.random(n) < 0.85
+            lines = []
+            for i in range(n):
+                day = dates[int(local_days[i])]
+                month_index = (day.year - START.year) * 12 + day.month - 1
+                stamp = dt.datetime.fromtimestamp(int(utc[i]), dt.UTC).isoformat()
+                arrival = dt.datetime.fromtimestamp(int(utc[i]) + 3600, dt.UTC).isoformat()
+                source_row += 1
+                known = bool(time_known[i])
+                lines.append(
+                    f"{sub_ids[site[i], month_index]}\t{site_ids[site[i]]}\t{source_row}\t"
+                    f"{arrival}\tt\t{stamp}\t{'t' if known else 'f'}\t{day.isoformat()}\t"
+                    f"{day.replace(day=1).isoformat()}\t{day.isoweekday()}\t"
+                    f"{int(local_hour[i]) if known else chr(92) + 'N'}\t"
+                    f"{METHODS[method[i]]}\t\t\t{LOCATIONS[location[i]]}\t\t"
+                    f"{DESCRIPTIONS[described[i]]}\tdone\tplace\t{lat[i]:.6f}\t{lon[i]:.6f}\t"
+                    f"{east[i]:.1f}\t{north[i]:.1f}\t{PRECISIONS[precision[i]]}\tbench\t\t[]\t\t"
+                    f"{lsoa_codes[which[i]]}\t{ward_codes[which[i]]}\t{borough_codes[which[i]]}\t[]\t[]\n"
+                )
+            copy.write("".join(lines))
+            print(f"  loaded {offset + n:,} rows", file=sys.stderr, flush=True)
+    timings["copy_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for name, definition in uniques:
+            cursor.execute(f'ALTER TABLE incidents_incident ADD CONSTRAINT "{name}" {definition}')
+        for name, definition in indexes:
+            if name not in {u[0] for u in uniques}:
+                cursor.execute(definition)
+        cursor.execute("ANALYZE")
+    timings["index_analyze_s"] = time.perf_counter() - started
+    return timings
+
+
+# --- measuring -------------------------------------------------------------------------
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    fn()  # warm caches (plans, geography, Python imports)
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def export_to_duckdb(workdir: Path) -> Any:
+    """Copy the incidents (denormalised with site code and publication) into DuckDB."""
+    import duckdb
+    from django.db import connection
+
+    path = workdir / "incidents.csv"
+    query = (
+        "COPY (SELECT i.id, s.site_code, i.assault_at, i.assault_date, i.assault_month, "
+        "i.assault_hour, i.assault_time_known, i.arrival_at, i.borough_code, i.ward_code, "
+        "i.lsoa_code, i.lat, i.lon, i.easting, i.northing, i.geo_precision, i.geo_class, "
+        "i.method_code, i.location_type_code, i.location_description, "
+        "(sub.status = 'published') AS published "
+        "FROM incidents_incident i JOIN hospitals_hospitalsite s ON s.id = i.site_id "
+        "JOIN hospitals_submission sub ON sub.id = i.submission_id) TO STDOUT WITH CSV HEADER"
+    )
+    with path.open("wb") as handle, connection.connection.cursor() as cur:
+        with cur.copy(query) as copy:
+            for data in copy:
+                handle.write(data)
+    db = duckdb.connect(str(workdir / "bench.duckdb"))
+    db.execute(f"CREATE TABLE incidents AS SELECT * FROM read_csv_auto('{path}')")
+    path.unlink()
+    return db
+
+
+def export_worker(database: str, limit: int) -> None:
+    """Runs in a fresh process: stream ``limit`` rows through the export path."""
+    _setup_django(database)
+    from accounts.access import effective_access
+    from accounts.models import User
+    from incidents.exports import INCIDENT_FIELDS, CsvExport
+    from incidents.filters import IncidentFilterSet
+    from incidents.masking import RAW_FIELDS, Masker
+
+    user = User.objects.get(email="record@bench.test")
+    access = effective_access(user)
+    started = time.perf_counter()
+    fs = IncidentFilterSet({"assault_date_from": "2023-01-01"}, user=user, access=access, records=True)
+    assert fs.is_valid()
+    rows = fs.qs.order_by("-assault_at", "-id").values(*RAW_FIELDS)[:limit].iterator(chunk_size=2000)
+    stream = CsvExport(Masker.for_access(access).mask_many(rows), INCIDENT_FIELDS)
+    size = 0
+    for chunk in stream:
+        size += len(chunk)
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": stream.row_count, "seconds": elapsed, "bytes": size, "peak_mb": peak_mb}))
+
+
+def measure(database: str, export_rows: int) -> int:
+    from accounts.access import effective_access
+    from accounts.geography import LONDON_BOROUGHS
+    from accounts.models import User
+    from incidents.aggregates import aggregate_counts, needs_protection
+    from incidents.filters import IncidentFilterSet
+    from incidents.masking import RAW_FIELDS, Masker
+
+    record = User.objects.get(email="record@bench.test")
+    aggregate = User.objects.get(email="aggregate@bench.test")
+    boroughs = sorted(LONDON_BOROUGHS)
+    months = [dt.date(2015 + m // 12, m % 12 + 1, 1) for m in range(YEARS * 12)]
+    failures = 0
+
+    def month_end(month: dt.date) -> dt.date:
+        nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+
+    state = {"i": 0}
+
+    def page() -> None:
+        i = state["i"] = state["i"] + 1
+        borough, month = boroughs[i % len(boroughs)], months[(i * 7) % len(months)]
+        access = effective_access(record)
+        fs = IncidentFilterSet(
+            {"borough": borough, "assault_date_from": month.isoformat(), "assault_date_to": month_end(month).isoformat()},
+            user=record, access=access, records=True,
+        )  # fmt: skip
+        assert fs.is_valid(), fs.errors
+        rows = list(fs.qs.order_by("-assault_at", "-id").values(*RAW_FIELDS)[:101])
+        list(Masker.for_access(access).mask_many(rows[:100]))
+
+    def monthly(user: User) -> Callable[[], None]:
+        def run() -> None:
+            i = state["i"] = state["i"] + 1
+            access = effective_access(user)
+            fs = IncidentFilterSet({"borough": boroughs[i % len(boroughs)]}, user=user, access=access)
+            assert fs.is_valid()
+            aggregate_counts(fs.qs, ["month"], protect=needs_protection(access))
+
+        return run
+
+    def pan_london(user: User) -> Callable[[], None]:
+        def run() -> None:
+            access = effective_access(user)
+            fs = IncidentFilterSet({}, user=user, access=access)
+            assert fs.is_valid()
+            aggregate_counts(fs.qs, ["borough", "month"], protect=needs_protection(access))
+
+        return run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        duck = export_to_duckdb(Path(tmp))
+        print(f"DuckDB copy of the table: {time.perf_counter() - started:.1f} s")
+        duck_state = {"i": 0}
+
+        def duck_page() -> None:
+            i = duck_state["i"] = duck_state["i"] + 1
+            borough, month = boroughs[i % len(boroughs)], months[(i * 7) % len(months)]
+            duck.execute(
+                "SELECT * FROM incidents WHERE published AND borough_code = ? AND assault_date "
+                "BETWEEN ? AND ? ORDER BY assault_at DESC, id DESC LIMIT 101",
+                [borough, month, month_end(month)],
+            ).fetchall()
+
+        def duck_monthly() -> None:
+            i = duck_state["i"] = duck_state["i"] + 1
+            duck.execute(
+                "SELECT assault_month, count(*) FROM incidents WHERE published AND borough_code = ? "
+                "GROUP BY 1 ORDER BY 1",
+                [boroughs[i % len(boroughs)]],
+            ).fetchall()
+
+        def duck_pan_london() -> None:
+            duck.execute(
+                "SELECT borough_code, assault_month, count(*) FROM incidents WHERE published "
+                "GROUP BY 1, 2 ORDER BY 1, 2"
+            ).fetchall()
+
+        def duck_export() -> None:
+            duck.execute(
+                f"COPY (SELECT * FROM incidents WHERE published AND assault_date >= DATE '2023-01-01' "
+                f"ORDER BY assault_at DESC, id DESC LIMIT {export_rows}) TO '{tmp}/export.csv' (HEADER)"
+            )
+
+        cases: list[tuple[str, Callable[[], None], Callable[[], None], int, float, str]] = [
+            ("first page, borough x month (record)", page, duck_page, 40, PAGE_P95_BAR, "p95"),
+            ("monthly counts, borough, 10 y (record)", monthly(record), duck_monthly, 20, MONTHLY_P95_BAR, "p95"),
+            ("monthly counts, borough, 10 y (aggregate)", monthly(aggregate), duck_monthly, 20, MONTHLY_P95_BAR, "p95"),
+            ("pan-London borough x month (record)", pan_london(record), duck_pan_london, 5, PAN_LONDON_BAR, "max"),
+            ("pan-London borough x month (aggregate)", pan_london(aggregate), duck_pan_london, 5, PAN_LONDON_BAR, "max"),
+        ]  # fmt: skip
+        print(f"{'query':44} {'p50 ms':>8} {'p95 ms':>8} {'duck p50':>9} {'ratio':>7}  bar")
+        for name, ours, theirs, repeat, bar, kind in cases:
+            p50, p95 = percentiles(timed(ours, repeat))
+            d50, _ = percentiles(timed(theirs, repeat))
+            worst = p95 if kind == "p95" else max(p50, p95)
+            ok = worst < bar
+            failures += not ok
+            print(
+                f"{name:44} {p50 * 1000:8.1f} {p95 * 1000:8.1f} {d50 * 1000:9.1f} "
+                f"{p50 / d50 if d50 else float('nan'):7.1f}  {kind} < {bar * 1000:.0f} ms "
+                f"{'OK' if ok else 'MISSED'}"
+            )
+
+        result = subprocess.run(
+            [sys.executable, __file__, "--export-worker", "--db", database, "--export-rows", str(export_rows)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        started = time.perf_counter()
+        duck_export()
+        duck_seconds = time.perf_counter() - started
+        rate = figures["rows"] / figures["seconds"]
+        ok = rate >= EXPORT_ROWS_BAR and figures["peak_mb"] < EXPORT_MEMORY_BAR_MB
+        failures += not ok
+        print(
+            f"CSV export: {figures['rows']:,} rows in {figures['seconds']:.1f} s = {rate:,.0f} rows/s, "
+            f"{figures['bytes'] / 2**20:.0f} MiB, peak RSS {figures['peak_mb']:.0f} MB; DuckDB COPY "
+            f"{figures['rows'] / duck_seconds:,.0f} rows/s (ratio {rate / (figures['rows'] / duck_seconds):.2f}); "
+            f"bar >= {EXPORT_ROWS_BAR:,} rows/s and < {EXPORT_MEMORY_BAR_MB} MB: {'OK' if ok else 'MISSED'}"
+        )
+        duck.close()
+    return failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--db", default="istv_bench")
+    parser.add_argument("--geo-dir", default=None, help="folder of london_lsoa21_lookup.csv")
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", action="store_true", help="reuse an existing database")
+    parser.add_argument("--export-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.export_worker:
+        export_worker(args.db, args.export_rows)
+        return 0
+    reuse = args.reuse and database_exists(args.db)
+    if not reuse:
+        create_database(args.db)
+    _setup_django(args.db)
+    try:
+        if not reuse:
+            started = time.perf_counter()
+            timings = build(args.rows, _geo_dir(args.geo_dir))
+            print(
+                f"Built {args.rows:,} incidents in {time.perf_counter() - started:.0f} s "
+                + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
+            )
+        failures = measure(args.db, args.export_rows)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(args.db)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,622 @@
+"""Scoped reads behind the workspace pages (dashboard, explore, charts, map, transparency).
+
+Everything here starts from the one filter set (``incidents.filters.IncidentFilterSet``),
+which itself starts from the scoping chokepoint (``incidents.selectors.visible_to``), and
+counts through ``incidents.aggregates.aggregate_counts`` so that aggregate-level users
+get disclosure control exactly as on the API. Record rows are masked per grant by
+``incidents.masking.Masker`` before any page sees them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.access import EffectiveAccess
+from accounts.audit.models import Action, AuditEvent
+from accounts.geography import LONDON_BOROUGHS
+from accounts.models import Membership, User
+from hospitals.models import HospitalSite, Submission
+from incidents.aggregates import AggregateResult, aggregate_counts, needs_protection
+from incidents.disclosure import Published
+from incidents.filters import IncidentFilterSet
+from incidents.geocoding.models import Area
+from incidents.masking import RAW_FIELDS, Masker
+from incidents.models import HarmonisedCode, Incident
+
+PAGE_SIZE = 50
+
+# --- sorting and keyset pagination -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A sortable column of the results table: the URL value, its label and its column."""
+
+    name: str
+    label: str
+    column: str
+
+
+# The allow-list: only these columns can be sorted on (each is indexed or cheap to sort
+# within a filtered set; ``id`` breaks ties so the order is total and keyset-safe).
+SORT_KEYS: dict[str, SortKey] = {
+    s.name: s
+    for s in (
+        SortKey("date", "Assault date and time", "assault_at"),
+        SortKey("hospital", "Hospital", "site__site_code"),
+        SortKey("borough", "Borough", "borough_code"),
+        SortKey("method", "Method", "method_code"),
+        SortKey("location_type", "Location type", "location_type_code"),
+    )
+}
+DEFAULT_SORT = "-date"
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: SortKey
+    descending: bool
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Sort:
+        """``"-date"`` → newest first; anything not on the allow-list → the default."""
+        text = (raw or DEFAULT_SORT).strip()
+        descending = text.startswith("-")
+        key = SORT_KEYS.get(text.lstrip("-"))
+        if key is None:
+            return cls(SORT_KEYS["date"], True)
+        return cls(key, descending)
+
+    @property
+    def value(self) -> str:
+        return f"{'-' if self.descending else ''}{self.key.name}"
+
+
+class CursorError(ValueError):
+    """A cursor that cannot be decoded (answered as the first page)."""
+
+
+def encode_cursor(value: Any, pk: int) -> str:
+    text = value.isoformat() if isinstance(value, dt.datetime) else value
+    raw = json.dumps([text, pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(pk, int) or not isinstance(value, str):
+            raise ValueError
+        if sort.key.column == "assault_at":
+            value = dt.datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise CursorError("Invalid cursor.") from None
+    return value, pk
+
+
+@dataclass
+class Page:
+    """One page of masked rows, and the cursors of its neighbours (``None`` at an end)."""
+
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def keyset_page(
+    queryset: QuerySet[Incident],
+    masker: Masker,
+    *,
+    sort: Sort,
+    after: str | None = None,
+    before: str | None = None,
+    size: int | None = None,
+) -> Page:
+    """A page of ``queryset`` in ``sort`` order after (or before) a cursor, in one query.
+
+    The cursor is the (sort value, id) of the row at the page edge: it positions the read
+    inside a queryset already scoped to the viewer, so a forged one can skip rows but
+    never reveal any. Costs the same on the thousandth page as on the first.
+    """
+    size = size or PAGE_SIZE
+    column = sort.key.column
+    backwards = before is not None and after is None
+    cursor = before if backwards else after
+    # Reading backwards walks the opposite order, then the page is turned round.
+    descending = sort.descending != backwards
+    if cursor:
+        try:
+            value, pk = decode_cursor(cursor, sort)
+        except CursorError:
+            cursor, backwards, descending = None, False, sort.descending
+        else:
+            op = "lt" if descending else "gt"
+            queryset = queryset.filter(
+                Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": pk})
+            )
+    order = [f"-{column}", "-id"] if descending else [column, "id"]
+    fields = tuple(dict.fromkeys((*RAW_FIELDS, column)))
+    rows = list(queryset.order_by(*order).values(*fields)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    has_next = (more and not backwards) or (backwards and bool(rows))
+    has_previous = (more and backwards) or (bool(cursor) and not backwards and bool(rows))
+    masked = []
+    for row in rows:
+        out = masker.mask(row)
+        if out is not None:
+            out["_sort"] = row[column]
+            masked.append(out)
+    next_cursor = (
+        encode_cursor(masked[-1]["_sort"], masked[-1]["id"]) if has_next and masked else None
+    )
+    previous_cursor = (
+        encode_cursor(masked[0]["_sort"], masked[0]["id"]) if has_previous and masked else None
+    )
+    return Page(masked, next_cursor, previous_cursor)
+
+
+# --- code labels --------------------------------------------------------------------------
+
+
+def code_labels() -> dict[str, dict[str, str]]:
+    """Harmonised code → label, per kind (one small query)."""
+    labels: dict[str, dict[str, str]] = defaultdict(dict)
+    for kind, code, label in HarmonisedCode.objects.values_list("kind", "code", "label"):
+        labels[kind][code] = label
+    return dict(labels)
+
+
+def code_choices(kind: str) -> list[tuple[str, str]]:
+    return list(
+        HarmonisedCode.objects.filter(kind=kind, is_active=True)
+        .order_by("sort_order", "label")
+        .values_list("code", "label")
+    )
+
+
+def borough_name(code: str | None) -> str:
+    return LONDON_BOROUGHS.get(code or "", code or "Unknown")
+
+
+# --- aggregate tables ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountRow:
+    key: Any
+    label: str
+    count: Published
+
+
+@dataclass
+class CountTable:
+    """A one-dimensional table of (protected) counts, ready for a page or a chart."""
+
+    title: str
+    dimension: str
+    rows: list[CountRow]
+    total: Published
+    note: str | None
+    protected: bool
+
+    def as_chart(self) -> dict[str, Any]:
+        """Labels and values for Chart.js (suppressed cells are drawn as gaps)."""
+        return {
+            "title": self.title,
+            "labels": [r.label for r in self.rows],
+            "values": [r.count if isinstance(r.count, int) else None for r in self.rows],
+        }
+
+
+def count_table(
+    queryset: QuerySet[Incident],
+    dimension: str,
+    *,
+    title: str,
+    access: EffectiveAccess,
+    labels: Mapping[Any, str] | None = None,
+    order_by_count: bool = False,
+    limit: int | None = None,
+) -> CountTable:
+    """Counts of ``queryset`` by one dimension, protected for aggregate-level users."""
+    result = aggregate_counts(queryset, [dimension], protect=needs_protection(access))
+    return _table(result, dimension, title, labels or {}, order_by_count, limit)
+
+
+def _table(
+    result: AggregateResult,
+    dimension: str,
+    title: str,
+    labels: Mapping[Any, str],
+    order_by_count: bool,
+    limit: int | None,
+) -> CountTable:
+    rows = [
+        CountRow(
+            r[dimension], labels.get(r[dimension], str(r[dimension] or "Not recorded")), r["count"]
+        )
+        for r in result.results
+    ]
+    if order_by_count:
+        # Suppressed cells sort last: their order would otherwise hint at their size.
+        rows.sort(
+            key=lambda r: (
+                not isinstance(r.count, int),
+                -(r.count if isinstance(r.count, int) else 0),
+                r.label,
+            )
+        )
+    if limit is not None:
+        rows = rows[:limit]
+    return CountTable(
+        title=title,
+        dimension=dimension,
+        rows=rows,
+        total=result.total,
+        note=result.note if result.disclosure_control.get("applied") else None,
+        protected=bool(result.disclosure_control.get("applied")),
+    )
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def last_complete_month(today: dt.date | None = None) -> dt.date:
+    return add_months(month_start(today or timezone.localdate()), -1)
+
+
+@dataclass
+class Dashboard:
+    month: dt.date
+    month_count: Published
+    year_before: dt.date
+    year_before_count: Published
+    change: float | None
+    trend: CountTable
+    top_boroughs: CountTable
+    methods: CountTable
+    location_types: CountTable
+    freshness: list[dict[str, Any]]
+    note: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def dashboard(
+    base: QuerySet[Incident], access: EffectiveAccess, *, today: dt.date | None = None
+) -> Dashboard:
+    """Everything the dashboard shows, in six aggregate queries over the scoped set."""
+    month = last_complete_month(today)
+    start = add_months(month, -23)
+    window = base.filter(assault_month__gte=start, assault_month__lte=month)
+    months = [add_months(start, i) for i in range(24)]
+    trend_raw = count_table(window, "month", title="Incidents per month", access=access)
+    by_month = {r.key: r.count for r in trend_raw.rows}
+    trend_rows = [
+        CountRow(m.strftime("%Y-%m"), m.strftime("%b %Y"), by_month.get(m.strftime("%Y-%m"), 0))
+        for m in months
+    ]
+    trend = CountTable(
+        trend_raw.title, "month", trend_rows, trend_raw.total, trend_raw.note, trend_raw.protected
+    )
+    year_before = add_months(month, -12)
+    current = by_month.get(month.strftime("%Y-%m"), 0)
+    previous = by_month.get(year_before.strftime("%Y-%m"), 0)
+    change = None
+    if isinstance(current, int) and isinstance(previous, int) and previous:
+        change = round(100 * (current - previous) / previous, 1)
+    last_year = base.filter(assault_month__gt=year_before, assault_month__lte=month)
+    labels = code_labels()
+    top = count_table(
+        last_year,
+        "borough",
+        title="Top boroughs, last 12 months",
+        access=access,
+        labels=LONDON_BOROUGHS,
+        order_by_count=True,
+        limit=10,
+    )
+    methods = count_table(
+        last_year,
+        "method",
+        title="Assault method, last 12 months",
+        access=access,
+        labels=labels.get("method", {}),
+        order_by_count=True,
+    )
+    location_types = count_table(
+        last_year,
+        "location_type",
+        title="Location type, last 12 months",
+        access=access,
+        labels=labels.get("location_type", {}),
+        order_by_count=True,
+    )
+    notes = [t.note for t in (trend, top, methods, location_types) if t.note]
+    return Dashboard(
+        month=month,
+        month_count=current,
+        year_before=year_before,
+        year_before_count=previous,
+        change=change,
+        trend=trend,
+        top_boroughs=top,
+        methods=methods,
+        location_types=location_types,
+        freshness=data_freshness(month),
+        note=notes[0] if notes else None,
+        notes=notes,
+    )
+
+
+def data_freshness(expected: dt.date) -> list[dict[str, Any]]:
+    """Latest published month per hospital site (sites are public reference data)."""
+    latest = dict(
+        Submission.objects.filter(status=Submission.Status.PUBLISHED)
+        .values_list("site_id")
+        .annotate(latest=Max("period"))
+        .values_list("site_id", "latest")
+    )
+    out = []
+    for site in HospitalSite.objects.order_by("name").only("id", "site_code", "name"):
+        period = latest.get(site.pk)
+        out.append(
+            {
+                "site_code": site.site_code,
+                "name": site.name,
+                "latest": period,
+                "up_to_date": period is not None and period >= expected,
+            }
+        )
+    return out
+
+
+# --- charts -------------------------------------------------------------------------------
+
+WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+@dataclass
+class HeatMap:
+    """Hour (rows) x weekday (columns) counts, with a 0-5 shade class per cell."""
+
+    rows: list[dict[str, Any]]
+    note: str | None
+
+
+def heat_map(queryset: QuerySet[Incident], access: EffectiveAccess) -> HeatMap:
+    result = aggregate_counts(queryset, ["weekday", "hour"], protect=needs_protection(access))
+    cells: dict[tuple[int, int], Published] = {
+        (r["weekday"], r["hour"]): r["count"] for r in result.results if r["hour"] is not None
+    }
+    numbers = [v for v in cells.values() if isinstance(v, int)]
+    top = max(numbers) if numbers else 0
+    rows = []
+    for hour in range(24):
+        row = []
+        for weekday in range(1, 8):
+            value = cells.get((weekday, hour), 0)
+            shade = (
+                "s"
+                if not isinstance(value, int)
+                else str(min(5, -(-5 * value // top)) if top else 0)
+            )
+            row.append({"weekday": WEEKDAY_NAMES[weekday - 1], "count": value, "shade": shade})
+        rows.append({"hour": f"{hour:02d}:00", "cells": row})
+    note = result.note if result.disclosure_control.get("applied") else None
+    return HeatMap(rows, note)
+
+
+# --- map ----------------------------------------------------------------------------------
+
+MAP_LEVELS = ("borough", "ward", "lsoa")
+# Douglas-Peucker tolerance in degrees (about 50 m, 20 m and 10 m in London).
+SIMPLIFY = {"borough": 0.0005, "ward": 0.0002, "lsoa": 0.0001}
+MAX_MAP_ROWS = 20_000  # newest first; the page says when a layer was capped
+GRID_DEGREES = 0.005  # density cells of roughly 350 m x 550 m
+BOUNDARY_CACHE_SECONDS = 24 * 3600
+
+
+def boundaries_geojson(level: str, boroughs: Iterable[str]) -> str:
+    """Simplified boundaries of ``level`` areas inside ``boroughs`` (cached per version).
+
+    Boundaries are public geography; they are limited to the viewer's boroughs only to
+    keep the payload small (all of London's LSOAs would be several megabytes).
+    """
+    kind = {"borough": Area.Kind.BOROUGH, "ward": Area.Kind.WARD, "lsoa": Area.Kind.LSOA}[level]
+    areas = Area.objects.filter(kind=kind)
+    codes = sorted(boroughs)
+    areas = (
+        areas.filter(code__in=codes) if level == "borough" else areas.filter(parent_code__in=codes)
+    )
+    stats = areas.aggregate(n=Count("id"), last=Max("id"))
+    digest = hashlib.sha256(",".join(codes).encode()).hexdigest()[:16]
+    key = f"incidents:boundaries:{level}:{digest}:{stats['n']}:{stats['last']}"
+    cached = cache.get(key)
+    if cached is not None:
+        return str(cached)
+    features = []
+    for code, name, geometry in areas.order_by("code").values_list("code", "name", "geometry"):
+        shape = shapely.from_geojson(geometry)
+        simple = shapely.simplify(shape, SIMPLIFY[level], preserve_topology=True)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": name},
+                "geometry": json.loads(shapely.to_geojson(shapely.set_precision(simple, 1e-5))),
+            }
+        )
+    text = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+    cache.set(key, text, BOUNDARY_CACHE_SECONDS)
+    return text
+
+
+def area_names(level: str, codes: Iterable[str]) -> dict[str, str]:
+    if level == "borough":
+        return {c: borough_name(c) for c in codes}
+    kind = Area.Kind.WARD if level == "ward" else Area.Kind.LSOA
+    return dict(Area.objects.filter(kind=kind, code__in=list(codes)).values_list("code", "name"))
+
+
+def density_grid(
+    queryset: QuerySet[Incident], masker: Masker
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """Masked points binned into a grid: (cells, rows used, capped).
+
+    Binning happens *after* masking, so a cell never says more than the points the
+    viewer may see would (an LSOA-precision viewer's cells sit on LSOA centroids).
+    """
+    rows = queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS)[: MAX_MAP_ROWS + 1]
+    cells: dict[tuple[int, int], list[float]] = {}
+    used = 0
+    capped = False
+    for index, row in enumerate(rows.iterator(chunk_size=2000)):
+        if index >= MAX_MAP_ROWS:
+            capped = True
+            break
+        masked = masker.mask(row)
+        if masked is None or masked["lat"] is None or masked["lon"] is None:
+            continue
+        used += 1
+        key = (int(masked["lat"] // GRID_DEGREES), int(masked["lon"] // GRID_DEGREES))
+        cell = cells.setdefault(key, [0.0, 0.0, 0.0])
+        cell[0] += 1
+        cell[1] += masked["lat"]
+        cell[2] += masked["lon"]
+    out = [
+        {"lat": round(c[1] / c[0], 5), "lon": round(c[2] / c[0], 5), "count": int(c[0])}
+        for c in cells.values()
+    ]
+    return out, used, capped
+
+
+# --- hospital transparency ----------------------------------------------------------------
+
+TRANSPARENCY_ACTIONS = (Action.DATA_VIEWED, Action.DATA_DOWNLOADED, Action.API_CALLED)
+TRANSPARENCY_MONTHS = 12
+
+
+def sites_for_liaison(user: User) -> QuerySet[HospitalSite]:
+    """Sites whose data this liaison answers for: upload right held through a liaison role."""
+    if not user.is_authenticated:
+        return HospitalSite.objects.none()
+    is_liaison = Membership.objects.filter(
+        user=user, is_active=True, organisation__is_active=True, role=Membership.Role.LIAISON
+    ).exists()
+    if not is_liaison:
+        return HospitalSite.objects.none()
+    sites: QuerySet[HospitalSite] = get_objects_for_user(
+        user, "hospitals.upload_submission", klass=HospitalSite, accept_global_perms=False
+    )
+    return sites.order_by("name")
+
+
+@dataclass
+class UseRow:
+    organisation: str
+    month: dt.date
+    views: int
+    downloads: int
+    api_calls: int
+    purposes: list[str]
+
+
+def hospital_data_use(site: HospitalSite, *, today: dt.date | None = None) -> list[UseRow]:
+    """Which organisations used ``site``'s data, per month, with the purposes they gave.
+
+    An access counts when its audited filter named the site or named no hospital at all
+    (a query over every hospital covers this one too). Only organisations are shown,
+    never people; the site's own organisation's reads are included for completeness.
+    """
+    since = add_months(month_start(today or timezone.localdate()), -(TRANSPARENCY_MONTHS - 1))
+    since_at = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+    covered = (
+        ~Q(details__has_key="filter")
+        | ~Q(details__filter__has_key="hospital")
+        | Q(details__filter__hospital__contains=[site.site_code])
+        | Q(details__hospital=site.site_code)
+    )
+    # Calls that read no incident data (the hospital list, release metadata, saved
+    # query management) are not uses of the hospital's data.
+    data_endpoint = ~Q(
+        details__endpoint__in=[
+            "hospitals",
+            "releases",
+            "releases/detail",
+            "saved-queries",
+            "saved-queries/detail",
+        ]
+    )
+    events = AuditEvent.objects.filter(
+        action__in=[str(a) for a in TRANSPARENCY_ACTIONS],
+        occurred_at__gte=since_at,
+        organisation__isnull=False,
+    ).filter(covered & data_endpoint)
+    # Downloads are audited twice (started, completed); count the started one only.
+    events = events.exclude(action=str(Action.DATA_DOWNLOADED), details__stage="completed")
+    counts = (
+        events.annotate(month=TruncMonth("occurred_at"))
+        .values("organisation__name", "month", "action")
+        .annotate(n=Count("id"))
+        .order_by("-month", "organisation__name")
+    )
+    rows: dict[tuple[str, dt.date], UseRow] = {}
+    for item in counts:
+        month = item["month"]
+        month_day = month.date() if isinstance(month, dt.datetime) else month
+        key = (item["organisation__name"], month_day)
+        row = rows.setdefault(key, UseRow(key[0], month_day, 0, 0, 0, []))
+        if item["action"] == str(Action.DATA_VIEWED):
+            row.views += item["n"]
+        elif item["action"] == str(Action.DATA_DOWNLOADED):
+            row.downloads += item["n"]
+        else:
+            row.api_calls += item["n"]
+    purposes = (
+        events.exclude(details__purpose__isnull=True)
+        .exclude(details__purpose="")
+        .annotate(month=TruncMonth("occurred_at"))
+        .values_list("organisation__name", "month", "details__purpose")
+        .distinct()
+    )
+    for organisation, month, purpose in purposes:
+        month_day = month.date() if isinstance(month, dt.datetime) else month
+        row = rows.get((organisation, month_day))
+        if row is not None and purpose and purpose not in row.purposes:
+            row.purposes.append(str(purpose))
+    return sorted(rows.values(), key=lambda r: (-r.month.toordinal(), r.organisation))
+
+
+def filter_query_items(fs: IncidentFilterSet) -> list[tuple[str, str]]:
+    """The applied filter as (name, value) pairs, for links that carry it on."""
+    return [(name, value) for name, values in fs.applied().items() for value in values]
+
+
+def query_items(params: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, values in sorted(params.items()) for value in values]

@@ -1,0 +1,33 @@
+"""Scheduled work of the analyst workspace. Thin: ids in, one service call, idempotent."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from incidents import monitoring
+from incidents.models import Release
+
+
+@shared_task(
+    name="incidents.tasks.generate_monitoring_report",
+    time_limit=900,
+    soft_time_limit=840,
+    acks_late=True,
+)
+def generate_monitoring_report(release_id: int) -> int | None:
+    """Write the monitoring report of one release (rewriting it if it exists)."""
+    release = Release.objects.filter(pk=release_id).first()
+    if release is None:
+        return None
+    return monitoring.monitoring_report_generate(release=release).release
+
+
+@shared_task(
+    name="incidents.tasks.monitoring_reports_catch_up", time_limit=600, soft_time_limit=540
+)
+def monitoring_reports_catch_up() -> int:
+    """Queue a report for every release that has none yet (runs nightly after releases)."""
+    missing = monitoring.monitoring_reports_missing()
+    for release_id in missing:
+        generate_monitoring_report.delay(release_id)
+    return len(missing)

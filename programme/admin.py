@@ -1,0 +1,38 @@
+"""Read-only admin views: every change goes through the audited pages and services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from programme.models import CaseStudy, DataSharingAgreement, ReleaseNote
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DataSharingAgreement)
+class DataSharingAgreementAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "title", "status", "ends_on")
+    list_filter = ("status",)
+
+
+@admin.register(ReleaseNote)
+class ReleaseNoteAdmin(ReadOnlyAdmin):
+    list_display = ("release", "status", "published_at")
+
+
+@admin.register(CaseStudy)
+class CaseStudyAdmin(ReadOnlyAdmin):
+    list_display = ("title", "status", "published_at")
+    list_filter = ("status",)

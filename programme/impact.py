@@ -1,0 +1,265 @@
+"""The impact and usage dashboard: who used the data, how, and is it getting better.
+
+Usage comes from the audit log, aggregated by organisation and month in PostgreSQL (a
+handful of GROUP BY queries over indexed columns, never a row per event in Python);
+people are counted, never named. Coverage and quality come from submissions and
+incidents. ``benchmarks/impact.py`` times :func:`usage_by_organisation` against a naive
+Python aggregation over a year of events.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from accounts.audit.models import Action, AuditEvent
+from accounts.models import Organisation
+from hospitals.models import HospitalSite, Submission
+from incidents.models import Incident, SavedQuery
+from programme.models import CaseStudy
+
+USAGE_METRICS = (
+    ("active_users", "Active users"),
+    ("data_views", "Data views"),
+    ("downloads", "Downloads"),
+    ("api_calls", "API calls"),
+    ("shared_queries", "Saved queries shared"),
+    ("case_studies", "Case studies published"),
+)
+# Submissions that once held a month's published data (a superseded one was published).
+HELD_STATUSES = (Submission.Status.PUBLISHED, Submission.Status.SUPERSEDED)
+NOT_KNOWN = "not_known"
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_window(months: int, today: date | None = None) -> list[date]:
+    """The first days of the last ``months`` months, ending with the current one."""
+    current = (today or timezone.localdate()).replace(day=1)
+    return [_add_months(current, -i) for i in range(months - 1, -1, -1)]
+
+
+def _bounds(window: list[date]) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = datetime.combine(window[0], time.min, tzinfo=tz)
+    end = datetime.combine(_add_months(window[-1], 1), time.min, tzinfo=tz)
+    return start, end
+
+
+def _month_key(value: Any) -> date:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date().replace(day=1)
+    return value.replace(day=1)
+
+
+UsageTable = dict[tuple[int, date], dict[str, int]]
+
+
+def usage_by_organisation(window: list[date]) -> UsageTable:
+    """(organisation id, month) -> usage counts, in four aggregate queries.
+
+    Data views, downloads and API calls are counted under the organisation the event was
+    recorded for; active users are distinct people with any audited action in the month,
+    counted in each organisation they are an active member of.
+    """
+    start, end = _bounds(window)
+    table: UsageTable = defaultdict(lambda: dict.fromkeys((k for k, _ in USAGE_METRICS), 0))
+    in_window = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    data_actions = [Action.DATA_VIEWED, Action.DATA_DOWNLOADED, Action.API_CALLED]
+    for row in (
+        in_window.filter(action__in=data_actions, organisation__isnull=False)
+        .annotate(month=TruncMonth("occurred_at"))
+        .values("organisation_id", "month")
+        .annotate(
+            views=Count("pk", filter=Q(action=Action.DATA_VIEWED)),
+            downloads=Count("pk", filter=Q(action=Action.DATA_DOWNLOADED)),
+            api=Count("pk", filter=Q(action=Action.API_CALLED)),
+        )
+    ):
+        cell = table[(row["organisation_id"], _month_key(row["month"]))]
+        cell["data_views"] = row["views"]
+        cell["downloads"] = row["downloads"]
+        cell["api_calls"] = row["api"]
+    for row in (
+        in_window.filter(actor__isnull=False, actor__memberships__is_active=True)
+        .annotate(month=TruncMonth("occurred_at"))
+        .values("actor__memberships__organisation_id", "month")
+        .annotate(users=Count("actor_id", distinct=True))
+    ):
+        key = (row["actor__memberships__organisation_id"], _month_key(row["month"]))
+        table[key]["active_users"] = row["users"]
+    for row in (
+        SavedQuery.objects.filter(
+            shared_with_organisation=True, created_at__gte=start, created_at__lt=end
+        )
+        .annotate(month=TruncMonth("created_at"))
+        .values("organisation_id", "month")
+        .annotate(n=Count("pk"))
+    ):
+        table[(row["organisation_id"], _month_key(row["month"]))]["shared_queries"] = row["n"]
+    for row in (
+        CaseStudy.objects.filter(
+            status=CaseStudy.Status.PUBLISHED, published_at__gte=start, published_at__lt=end
+        )
+        .annotate(month=TruncMonth("published_at"))
+        .values("organisation_id", "month")
+        .annotate(n=Count("pk"))
+    ):
+        table[(row["organisation_id"], _month_key(row["month"]))]["case_studies"] = row["n"]
+    return dict(table)
+
+
+def usage_naive(window: list[date]) -> UsageTable:
+    """The same usage figures by walking every event in Python (the benchmark baseline)."""
+    start, end = _bounds(window)
+    orgs_of: dict[int, set[int]] = defaultdict(set)
+    from accounts.models import Membership
+
+    for user_id, org_id in Membership.objects.filter(is_active=True).values_list(
+        "user_id", "organisation_id"
+    ):
+        orgs_of[user_id].add(org_id)
+    table: UsageTable = defaultdict(lambda: dict.fromkeys((k for k, _ in USAGE_METRICS), 0))
+    actors: dict[tuple[int, date], set[int]] = defaultdict(set)
+    names = {
+        Action.DATA_VIEWED: "data_views",
+        Action.DATA_DOWNLOADED: "downloads",
+        Action.API_CALLED: "api_calls",
+    }
+    for event in AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end).iterator(
+        chunk_size=5000
+    ):
+        month = _month_key(event.occurred_at)
+        if event.action in names and event.organisation_id is not None:
+            table[(event.organisation_id, month)][names[Action(event.action)]] += 1
+        if event.actor_id is not None:
+            for org_id in orgs_of.get(event.actor_id, ()):
+                actors[(org_id, month)].add(event.actor_id)
+    for key, people in actors.items():
+        table[key]["active_users"] = len(people)
+    return {k: v for k, v in table.items() if any(v.values())}
+
+
+@dataclass(frozen=True)
+class CoverageMonth:
+    month: date
+    expected: int
+    received: int
+    on_time: int
+    geocoded_pct: float | None
+    unknown_codes_pct: float | None
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.received
+
+
+def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
+    """Per reporting month: sites expected, received, on time; geocoding and unknown codes."""
+    sites = list(HospitalSite.objects.values_list("pk", "valid_from", "valid_to"))
+    first_upload = {
+        (row["site_id"], row["period"]): row["first"]
+        for row in Submission.objects.filter(status__in=HELD_STATUSES, period__in=window)
+        .values("site_id", "period")
+        .annotate(first=Min("created_at"))
+    }
+    quality = {
+        row["assault_month"]: row
+        for row in Incident.objects.filter(
+            submission__status=Submission.Status.PUBLISHED, assault_month__in=window
+        )
+        .values("assault_month")
+        .annotate(
+            total=Count("pk"),
+            placed=Count("pk", filter=Q(lat__isnull=False)),
+            unknown=Count(
+                "pk", filter=Q(method_code=NOT_KNOWN) | Q(location_type_code=NOT_KNOWN)
+            ),
+        )
+    }
+    result = []
+    for month in window:
+        expected = [
+            pk
+            for pk, valid_from, valid_to in sites
+            if (valid_from is None or valid_from <= month) and (valid_to is None or valid_to >= month)
+        ]
+        due = _add_months(month, 2)  # due by the end of the following month
+        received = on_time = 0
+        for pk in expected:
+            uploaded = first_upload.get((pk, month))
+            if uploaded is not None:
+                received += 1
+                on_time += timezone.localtime(uploaded).date() < due
+        q = quality.get(month)
+        total = q["total"] if q else 0
+        result.append(
+            CoverageMonth(
+                month=month,
+                expected=len(expected),
+                received=received,
+                on_time=on_time,
+                geocoded_pct=round(100 * q["placed"] / total, 1) if q and total else None,
+                unknown_codes_pct=round(100 * q["unknown"] / total, 1) if q and total else None,
+            )
+        )
+    return result
+
+
+@dataclass
+class OrganisationUsage:
+    organisation: Organisation
+    months: list[dict[str, int]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ImpactReport:
+    window: list[date]
+    organisations: list[OrganisationUsage]
+    coverage: list[CoverageMonth]
+    metrics: tuple[tuple[str, str], ...] = USAGE_METRICS
+
+
+def impact_report(*, months: int = 12, today: date | None = None) -> ImpactReport:
+    window = month_window(months, today)
+    usage = usage_by_organisation(window)
+    org_ids = {org_id for org_id, _ in usage}
+    organisations = []
+    zero = dict.fromkeys((k for k, _ in USAGE_METRICS), 0)
+    for org in Organisation.objects.filter(pk__in=org_ids).order_by("kind", "name"):
+        cells = [usage.get((org.pk, m), zero) for m in window]
+        totals = {k: sum(c[k] for c in cells) for k, _ in USAGE_METRICS}
+        # Active users are distinct per month; their sum over months is not a head count.
+        totals["active_users"] = max((c["active_users"] for c in cells), default=0)
+        organisations.append(OrganisationUsage(org, cells, totals))
+    return ImpactReport(window, organisations, coverage_and_quality(window))
+
+
+def report_csv_rows(report: ImpactReport) -> list[list[Any]]:
+    """Header plus one row per organisation and month (aggregate figures only)."""
+    rows: list[list[Any]] = [
+        ["organisation", "organisation_kind", "month", *(k for k, _ in USAGE_METRICS)]
+    ]
+    for org_usage in report.organisations:
+        for month, cells in zip(report.window, org_usage.months, strict=True):
+            rows.append(
+                [
+                    org_usage.organisation.name,
+                    org_usage.organisation.kind,
+                    month.strftime("%Y-%m"),
+                    *(cells[k] for k, _ in USAGE_METRICS),
+                ]
+            )
+    return rows

@@ -1,0 +1,115 @@
+"""A liaison signs in, uploads a small valid CSV, watches the progress bar reach the
+report and sees the scorecard (issue 4, section 4); axe-core finds no WCAG 2.2 AA
+problems on the upload, status and report pages."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from hospitals import services
+from hospitals.models import MappingProfile, Submission
+from tests.browser.conftest import (
+    WAIT_SECONDS,
+    assert_no_axe_violations,
+    csp_violations,
+    save_screenshot,
+    sign_in_with_totp,
+    wait_for,
+)
+from tests.submissions_ui.conftest import PROFILE_COLUMNS, csv_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
+    settings.QUARANTINE_STORAGE_ROOT = tmp_path / "quarantine"
+
+
+def _process_when_received(stop: threading.Event) -> None:
+    """Stands in for the Celery worker: processes each received submission, slowly
+    enough that the page can be seen polling first."""
+    try:
+        while not stop.is_set():
+            pending = list(
+                Submission.objects.filter(status=Submission.Status.RECEIVED).values_list(
+                    "pk", flat=True
+                )
+            )
+            for pk in pending:
+                time.sleep(2)  # the status page shows the bar before the work starts
+                services.submission_process(submission_id=pk)
+            stop.wait(0.3)
+    finally:
+        connection.close()
+
+
+def test_liaison_uploads_and_watches_progress_to_the_report(
+    driver, live_server, liaison_a, site_a, tmp_path
+):
+    MappingProfile.objects.create(
+        site=site_a,
+        columns=PROFILE_COLUMNS,
+        source_columns=list(PROFILE_COLUMNS),
+        detected_format="csv",
+        confirmed_at=timezone.now(),
+    )
+    upload = tmp_path / "may.csv"
+    upload.write_bytes(csv_bytes(5))
+    stop = threading.Event()
+    worker = threading.Thread(target=_process_when_received, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        sign_in_with_totp(driver, live_server.url, liaison_a)
+        driver.get(live_server.url + "/submissions/upload/")
+        wait_for(driver, By.ID, "id_file")
+        assert_no_axe_violations(driver, "upload page")
+        save_screenshot(driver, "submission-upload")
+
+        Select(driver.find_element(By.ID, "id_period")).select_by_visible_text("May 2025")
+        driver.find_element(By.ID, "id_file").send_keys(str(upload))
+        driver.find_element(By.CSS_SELECTOR, "main button.govuk-button[type=submit]").click()
+
+        bar = wait_for(driver, By.CSS_SELECTOR, "[role=progressbar]")
+        assert bar.get_attribute("aria-valuemin") == "0"
+        assert bar.get_attribute("aria-valuemax") == "100"
+        assert_no_axe_violations(driver, "status page")
+        save_screenshot(driver, "submission-status")
+
+        # progress.js polls and reloads the page when processing has finished
+        link = WebDriverWait(driver, WAIT_SECONDS * 2).until(
+            lambda d: d.find_elements(By.LINK_TEXT, "Validation report")
+        )[0]
+        assert (
+            driver.find_element(By.CSS_SELECTOR, "[role=progressbar]").get_attribute(
+                "aria-valuenow"
+            )
+            == "100"
+        )
+        assert "Ready for review" in driver.find_element(By.TAG_NAME, "main").text
+        link.click()
+
+        heading = wait_for(driver, By.TAG_NAME, "h1")
+        assert heading.text == "Validation report"
+        main = driver.find_element(By.TAG_NAME, "main").text
+        assert "Rows accepted 5" in main
+        assert_no_axe_violations(driver, "report page")
+        save_screenshot(driver, "submission-report")
+
+        driver.find_element(By.LINK_TEXT, "Back to the submission's status").click()
+        wait_for(driver, By.LINK_TEXT, "Quality scorecard").click()
+        assert wait_for(driver, By.TAG_NAME, "h1").text == "Quality scorecard"
+        assert "Completeness of each ISTV item" in driver.find_element(By.TAG_NAME, "main").text
+        assert_no_axe_violations(driver, "scorecard page")
+        assert csp_violations(driver) == []
+    finally:
+        stop.set()
+        worker.join(timeout=30)

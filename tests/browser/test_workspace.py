@@ -1,0 +1,120 @@
+"""The analyst workspace in headless Chromium: sign in with MFA, filter, table, chart,
+map and a CSV download; suppressed counts for an aggregate-only user; axe-core checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from accounts.models import User
+from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    WAIT_SECONDS,
+    assert_no_axe_violations,
+    browser,
+    driver,
+    live_server_closes_connections,
+    sign_in_with_totp,
+    wait_for,
+)
+from tests.personas import SOUTHWARK
+from tests.workspace_pages.conftest import areas, codes, seeded  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _console_errors(browser: WebDriver) -> list[str]:  # noqa: F811  (not the fixture)
+    return [e["message"] for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
+    driver: WebDriver,  # noqa: F811
+    live_server,
+    mps_analyst: User,
+    seeded: dict,  # noqa: F811
+) -> None:
+    base = live_server.url
+    sign_in_with_totp(driver, base, mps_analyst)
+
+    driver.get(f"{base}/data/")
+    wait_for(driver, By.ID, "last-month")
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: d.execute_script(
+            "return !!(window.Chart && Chart.getChart(document.getElementById('trend-chart')))"
+        )
+    )
+    assert_no_axe_violations(driver, "dashboard")
+
+    driver.get(f"{base}/data/explore/")
+    wait_for(driver, By.ID, "results")
+    driver.find_element(By.CSS_SELECTOR, f"input[name=borough][value={SOUTHWARK}]").click()
+    driver.find_element(By.CSS_SELECTOR, "form.workspace-filters button[type=submit]").click()
+    WebDriverWait(driver, WAIT_SECONDS).until(lambda d: f"borough={SOUTHWARK}" in d.current_url)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+    assert len(rows) == 22
+    assert "22" in driver.find_element(By.ID, "result-count").text
+    assert_no_axe_violations(driver, "explore page")
+
+    driver.find_element(By.LINK_TEXT, "Charts").click()
+    wait_for(driver, By.ID, "chart-month")
+    assert f"borough={SOUTHWARK}" in driver.current_url  # the filter travels with the tab
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: d.execute_script(
+            "return !!Chart.getChart(document.getElementById('chart-month'))"
+        )
+    )
+
+    driver.find_element(By.LINK_TEXT, "Map").click()
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]")
+    )
+    paths = driver.find_elements(By.CSS_SELECTOR, "#workspace-map svg path.leaflet-interactive")
+    assert len(paths) >= 2  # the borough boundary plus the density circles
+    assert_no_axe_violations(driver, "map page")
+
+    driver.find_element(By.LINK_TEXT, "Download").click()
+    wait_for(driver, By.ID, "id_purpose").send_keys("Hotspot review for the partnership")
+    # Submit the page's own form with the page's session and read what comes back
+    # (the 303 hand-off is followed to the streaming export endpoint).
+    result = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const form = document.getElementById("id_purpose").form;
+        fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"})
+          .then(async (r) => done(JSON.stringify({status: r.status, url: r.url,
+              type: r.headers.get("Content-Type"), body: await r.text()})))
+          .catch((e) => done(JSON.stringify({error: String(e)})));
+        """
+    )
+    download = json.loads(result)
+    assert download.get("status") == 200, download
+    assert "/api/v1/exports/incidents.csv" in download["url"]
+    assert download["type"].startswith("text/csv")
+    lines = download["body"].strip().splitlines()
+    assert len(lines) == 23 and lines[0].startswith("id,")
+    assert _console_errors(driver) == []
+
+
+def test_aggregate_user_sees_suppressed_counts(
+    driver: WebDriver,  # noqa: F811
+    live_server,
+    aggregate_user: User,
+    seeded: dict,  # noqa: F811
+) -> None:
+    base = live_server.url
+    sign_in_with_totp(driver, base, aggregate_user)
+    driver.get(f"{base}/data/explore/")
+    table = wait_for(driver, By.CSS_SELECTOR, "table[data-dimension=borough]")
+    cells = [c.text for c in table.find_elements(By.CSS_SELECTOR, "tbody td")]
+    assert "*" in cells
+    assert driver.find_elements(By.CSS_SELECTOR, "[data-disclosure]")
+    assert not driver.find_elements(By.ID, "results")
+    driver.get(f"{base}/data/explore/map/?level=lsoa")
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]")
+    )
+    assert not driver.find_element(By.ID, "map-disclosure").get_attribute("hidden")
+    assert _console_errors(driver) == []

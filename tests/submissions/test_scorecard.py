@@ -1,0 +1,112 @@
+"""The quality scorecard: completeness, timeliness, seasonal-aware volume, London share."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from hospitals.scorecard import History, Thresholds, build_scorecard, due_date, volume
+from incidents.pipeline import HarmonisedRow, Period
+
+LONDON = ZoneInfo("Europe/London")
+MAY = Period(2025, 5)
+
+
+def _row(n: int, *, method: str = "body_part", time_known: bool = True) -> HarmonisedRow:
+    at = datetime(2025, 5, 3, 22, 0, tzinfo=LONDON)
+    return HarmonisedRow(
+        source_row=n,
+        arrival_at=at,
+        arrival_time_known=True,
+        assault_at=at,
+        assault_time_known=time_known,
+        method_code=method,
+        method_raw="Fist",
+        method_other="",
+        location_type_code="street",
+        location_type_raw="Street",
+        location_description="Mare St",
+        assault_month=date(2025, 5, 1),
+        assault_weekday=5,
+        assault_hour=22,
+    )
+
+
+def _history(site: dict[date, int], london: dict[date, int] | None = None, now: int = 0) -> History:
+    return History(site, london or {}, now)
+
+
+def test_due_date_is_end_of_following_month() -> None:
+    assert due_date(MAY) == date(2025, 6, 30)
+    assert due_date(Period(2025, 12)) == date(2026, 1, 31)
+
+
+def test_card_counts_completeness_geocoding_unknowns_and_lateness() -> None:
+    rows = [
+        _row(i, time_known=i % 2 == 0, method="not_known" if i == 0 else "body_part")
+        for i in range(10)
+    ]
+    card = build_scorecard(
+        rows=rows,
+        precisions=["street"] * 6 + ["unplaced"] * 2 + ["pending"] * 2,
+        rows_read=12,
+        set_aside=2,
+        errors_by_code={"V007_UNKNOWN_METHOD": 1},
+        period=MAY,
+        uploaded=date(2025, 7, 10),
+        history=_history({}),
+        thresholds=Thresholds(),
+    )
+    assert card.completeness["assault_time"] == 0.5
+    assert card.completeness["method"] == 0.9
+    assert card.geocoded_by_precision == {"pending": 2, "street": 6, "unplaced": 2}
+    assert card.geocoded_share == 0.6
+    assert card.unknown_code_share == round(2 / 12, 4)
+    assert card.timeliness.days_late == 10 and not card.timeliness.on_time
+    assert card.volume.flag == "no_history"
+    assert not card.passes and "set_aside_share" in card.failed_checks
+    assert card.to_json()["timeliness"]["due"] == "2025-06-30"
+
+
+def _months(values: list[int]) -> dict[date, int]:
+    """Monthly counts starting May 2024 (the 12 months before May 2025)."""
+    out, p = {}, Period(2024, 5)
+    for v in values:
+        out[p.start] = v
+        p = Period(p.year + p.month // 12, p.month % 12 + 1)
+    return out
+
+
+def test_seasonal_peak_seen_last_year_is_not_a_spike() -> None:
+    # Last May 150, the rest of the year ~100: 150 this May is seasonal, not a spike.
+    history = _history(_months([150] + [100] * 11))
+    assert volume(150, MAY, history, 0.4).flag == ""
+    assert volume(160, MAY, history, 0.4).ratio_to_last_year == round(160 / 150, 3)
+
+
+def test_drop_and_spike_beyond_both_references_are_flagged() -> None:
+    history = _history(_months([100] * 12))
+    assert volume(40, MAY, history, 0.4).flag == "drop"
+    assert volume(200, MAY, history, 0.4).flag == "spike"
+    assert volume(120, MAY, history, 0.4).flag == ""
+
+
+def test_london_share_compares_with_the_sites_usual_share() -> None:
+    site = _months([100] * 12)
+    london = _months([1000] * 12)
+    rows = [_row(i) for i in range(30)]
+    card = build_scorecard(
+        rows=rows,
+        precisions=["street"] * 30,
+        rows_read=30,
+        set_aside=0,
+        errors_by_code={},
+        period=MAY,
+        uploaded=date(2025, 6, 5),
+        history=_history(site, london, now=900),
+        thresholds=Thresholds(),
+    )
+    assert card.london.share_12m == 0.1
+    assert card.london.share_this_month == round(30 / 930, 4)
+    assert card.london.flag == "low"
+    assert card.volume.flag == "drop"

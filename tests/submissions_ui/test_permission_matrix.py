@@ -1,0 +1,121 @@
+"""Every submission page and API endpoint x persona → expected status.
+
+Cases use the helpers of tests/permission_matrix.py. Liaisons and data managers use
+these pages; a liaison sees only their own sites (liaison_b asking for site A's
+submission gets 404); everyone else gets 404 on pages, 403 from the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hospitals.models import HospitalSite, Submission
+from tests.factories import login_verified
+from tests.permission_matrix import ANONYMOUS, Case, Fixture, everyone, url
+from tests.submissions_ui.conftest import MAPPING_REPORT
+
+pytestmark = pytest.mark.django_db
+
+LIAISONS_AND_MANAGERS = {"liaison_a": 200, "liaison_b": 200, "data_manager": 200}
+SITE_A_READERS = {"liaison_a": 200, "data_manager": 200}
+
+CASES: list[Case] = []
+CASES += everyone("GET", "hospitals:submission_list", allowed=LIAISONS_AND_MANAGERS, others=404)
+CASES += everyone("GET", "hospitals:tracker", allowed=LIAISONS_AND_MANAGERS, others=404)
+CASES += everyone(
+    "GET", "hospitals:submission_upload", allowed={"liaison_a": 200, "liaison_b": 200}, others=404
+)
+# An empty upload is a form error for liaisons; others may not upload at all.
+CASES += everyone(
+    "POST",
+    "hospitals:submission_upload",
+    allowed={"liaison_a": 400, "liaison_b": 400, "data_manager": 403},
+    others=404,
+)
+CASES += everyone("GET", "hospitals:review_queue", allowed={"data_manager": 200}, others=404)
+for name in (
+    "hospitals:submission_detail",
+    "hospitals:submission_progress",
+    "hospitals:submission_report",
+    "hospitals:submission_report_csv",
+    "hospitals:submission_scorecard",
+    "hospitals:submission_original",
+):
+    CASES += everyone("GET", url(name, pk="ready_a"), allowed=SITE_A_READERS, others=404)
+CASES += everyone(
+    "GET", url("hospitals:submission_mapping", pk="mapping_a"), allowed=SITE_A_READERS, others=404
+)
+CASES += everyone(
+    "POST",
+    url("hospitals:submission_mapping", pk="mapping_a"),
+    allowed={"liaison_a": 400, "data_manager": 400},
+    others=404,
+)
+CASES += everyone(
+    "POST",
+    url("hospitals:submission_publish", pk="ready_a"),
+    allowed={"data_manager": 302, "liaison_a": 403},
+    others=404,
+)
+# The API: 401 without credentials, 403 without a submission role, 404 out of scope.
+CASES += everyone(
+    "GET",
+    "submissions_api:submission_list",
+    allowed=LIAISONS_AND_MANAGERS,
+    others=403,
+    anonymous=401,
+)
+CASES += everyone(
+    "POST",
+    "submissions_api:submission_list",
+    allowed={"liaison_a": 400, "liaison_b": 400, "data_manager": 400},
+    others=403,
+    anonymous=401,
+)
+CASES += everyone(
+    "GET",
+    url("submissions_api:submission_detail", pk="ready_a"),
+    allowed={**SITE_A_READERS, "liaison_b": 404},
+    others=403,
+    anonymous=401,
+)
+
+
+@pytest.fixture
+def mapping_a(make_submission: Callable[..., Submission], site_a: HospitalSite) -> Submission:
+    return make_submission(site_a, Submission.Status.MAPPING_NEEDED, report=MAPPING_REPORT)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_submission_permission_matrix(case: Case, client, request) -> None:
+    def fx(name: str) -> Any:
+        return request.getfixturevalue(name)
+
+    if case.persona != ANONYMOUS:
+        login_verified(client, fx(case.persona))
+    target = case.resolve_url(fx)
+    response = getattr(client, case.method.lower())(target, data=case.resolve_data(fx))
+    assert response.status_code == case.status, (
+        f"{case.method} {target} as {case.persona}: {response.status_code}"
+    )
+    if case.persona == ANONYMOUS and case.status == 302:
+        assert "/accounts/login/" in response["Location"]
+
+
+def _label(target: str | Callable[[Fixture], str]) -> str:
+    return target if isinstance(target, str) else getattr(target, "label", "")
+
+
+def test_matrix_covers_every_submission_url() -> None:
+    """A page or endpoint added without matrix rows fails here."""
+    from hospitals.api.urls import urlpatterns as api_patterns
+    from hospitals.urls import urlpatterns
+
+    named = {f"hospitals:{p.name}" for p in urlpatterns} | {
+        f"submissions_api:{p.name}" for p in api_patterns
+    }
+    covered = {_label(case.url) for case in CASES}
+    assert named <= covered, sorted(named - covered)
