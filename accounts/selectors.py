@@ -23,6 +23,7 @@ from accounts.access import EffectiveAccess, active_grants_q, effective_access_f
 from accounts.audit.denials import OutOfScope, get_in_scope_or_404
 from accounts.models import AccessGrant, ApiToken, Membership, Organisation, User
 from hospitals.models import HospitalSite
+from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 
 ACCESS_REVIEW_EXPIRY_DAYS = 30
 _ADMIN_CACHE_ATTR = "_istv_is_access_admin"
@@ -222,17 +223,8 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def _csv_safe(value: str) -> str:
-    # Spreadsheets run cells starting with these as formulas (SECURITY item 33).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r", "\0") else value
-
-
 def access_review_csv_lines() -> Iterator[str]:
-    class _Line:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(_Line())
+    writer = csv.writer(EchoBuffer())
     yield writer.writerow(ACCESS_REVIEW_CSV_HEADER)
     for row in access_review():
         cells = [
@@ -245,7 +237,7 @@ def access_review_csv_lines() -> Iterator[str]:
             _iso(row.user.last_login),
             _iso(row.user.last_data_access),
         ]
-        yield writer.writerow([_csv_safe(c) for c in cells])
+        yield writer.writerow([neutralise_cell(c) for c in cells])
 
 
 # --- API tokens --------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def _reset_submissions() -> None:
     ]
     tables.append(Release.submissions.through._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
 def bench_pipeline(files: list) -> tuple[int, float]:  # type: ignore[type-arg]
@@ -119,7 +119,7 @@ def bench_load(files: list, limit: int) -> tuple[int, float, float]:  # type: ig
     from django.db import transaction
     from django.utils import timezone
 
-    from hospitals import services
+    from hospitals import enrichment
     from hospitals.models import HospitalSite, Submission
     from incidents import loader
     from incidents.models import Incident
@@ -143,7 +143,7 @@ def bench_load(files: list, limit: int) -> tuple[int, float, float]:  # type: ig
     rows = rows[:limit]
     for number, row in enumerate(rows, start=1):  # one submission: unique source rows
         row.source_row = number
-    pending = [services.PENDING] * len(rows)
+    pending = [enrichment.PENDING] * len(rows)
 
     class Rollback(Exception):
         pass
@@ -161,7 +161,7 @@ def bench_load(files: list, limit: int) -> tuple[int, float, float]:  # type: ig
                     size_bytes=0,
                     created_at=timezone.now(),
                 )
-                data = list(services._incident_rows(sub, rows, pending))
+                data = list(enrichment.incident_rows(sub, rows, pending))
                 t0 = time.perf_counter()
                 fn(data)
                 elapsed = time.perf_counter() - t0

@@ -103,13 +103,13 @@ def tracker_grid(user: User, months: int = 12, *, today: date | None = None) -> 
     periods = _months_ending(today, months)
     sites = list(sites_tracked_by(user))
     latest: dict[tuple[int, date], Submission] = {}
-    for sub in (
+    for found in (
         Submission.objects.filter(site__in=sites, period__in=periods, dry_run=False)
         .exclude(status=Status.SUPERSEDED)
         .only("pk", "site_id", "period", "status", "version", "scorecard", "created_at")
         .order_by("site_id", "period", "version")
     ):
-        latest[(sub.site_id, sub.period)] = sub  # later versions overwrite earlier ones
+        latest[(found.site_id, found.period)] = found  # later versions overwrite earlier
     rows = []
     for site in sites:
         row = TrackerRow(site=site)

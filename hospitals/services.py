@@ -17,8 +17,7 @@ import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -36,14 +35,14 @@ from accounts.audit.models import Action
 from accounts.audit.services import audit_record
 from accounts.models import Membership, User
 from hospitals import storage
+from hospitals.enrichment import RowGeocode, geocode_rows, incident_rows, site_history
 from hospitals.models import HospitalSite, MappingProfile, Submission
-from hospitals.scorecard import History, Thresholds, build_scorecard
+from hospitals.scorecard import Thresholds, build_scorecard
 from incidents import loader
 from incidents.models import Release
 from incidents.pipeline import (
     ColumnMapping,
     Field,
-    HarmonisedRow,
     Options,
     Period,
     PipelineFileError,
@@ -594,148 +593,7 @@ def _finish_unloaded(
     return submission
 
 
-# --- geocoding --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RowGeocode:
-    """The geocode columns of one incident row (empty and pending when not geocoded)."""
-
-    status: str
-    fields: Mapping[str, Any]
-    precision_label: str
-
-
-_EMPTY_GEO: dict[str, Any] = {
-    "geo_class": "",
-    "lat": None,
-    "lon": None,
-    "easting": None,
-    "northing": None,
-    "geo_precision": "",
-    "geo_confidence": None,
-    "geo_method": "",
-    "geo_matched": "",
-    "geo_alternatives": [],
-    "geo_explanation": "",
-    "lsoa_code": "",
-    "ward_code": "",
-    "borough_code": "",
-}
-PENDING = RowGeocode("pending", _EMPTY_GEO, "pending")
-
-
-def _geo_fields(result: Any) -> RowGeocode:
-    fields = {
-        "geo_class": result.result_class,
-        "lat": result.lat,
-        "lon": result.lon,
-        "easting": result.easting,
-        "northing": result.northing,
-        "geo_precision": result.precision or "",
-        "geo_confidence": result.confidence,
-        "geo_method": (result.method or "")[:60],
-        "geo_matched": (result.matched or "")[:255],
-        "geo_alternatives": [a.to_dict() for a in result.alternatives],
-        "geo_explanation": (result.explanation or "")[:500],
-        "lsoa_code": result.lsoa or "",
-        "ward_code": result.ward or "",
-        "borough_code": result.borough or "",
-    }
-    label = (result.precision or "unplaced") if result.lat is not None else "unplaced"
-    return RowGeocode("done", fields, label)
-
-
-def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeocode]:
-    """Geocode every distinct (description, site, location type) once, in one batch.
-
-    If the geocoder is unavailable (an error, or no gazetteer loaded) every row is
-    ``pending`` with no coordinates: never a default point (SECURITY 45, fault 12).
-    """
-    rows = list(rows)
-    keys = [(r.location_description, r.location_type_code) for r in rows]
-    distinct = list(dict.fromkeys(keys))
-    try:
-        from incidents.geocoding.service import get_geocoder
-
-        geocoder = get_geocoder()
-        if geocoder.gz.is_empty:
-            logger.warning("no gazetteer loaded: incidents stored with geocode pending")
-            return [PENDING] * len(rows)
-        results = geocoder.geocode_many(
-            [{"text": text, "hospital": site_code, "location_type": loc} for text, loc in distinct]
-        )
-    except Exception:
-        logger.warning("geocoder unavailable: incidents stored with geocode pending", exc_info=True)
-        return [PENDING] * len(rows)
-    by_key = {key: _geo_fields(res) for key, res in zip(distinct, results, strict=True)}
-    return [by_key[key] for key in keys]
-
-
-# --- history for the scorecard ----------------------------------------------------------
-
-
-def site_history(site: HospitalSite, period: date, *, exclude_id: int | None = None) -> History:
-    """Accepted-row counts per month over the 13 months before ``period`` (current
-    versions only), for this site and for London, plus London's count for ``period``."""
-    start = date(period.year - 1, period.month, 1) - timedelta(days=1)
-    current = (
-        Submission.objects.filter(
-            status__in=(Status.PUBLISHED, Status.READY_FOR_REVIEW),
-            dry_run=False,
-            period__gte=start.replace(day=1),
-            period__lte=period,
-        )
-        .exclude(pk=exclude_id)
-        .values("site_id", "period")
-        .annotate(n=Sum("rows_accepted"))
-    )
-    site_months: dict[date, int] = {}
-    london_months: dict[date, int] = {}
-    london_now = 0
-    for row in current:
-        if row["period"] == period:
-            if row["site_id"] != site.pk:
-                london_now += row["n"]
-            continue
-        london_months[row["period"]] = london_months.get(row["period"], 0) + row["n"]
-        if row["site_id"] == site.pk:
-            site_months[row["period"]] = row["n"]
-    return History(site_months, london_months, london_now)
-
-
 # --- load -------------------------------------------------------------------------------
-
-
-def _incident_rows(
-    submission: Submission, rows: list[HarmonisedRow], geocodes: list[RowGeocode]
-) -> Iterator[dict[str, Any]]:
-    tz = timezone.get_default_timezone()
-    for row, geo in zip(rows, geocodes, strict=True):
-        local = row.assault_at.astimezone(tz)
-        yield {
-            "submission_id": submission.pk,
-            "site_id": submission.site_id,
-            "source_row": row.source_row,
-            "arrival_at": row.arrival_at,
-            "arrival_time_known": row.arrival_time_known,
-            "assault_at": row.assault_at,
-            "assault_time_known": row.assault_time_known,
-            "assault_date": local.date(),
-            "assault_month": row.assault_month,
-            "assault_weekday": row.assault_weekday + 1,  # pipeline: Monday 0; model: 1
-            "assault_hour": row.assault_hour,
-            "method_code": row.method_code,
-            "method_raw": row.method_raw[:255],
-            "method_other": row.method_other[:255],
-            "location_type_code": row.location_type_code,
-            "location_type_raw": row.location_type_raw[:255],
-            "location_description": row.location_description[:255],
-            "geocode_status": geo.status,
-            **geo.fields,
-            "rules": row.rules,
-            "warnings": row.warnings,
-        }
 
 
 def _on_batch(sent: int) -> None:
@@ -775,7 +633,7 @@ def _load(
             submission.mapping = profile
         if not submission.dry_run:
             loader.incidents_copy(
-                _incident_rows(submission, result.rows, geocodes),
+                incident_rows(submission, result.rows, geocodes),
                 on_batch=_on_batch,
                 batch_rows=batch,
             )
@@ -1101,7 +959,7 @@ def overdue_reminders_send(*, today: date | None = None) -> dict[str, int]:
     sent: dict[str, int] = {}
     for site in overdue_sites(today=today):
         users = get_users_with_perms(site, only_with_perms_in=["upload_submission"])
-        to = sorted({u.email for u in users if u.is_active and u.email})
+        to = sorted({u.email for u in users if isinstance(u, User) and u.is_active and u.email})
         if not to:
             continue
         body = (

@@ -493,7 +493,7 @@ def protect_table(
     that are absent count as 0 (and are published as 0). With ``with_totals`` the row,
     column and grand totals are published too, so secondary suppression is applied and
     audited; without, only the primary rule applies (margins are then not published by
-    this output — see the docs for why the aggregates helper always assumes they are).
+    this output — see the docs for why protect_groups always treats them as published).
     """
     policy = policy or DisclosurePolicy.from_settings()
     dims = tuple(dims)

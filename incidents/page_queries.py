@@ -607,9 +607,9 @@ def hospital_data_use(site: HospitalSite, *, today: dt.date | None = None) -> li
     )
     for organisation, month, purpose in purposes:
         month_day = month.date() if isinstance(month, dt.datetime) else month
-        row = rows.get((organisation, month_day))
-        if row is not None and purpose and purpose not in row.purposes:
-            row.purposes.append(str(purpose))
+        found = rows.get((organisation, month_day))
+        if found is not None and purpose and purpose not in found.purposes:
+            found.purposes.append(str(purpose))
     return sorted(rows.values(), key=lambda r: (-r.month.toordinal(), r.organisation))
 
 

@@ -530,7 +530,9 @@ class DownloadForm(forms.Form):
         self, *args: Any, formats: dict[str, str], purpose_required: bool, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["format"].choices = list(formats.items())
+        choice = self.fields["format"]
+        assert isinstance(choice, forms.ChoiceField)
+        choice.choices = list(formats.items())
         self.fields["purpose"].required = purpose_required
 
 

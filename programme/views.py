@@ -344,7 +344,7 @@ def guidance(request: HttpRequest, page: str = "why") -> HttpResponse:
     return render(
         request,
         f"programme/guidance/{page.replace('-', '_')}.html",
-        {"pages": GUIDANCE_PAGES, "current": page, "title": GUIDANCE_PAGES[page]},
+        {"pages": list(GUIDANCE_PAGES.items()), "current": page, "title": GUIDANCE_PAGES[page]},
     )
 
 

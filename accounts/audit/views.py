@@ -30,11 +30,11 @@ from accounts.audit.selectors import (
     iter_events_desc,
 )
 from accounts.audit.services import audit_record
+from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 
 CURSOR_PARAMS = ("before", "after")
 EXPORT_CHUNK_SIZE = 2000
 # Spreadsheet programs run cells starting with these as formulas (SECURITY 33).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 EXPORT_FIELDS = (
     "occurred_at",
     "actor_id",
@@ -102,19 +102,6 @@ def event_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """A write-only file for csv.writer: hands each line back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def neutralise_cell(value: Any) -> str:
-    """The cell as text, with a leading ' if a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
 def _export_value(field: str, value: Any) -> Any:
     if field == "occurred_at":
         return value.astimezone(UTC).isoformat()
@@ -124,7 +111,7 @@ def _export_value(field: str, value: Any) -> Any:
 
 
 def _csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(EchoBuffer())
     yield writer.writerow(EXPORT_HEADER)
     for row in rows:
         cells = [row["id"], *(_export_value(f, row[f]) for f in EXPORT_FIELDS)]

@@ -33,8 +33,8 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from incidents.exports.fields import FieldSpec
+from istv_portal.spreadsheet import FORMULA_PREFIXES, neutralise
 
-FORMULA_PREFIXES: Final = frozenset("=+-@\t\r\0")
 CHUNK_SIZE: Final = 64 * 1024
 # XLSX is assembled in memory up to this size, then on disk.
 XLSX_SPOOL_SIZE: Final = 8 * 1024 * 1024
@@ -44,13 +44,6 @@ Row = Mapping[str, Any]
 
 class ExportNotFinished(RuntimeError):
     """The digest or row count was asked for before the stream was read to the end."""
-
-
-def neutralise(text: str) -> str:
-    """Prefix ``'`` to text a spreadsheet would treat as a formula or control input."""
-    if text and text[0] in FORMULA_PREFIXES:
-        return "'" + text
-    return text
 
 
 class HashedStream:

@@ -9,12 +9,11 @@ import time
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hospitals import services
-from hospitals.models import MappingProfile, Submission
+from hospitals.models import Submission
 from tests.browser.conftest import (
     WAIT_SECONDS,
     assert_no_axe_violations,
@@ -23,15 +22,14 @@ from tests.browser.conftest import (
     sign_in_with_totp,
     wait_for,
 )
-from tests.submissions_ui.conftest import PROFILE_COLUMNS, csv_bytes
+from tests.submissions_ui.conftest import confirm_test_layout, csv_bytes, use_private_storage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
 def private_storage(settings, tmp_path):
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    settings.QUARANTINE_STORAGE_ROOT = tmp_path / "quarantine"
+    use_private_storage(settings, tmp_path)
 
 
 def _process_when_received(stop: threading.Event) -> None:
@@ -55,13 +53,7 @@ def _process_when_received(stop: threading.Event) -> None:
 def test_liaison_uploads_and_watches_progress_to_the_report(
     driver, live_server, liaison_a, site_a, tmp_path
 ):
-    MappingProfile.objects.create(
-        site=site_a,
-        columns=PROFILE_COLUMNS,
-        source_columns=list(PROFILE_COLUMNS),
-        detected_format="csv",
-        confirmed_at=timezone.now(),
-    )
+    confirm_test_layout(site_a)
     upload = tmp_path / "may.csv"
     upload.write_bytes(csv_bytes(5))
     stop = threading.Event()

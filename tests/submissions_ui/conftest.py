@@ -18,20 +18,10 @@ from django.utils import timezone
 from accounts.models import User
 from hospitals import storage
 from hospitals.models import HospitalSite, MappingProfile, Submission
-from tests.pipeline.helpers import GOOD_ROW, ISTV_HEADER, csv_text
+from tests.submissions.helpers import PROFILE_COLUMNS, CsvSpec, upload
+from tests.submissions.helpers import csv_bytes as submission_csv
 
 PERIOD = date(2025, 5, 1)
-# The test layout's confirmed mapping: source column -> standard field.
-PROFILE_COLUMNS = {
-    "Arrival Date": "arrival_date",
-    "Arrival Time": "arrival_time",
-    "Assault Date": "assault_date",
-    "Assault Time": "assault_time",
-    "Assault Method": "method",
-    "Method Other": "method_other",
-    "Location Type": "location_type",
-    "Location Description": "location_description",
-}
 REPORT: dict[str, Any] = {
     "rows_read": 3,
     "accepted": 2,
@@ -148,11 +138,28 @@ SCORECARD: dict[str, Any] = {
 }
 
 
+def use_private_storage(settings: Any, root: Path) -> Path:
+    """Originals and quarantine under ``root`` (a test's tmp_path)."""
+    settings.PRIVATE_STORAGE_ROOT = root / "private"
+    settings.QUARANTINE_STORAGE_ROOT = root / "quarantine"
+    return root
+
+
+def confirm_test_layout(site: HospitalSite) -> HospitalSite:
+    """Give ``site`` a confirmed mapping for the test CSV layout."""
+    MappingProfile.objects.create(
+        site=site,
+        columns=PROFILE_COLUMNS,
+        source_columns=list(PROFILE_COLUMNS),
+        detected_format="csv",
+        confirmed_at=timezone.now(),
+    )
+    return site
+
+
 @pytest.fixture(autouse=True)
 def private_storage(settings: Any, tmp_path: Path) -> Path:
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    settings.QUARANTINE_STORAGE_ROOT = tmp_path / "quarantine"
-    return tmp_path
+    return use_private_storage(settings, tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -166,30 +173,18 @@ def private_cache(settings: Any) -> None:
     }
 
 
-def csv_bytes(rows: int = 2, *, bad_dates: int = 0) -> bytes:
-    body = [list(GOOD_ROW) for _ in range(rows)]
-    for index in range(bad_dates):
-        body.append([*GOOD_ROW[:2], "31/31/2025", *GOOD_ROW[3:]])
-        body[-1][7] = f"{body[-1][7]} {index}"  # distinct rows: not duplicates
-    for index, row in enumerate(body):
-        row[7] = f"{row[7]} {index}"
-    return csv_text(body, header=ISTV_HEADER).encode()
+def csv_bytes(rows: int = 2, *, bad_dates: int = 0, seed: int = 0) -> bytes:
+    """A CSV in the ISTV layout for May 2025 (``bad_dates`` rows with an unreadable date)."""
+    return submission_csv(CsvSpec(rows=rows + bad_dates, bad_rows=bad_dates, seed=seed))
 
 
 def csv_upload(data: bytes | None = None, name: str = "may.csv") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data if data is not None else csv_bytes(), "text/csv")
+    return upload(data if data is not None else csv_bytes(), name)
 
 
 @pytest.fixture
 def mapped_site(site_a: HospitalSite) -> HospitalSite:
-    MappingProfile.objects.create(
-        site=site_a,
-        columns=PROFILE_COLUMNS,
-        source_columns=list(PROFILE_COLUMNS),
-        detected_format="csv",
-        confirmed_at=timezone.now(),
-    )
-    return site_a
+    return confirm_test_layout(site_a)
 
 
 @pytest.fixture

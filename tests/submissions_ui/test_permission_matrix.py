@@ -8,13 +8,14 @@ submission gets 404); everyone else gets 404 on pages, 403 from the API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from hospitals.models import HospitalSite, Submission
-from tests.factories import login_verified
-from tests.permission_matrix import ANONYMOUS, Case, Fixture, everyone, url
+
+# The same request-and-assert as every other matrix row (one definition of a case's check).
+from tests.accounts.test_permission_matrix import test_permission_matrix as check_case
+from tests.permission_matrix import Case, Fixture, everyone, url
 from tests.submissions_ui.conftest import MAPPING_REPORT
 
 pytestmark = pytest.mark.django_db
@@ -91,18 +92,7 @@ def mapping_a(make_submission: Callable[..., Submission], site_a: HospitalSite) 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_submission_permission_matrix(case: Case, client, request) -> None:
-    def fx(name: str) -> Any:
-        return request.getfixturevalue(name)
-
-    if case.persona != ANONYMOUS:
-        login_verified(client, fx(case.persona))
-    target = case.resolve_url(fx)
-    response = getattr(client, case.method.lower())(target, data=case.resolve_data(fx))
-    assert response.status_code == case.status, (
-        f"{case.method} {target} as {case.persona}: {response.status_code}"
-    )
-    if case.persona == ANONYMOUS and case.status == 302:
-        assert "/accounts/login/" in response["Location"]
+    check_case(case, client, request)
 
 
 def _label(target: str | Callable[[Fixture], str]) -> str:
