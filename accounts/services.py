@@ -157,7 +157,7 @@ class InvitationSent:
 @transaction.atomic
 def user_invite(
     *,
-    actor: User,
+    actor: User | None,
     email: str,
     full_name: str,
     organisation: Organisation,

@@ -231,13 +231,21 @@ def submission_steps(submission: Submission) -> list[Step]:
     return steps
 
 
+# Step notes the processing service writes that read better said another way.
+STEP_TEXT: dict[str, str] = {"queued": "Queued: waiting to start"}
+
+
 def current_step_label(submission: Submission) -> str:
-    """What the progress bar says: the worker's own step text, else the step's label."""
-    if submission.step:
-        return submission.step
-    for step in submission_steps(submission):
-        if step.state in ("current", "stopped"):
-            return step.label
+    """What the progress bar says: the service's own step note while it works (and any
+    specific outcome note), else the status."""
+    step = STEP_TEXT.get(submission.step, submission.step)
+    if submission.status in FINISHED_STATUSES and step in ("", "Done"):
+        return submission.get_status_display()
+    if step:
+        return step
+    for item in submission_steps(submission):
+        if item.state in ("current", "stopped"):
+            return item.label
     return submission.get_status_display()
 
 

@@ -481,7 +481,7 @@ def _run(submission: Submission) -> Submission:
     period = Period(submission.period.year, submission.period.month)
     profile, mapping = _profile_mapping(site)
     result = process_file(
-        storage.path_for(submission.stored_name),
+        storage.locate(submission.stored_name),
         filename=submission.original_name,
         site_code=site.site_code,
         period=period,

@@ -100,9 +100,15 @@ def _render(
     return render(request, template, context, status=status)
 
 
-def _submission(request: HttpRequest, pk: int) -> Submission:
-    """The submission if it is within the person's scope (audited 404 otherwise)."""
-    return get_in_scope_or_404(page_selectors.submissions_for(_actor(request)), pk=pk)
+def _submission(request: HttpRequest, pk: int, *, needs: str = "") -> Submission:
+    """The submission if it is within the person's scope (audited 404 otherwise).
+
+    ``needs`` names a result ("report", "scorecard") the page shows: 404 until it exists.
+    """
+    submission = get_in_scope_or_404(page_selectors.submissions_for(_actor(request)), pk=pk)
+    if needs and not getattr(submission, needs):
+        raise Http404(f"No {needs} yet.")
+    return submission
 
 
 # --- home --------------------------------------------------------------------------------
@@ -265,9 +271,7 @@ def submission_progress(request: HttpRequest, pk: int) -> JsonResponse:
 @submission_page
 @require_GET
 def submission_report(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = _submission(request, pk)
-    if not submission.report:
-        raise Http404("No report yet.")
+    submission = _submission(request, pk, needs="report")
     view = page_selectors.report_view(submission.report)
     issues = Paginator(view.issues, ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
     set_aside = list(submission.set_aside_rows.all().order_by("source_row")[:ISSUES_PAGE_SIZE])
@@ -308,9 +312,7 @@ def _download_name(submission: Submission, suffix: str) -> str:
 @require_GET
 def submission_report_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The problem list as CSV; cells a spreadsheet would run as formulas are defused."""
-    submission = _submission(request, pk)
-    if not submission.report:
-        raise Http404("No report yet.")
+    submission = _submission(request, pk, needs="report")
     response = StreamingHttpResponse(
         _csv_lines(iter(page_selectors.report_problem_rows(submission.report))),
         content_type="text/csv; charset=utf-8",
@@ -324,9 +326,7 @@ def submission_report_csv(request: HttpRequest, pk: int) -> StreamingHttpRespons
 @submission_page
 @require_GET
 def submission_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = _submission(request, pk)
-    if not submission.scorecard:
-        raise Http404("No scorecard yet.")
+    submission = _submission(request, pk, needs="scorecard")
     return _render(
         request,
         "submissions/scorecard.html",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -280,3 +281,43 @@ def test_tracker_shows_all_sites_to_data_managers_and_own_sites_to_liaisons(
     assert "Missing" in body
     body = _get(client, liaison_a, "hospitals:tracker").content.decode()
     assert "St Thomas" in body and "The Royal London Hospital" not in body
+
+
+def test_progress_step_reads_as_plain_english(client, liaison_a, make_submission, site_a):
+    queued = make_submission(site_a, Status.RECEIVED, step="queued")
+    done = make_submission(site_a, Status.READY_FOR_REVIEW, step="Done", progress=100)
+    login_verified(client, liaison_a)
+    for submission, expected in ((queued, "Queued: waiting to start"), (done, "Ready for review")):
+        url = reverse("hospitals:submission_progress", kwargs={"pk": submission.pk})
+        assert client.get(url).json()["step"] == expected
+
+
+def test_data_managers_can_publish_from_the_status_page(client, data_manager, ready_a):
+    response = _get(client, data_manager, "hospitals:submission_detail", pk=ready_a.pk)
+    assert "Publish this submission" in response.content.decode()
+    url = reverse("hospitals:submission_publish", kwargs={"pk": ready_a.pk})
+    response = client.post(url, {"next": "detail"})
+    assert response["Location"] == reverse("hospitals:submission_detail", kwargs={"pk": ready_a.pk})
+
+
+def test_list_pages_keep_a_fixed_number_of_queries(
+    client,
+    data_manager,
+    liaison_a,
+    make_submission,
+    site_a,
+    site_b,
+    django_assert_max_num_queries,
+):
+    for index in range(12):
+        make_submission(
+            site_a if index % 2 else site_b,
+            Status.READY_FOR_REVIEW,
+            uploaded_by=liaison_a,
+            period=date(2025, 1 + index % 6, 1),
+            version=index + 1,
+        )
+    login_verified(client, data_manager)
+    for name in ("hospitals:submission_list", "hospitals:review_queue", "hospitals:tracker"):
+        with django_assert_max_num_queries(20):
+            assert client.get(reverse(name)).status_code == 200
