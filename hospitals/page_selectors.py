@@ -150,7 +150,13 @@ class SubmissionViewer:
 
 
 def submission_viewer(user: User) -> SubmissionViewer:
-    return SubmissionViewer(roles=frozenset(user_roles(user)))
+    """The person's submission roles, looked up once per user object (i.e. per request:
+    ``request.user`` is built afresh for each one)."""
+    cached = getattr(user, "_submission_viewer", None)
+    if cached is None:
+        cached = SubmissionViewer(roles=frozenset(user_roles(user)))
+        user._submission_viewer = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def submissions_for(user: User) -> QuerySet[Submission]:
@@ -226,6 +232,11 @@ def submission_steps(submission: Submission) -> list[Step]:
             steps.append(Step(key, label, "current", "In progress", "govuk-tag--blue"))
         else:
             steps.append(Step(key, label, "waiting", "Not yet started", "govuk-tag--grey"))
+    if status == Status.RECEIVED:
+        # The file is safely stored: what is pending is the check, waiting for a worker.
+        received, checking = STEPS[0], STEPS[1]
+        steps[0] = Step(received[0], received[1], "done", "Completed", "govuk-tag--green")
+        steps[1] = Step(checking[0], checking[1], "current", "Queued", "govuk-tag--light-blue")
     if status == Status.CHECKED:
         steps = steps[:2]  # a check-only run ends after checking
     return steps

@@ -373,11 +373,21 @@ def submission_enqueue(*, submission_id: int) -> bool:
 
 
 def _update(submission: Submission, **fields: Any) -> None:
-    """A short transaction of its own, so status pages see progress while we work."""
+    """Write fields of the submission (and refresh its heartbeat).
+
+    Outside a transaction this is a short transaction of its own, so status pages see
+    progress while we work; it does not wait for the commit to reach disk, because a
+    progress update lost in a crash is harmless (the result commits durably)."""
     fields.setdefault("heartbeat_at", timezone.now())
     for key, value in fields.items():
         setattr(submission, key, value)
-    Submission.objects.filter(pk=submission.pk).update(**fields)
+    if connection.in_atomic_block:
+        Submission.objects.filter(pk=submission.pk).update(**fields)
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Submission.objects.filter(pk=submission.pk).update(**fields)
 
 
 def _test_delay() -> None:
@@ -494,13 +504,12 @@ def _run(submission: Submission) -> Submission:
         ),
     )
     report = result.report.to_json()
-    _update(submission, status=Status.PROCESSING, step="Checked", progress=40)
     if result.status == "quarantined":
         return _finish_quarantined(submission, result, report)
     if result.status in ("rejected", "mapping_needed"):
         return _finish_unloaded(submission, result, report)
 
-    _update(submission, step="Geocoding locations", progress=55)
+    _update(submission, status=Status.PROCESSING, step="Geocoding locations", progress=50)
     geocodes = geocode_rows(result.rows, site.site_code)
     precisions = [g.precision_label for g in geocodes]
     scorecard = build_scorecard(

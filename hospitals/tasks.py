@@ -8,11 +8,34 @@ attempt counter turns a file that keeps killing workers into ``failed``.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from hospitals import services
+
+logger = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def _warm_geocoder(**kwargs: Any) -> None:
+    """Build the geocoder's in-memory gazetteer when a pool process starts, not inside
+    the first submission it processes (seconds with the London gazetteer)."""
+    try:
+        from incidents.geocoding.service import get_geocoder
+
+        get_geocoder()
+    except Exception:  # a cold geocoder is built later, on first use
+        logger.warning("geocoder warm-up failed; it will be built on first use", exc_info=True)
+    finally:
+        from django.db import connections
+
+        # The pool process must not keep a connection opened before its first task.
+        connections.close_all()
 
 
 @shared_task(

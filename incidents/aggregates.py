@@ -3,7 +3,7 @@
 One SQL query (``values(*dims).annotate(count=Count("id"))``) over a queryset that
 already went through the scoping chokepoint and the filter set; then, for aggregate-level
 users and for every output marked aggregate, disclosure control from
-``incidents/disclosure.py`` (1–7 → ``"*"``, others rounded to 5, secondary suppression)
+``incidents/disclosure.py`` (1-7 → ``"*"``, others rounded to 5, secondary suppression)
 with its note.
 
 Use::
@@ -59,7 +59,9 @@ DIMENSIONS: dict[str, Dimension] = {
     d.name: d
     for d in (
         Dimension("month", "Month of the assault (YYYY-MM)", F("assault_month"), _month),
-        Dimension("week", "Week of the assault (date of its Monday)", TruncWeek("assault_date"), _date),
+        Dimension(
+            "week", "Week of the assault (date of its Monday)", TruncWeek("assault_date"), _date
+        ),
         Dimension("weekday", "Weekday of the assault (1 = Monday)", F("assault_weekday")),
         Dimension("hour", "Hour of the assault (0-23; null when unknown)", F("assault_hour")),
         Dimension("borough", "Borough (GSS code)", F("borough_code")),

@@ -50,9 +50,7 @@ class CodeListField(forms.Field):
 
     widget = forms.SelectMultiple
 
-    def __init__(
-        self, *, pattern: re.Pattern[str], upper: bool = False, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, pattern: re.Pattern[str], upper: bool = False, **kwargs: Any) -> None:
         self.pattern = pattern
         self.upper = upper
         super().__init__(**kwargs)
@@ -226,8 +224,8 @@ class IncidentFilterSet(filters.FilterSet):
         if user is None and request is not None:
             user = request.user
         self.user = user
-        self.access = access if access is not None else (
-            effective_access(user) if user is not None else None
+        self.access = (
+            access if access is not None else (effective_access(user) if user is not None else None)
         )
         self.records = records
 

@@ -97,7 +97,9 @@ class _Geography:
             return found
         points = shapely.points(lons, lats)
         point_index, tree_index = self.borough_tree.query(points, predicate="intersects")
-        for p, t in sorted(zip(point_index.tolist(), tree_index.tolist(), strict=True), reverse=True):
+        for p, t in sorted(
+            zip(point_index.tolist(), tree_index.tolist(), strict=True), reverse=True
+        ):
             found[p] = self.borough_codes[t]  # lowest tree index wins, as in the geocoder
         return found
 
@@ -148,9 +150,7 @@ class Masker:
 
     access: EffectiveAccess
     geography: _Geography
-    _snapped: dict[tuple[int, int, str], tuple[float, float] | None] = field(
-        default_factory=dict
-    )
+    _snapped: dict[tuple[int, int, str], tuple[float, float] | None] = field(default_factory=dict)
     _precision: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

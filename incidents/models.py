@@ -153,6 +153,12 @@ class Incident(models.Model):
             models.Index(fields=["ward_code", "assault_date"]),
             models.Index(fields=["lsoa_code", "assault_date"]),
             models.Index(fields=["submission"]),
+            # Covers the workspace's counts (borough x month, a borough's months): the
+            # published check needs only submission_id, so both are index-only scans.
+            models.Index(
+                fields=["borough_code", "assault_month", "submission"],
+                name="incident_borough_month_sub",
+            ),
         ]
 
     def __str__(self) -> str:

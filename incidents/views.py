@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +36,7 @@ from incidents import page_queries as pq
 from incidents.aggregates import aggregate_counts, needs_protection
 from incidents.filters import WEEKDAYS, IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
-from incidents.models import HarmonisedCode, Release
+from incidents.models import HarmonisedCode, Incident, Release
 from incidents.selectors import hospitals_visible_to, saved_queries_visible_to, visible_to
 from incidents.services import SavedQueryError, data_access_record, saved_query_create
 
@@ -84,6 +85,11 @@ def _filterset(
     request: HttpRequest, access: EffectiveAccess, *, records: bool
 ) -> IncidentFilterSet:
     return IncidentFilterSet(request.GET, user=_user(request), access=access, records=records)
+
+
+def _qs(fs: IncidentFilterSet) -> QuerySet[Incident]:
+    """The filter set's (scoped) queryset, without django-filter's redundant DISTINCT."""
+    return pq.without_distinct(fs.qs)
 
 
 def _audit_view(
@@ -158,7 +164,7 @@ def _panel_context(
 def dashboard(request: HttpRequest) -> HttpResponse:
     access = _data_access_or_404(request)
     fs = IncidentFilterSet({}, user=_user(request), access=access, records=False)
-    board = pq.dashboard(fs.qs, access)
+    board = pq.dashboard_cached(_qs(fs), access)
     _audit_view(
         request,
         page="dashboard",
@@ -201,7 +207,7 @@ def explore(request: HttpRequest) -> HttpResponse:
         counts_fs = fs if not records else _filterset(request, access, records=False)
         if not access.record_level:
             context["borough_counts"] = pq.count_table(
-                counts_fs.qs,
+                _qs(counts_fs),
                 "borough",
                 title="Incidents by borough",
                 access=access,
@@ -210,9 +216,9 @@ def explore(request: HttpRequest) -> HttpResponse:
         if records:
             sort = pq.Sort.parse(request.GET.get("sort"))
             masker = Masker.for_access(access)
-            total = fs.qs.count()
+            total = _qs(fs).count()
             page = pq.keyset_page(
-                fs.qs.select_related(None),
+                _qs(fs).select_related(None),
                 masker,
                 sort=sort,
                 after=request.GET.get("after") or None,
@@ -244,7 +250,7 @@ def explore(request: HttpRequest) -> HttpResponse:
             table = context["borough_counts"]
             context["total"] = table.total
             context["month_counts"] = pq.count_table(
-                fs.qs, "month", title="Incidents by month", access=access
+                _qs(fs), "month", title="Incidents by month", access=access
             )
             _audit_view(request, page="explore", fs=fs, rows=table.total)
     context["save_form"] = SaveQueryForm()
@@ -335,26 +341,14 @@ def charts(request: HttpRequest) -> HttpResponse:
     context = _panel_context(request, access, fs)
     context["tab"] = "charts"
     if fs.is_valid():
-        labels = pq.code_labels()
-        month = pq.count_table(fs.qs, "month", title="Incidents per month", access=access)
-        week = pq.count_table(fs.qs, "week", title="Incidents per week", access=access)
-        methods = pq.count_table(
-            fs.qs,
-            "method",
-            title="By assault method",
-            access=access,
-            labels=labels.get("method", {}),
-            order_by_count=True,
+        tables = pq.chart_tables(_qs(fs), access, fs.applied())
+        month, week, methods, places, heat = (
+            tables.month,
+            tables.week,
+            tables.methods,
+            tables.places,
+            tables.heat,
         )
-        places = pq.count_table(
-            fs.qs,
-            "location_type",
-            title="By location type",
-            access=access,
-            labels=labels.get("location_type", {}),
-            order_by_count=True,
-        )
-        heat = pq.heat_map(fs.qs, access)
         notes = [t.note for t in (month, week, methods, places) if t.note]
         if heat.note:
             notes.append(heat.note)
@@ -423,7 +417,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
     if not fs.is_valid():
         return JsonResponse({"errors": fs.form.errors}, status=400)
     level = _level(request)
-    result = aggregate_counts(fs.qs, [level], protect=needs_protection(access))
+    result = aggregate_counts(_qs(fs), [level], protect=needs_protection(access))
     areas = {str(r[level]): r["count"] for r in result.results if r[level]}
     body: dict[str, Any] = {
         "level": level,
@@ -435,7 +429,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
     }
     if access.any_record_level:
         records = _filterset(request, access, records=True)
-        grid, used, capped = pq.density_grid(records.qs, Masker.for_access(access))
+        grid, used, capped = pq.density_grid(_qs(records), Masker.for_access(access))
         body.update(
             {"grid": grid, "gridRows": used, "gridCapped": capped, "gridLimit": pq.MAX_MAP_ROWS}
         )

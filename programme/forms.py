@@ -56,7 +56,9 @@ class ReleaseNoteForm(forms.Form):
         label="Release notes (Markdown)",
         widget=forms.Textarea(attrs={"rows": 24}),
         max_length=50_000,
-        help_text="Headings with #, lists with -, links as [text](https://...). HTML is not allowed.",
+        help_text=(
+            "Headings with #, lists with -, links as [text](https://...). HTML is not allowed."
+        ),
     )
 
 
@@ -97,6 +99,4 @@ class CaseStudyImageForm(forms.Form):
 class CaseStudyFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", max_length=200)
     borough = forms.ChoiceField(choices=[("", "Any borough"), *BOROUGH_CHOICES], required=False)
-    theme = forms.ChoiceField(
-        choices=[("", "Any theme"), *CaseStudy.Theme.choices], required=False
-    )
+    theme = forms.ChoiceField(choices=[("", "Any theme"), *CaseStudy.Theme.choices], required=False)

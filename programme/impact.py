@@ -77,7 +77,7 @@ def usage_by_organisation(window: list[date]) -> UsageTable:
     table: UsageTable = defaultdict(lambda: dict.fromkeys((k for k, _ in USAGE_METRICS), 0))
     in_window = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
     data_actions = [Action.DATA_VIEWED, Action.DATA_DOWNLOADED, Action.API_CALLED]
-    for row in (
+    for usage_row in (
         in_window.filter(action__in=data_actions, organisation__isnull=False)
         .annotate(month=TruncMonth("occurred_at"))
         .values("organisation_id", "month")
@@ -87,19 +87,19 @@ def usage_by_organisation(window: list[date]) -> UsageTable:
             api=Count("pk", filter=Q(action=Action.API_CALLED)),
         )
     ):
-        cell = table[(row["organisation_id"], _month_key(row["month"]))]
-        cell["data_views"] = row["views"]
-        cell["downloads"] = row["downloads"]
-        cell["api_calls"] = row["api"]
-    for row in (
+        cell = table[(usage_row["organisation_id"], _month_key(usage_row["month"]))]
+        cell["data_views"] = usage_row["views"]
+        cell["downloads"] = usage_row["downloads"]
+        cell["api_calls"] = usage_row["api"]
+    for people_row in (
         in_window.filter(actor__isnull=False, actor__memberships__is_active=True)
         .annotate(month=TruncMonth("occurred_at"))
         .values("actor__memberships__organisation_id", "month")
         .annotate(users=Count("actor_id", distinct=True))
     ):
-        key = (row["actor__memberships__organisation_id"], _month_key(row["month"]))
-        table[key]["active_users"] = row["users"]
-    for row in (
+        key = (people_row["actor__memberships__organisation_id"], _month_key(people_row["month"]))
+        table[key]["active_users"] = people_row["users"]
+    for shared_row in (
         SavedQuery.objects.filter(
             shared_with_organisation=True, created_at__gte=start, created_at__lt=end
         )
@@ -107,8 +107,10 @@ def usage_by_organisation(window: list[date]) -> UsageTable:
         .values("organisation_id", "month")
         .annotate(n=Count("pk"))
     ):
-        table[(row["organisation_id"], _month_key(row["month"]))]["shared_queries"] = row["n"]
-    for row in (
+        table[(shared_row["organisation_id"], _month_key(shared_row["month"]))][
+            "shared_queries"
+        ] = shared_row["n"]
+    for study_row in (
         CaseStudy.objects.filter(
             status=CaseStudy.Status.PUBLISHED, published_at__gte=start, published_at__lt=end
         )
@@ -116,7 +118,9 @@ def usage_by_organisation(window: list[date]) -> UsageTable:
         .values("organisation_id", "month")
         .annotate(n=Count("pk"))
     ):
-        table[(row["organisation_id"], _month_key(row["month"]))]["case_studies"] = row["n"]
+        table[(study_row["organisation_id"], _month_key(study_row["month"]))]["case_studies"] = (
+            study_row["n"]
+        )
     return dict(table)
 
 
@@ -183,9 +187,7 @@ def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
         .annotate(
             total=Count("pk"),
             placed=Count("pk", filter=Q(lat__isnull=False)),
-            unknown=Count(
-                "pk", filter=Q(method_code=NOT_KNOWN) | Q(location_type_code=NOT_KNOWN)
-            ),
+            unknown=Count("pk", filter=Q(method_code=NOT_KNOWN) | Q(location_type_code=NOT_KNOWN)),
         )
     }
     result = []
@@ -193,7 +195,8 @@ def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
         expected = [
             pk
             for pk, valid_from, valid_to in sites
-            if (valid_from is None or valid_from <= month) and (valid_to is None or valid_to >= month)
+            if (valid_from is None or valid_from <= month)
+            and (valid_to is None or valid_to >= month)
         ]
         due = _add_months(month, 2)  # due by the end of the following month
         received = on_time = 0

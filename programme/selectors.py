@@ -12,6 +12,7 @@ Hooks for other apps (see docs/programme.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -121,8 +122,10 @@ def agreement_register(*, today: date | None = None) -> list[AgreementRow]:
             DataSharingAgreement.Status.SUSPENDED,
         )
         if live and agreement.review_on and agreement.review_on <= horizon:
-            due.append(f"Review {'overdue since' if agreement.review_on < today else 'by'} "
-                       f"{agreement.review_on:%d %b %Y}")
+            due.append(
+                f"Review {'overdue since' if agreement.review_on < today else 'by'} "
+                f"{agreement.review_on:%d %b %Y}"
+            )
         if live and agreement.ends_on <= horizon:
             due.append(f"Ends {agreement.ends_on:%d %b %Y}")
         rows.append(AgreementRow(agreement, grant_counts.get(agreement.reference, 0), due))
@@ -322,7 +325,9 @@ def feedback_sites_for(user: User) -> QuerySet[HospitalSite]:
     return sites_uploadable_by(user).order_by("name")
 
 
-def site_feedback(site: HospitalSite, *, months: int = 12, today: date | None = None) -> list[FeedbackMonth]:
+def site_feedback(
+    site: HospitalSite, *, months: int = 12, today: date | None = None
+) -> list[FeedbackMonth]:
     """Monthly recording quality of ``site`` against London, from published submissions.
 
     Categories and counts only: no free text leaves this function.
@@ -335,11 +340,11 @@ def site_feedback(site: HospitalSite, *, months: int = 12, today: date | None = 
         assault_month__gte=first,
         assault_month__lte=last,
     )
-    london = {
+    london: dict[date, Mapping[str, Any]] = {
         row["assault_month"]: row
         for row in base.values("assault_month").annotate(**_feedback_counts())
     }
-    own = {
+    own: dict[date, Mapping[str, Any]] = {
         row["assault_month"]: row
         for row in base.filter(site=site).values("assault_month").annotate(**_feedback_counts())
     }

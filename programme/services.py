@@ -194,7 +194,9 @@ def agreement_update(
             {"reference": "Access grants name this reference; it cannot be changed."}
         )
     too_long = [
-        g for g in _linked_live_grants(agreement.reference, today) if g.valid_until > agreement.ends_on
+        g
+        for g in _linked_live_grants(agreement.reference, today)
+        if g.valid_until > agreement.ends_on
     ]
     if too_long:
         raise ValidationError(
@@ -362,17 +364,24 @@ def agreement_reminders_send(*, today: date | None = None, days: int = REMINDER_
     today = today or timezone.localdate()
     horizon = today + timedelta(days=days)
     recipients = _reminder_recipients()
+    prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
     sent = 0
     live = DataSharingAgreement.objects.select_for_update(skip_locked=True).filter(
         status__in=[DataSharingAgreement.Status.ACTIVE, DataSharingAgreement.Status.SUSPENDED]
     )
     for agreement in live.order_by("pk"):
         due: list[tuple[str, date]] = []
-        if agreement.review_on and today <= agreement.review_on <= horizon:
-            if agreement.review_reminder_for != agreement.review_on:
-                due.append(("review", agreement.review_on))
-                agreement.review_reminder_for = agreement.review_on
-        if today <= agreement.ends_on <= horizon and agreement.end_reminder_for != agreement.ends_on:
+        if (
+            agreement.review_on
+            and today <= agreement.review_on <= horizon
+            and agreement.review_reminder_for != agreement.review_on
+        ):
+            due.append(("review", agreement.review_on))
+            agreement.review_reminder_for = agreement.review_on
+        if (
+            today <= agreement.ends_on <= horizon
+            and agreement.end_reminder_for != agreement.ends_on
+        ):
             due.append(("end", agreement.ends_on))
             agreement.end_reminder_for = agreement.ends_on
         if not due:
@@ -386,10 +395,9 @@ def agreement_reminders_send(*, today: date | None = None, days: int = REMINDER_
             subject = f"Data-sharing agreement {agreement.reference}: " + ", ".join(
                 f"{kind} on {day:%d %B %Y}" for kind, day in due
             )
-            prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
 
-            def _send(subject: str = subject, body: str = body) -> None:
-                send_mail(f"{prefix}{subject}", body, None, recipients, fail_silently=False)
+            def _send(subject: str = f"{prefix}{subject}", body: str = body) -> None:
+                send_mail(subject, body, None, recipients, fail_silently=False)
 
             transaction.on_commit(_send)
         audit_record(
@@ -409,7 +417,9 @@ def grant_agreement_check(grant: AccessGrant) -> list[str]:
     """Why ``grant`` does not fit its agreement (empty when it does). For the grant form."""
     reference = (grant.agreement_reference or "").strip()
     agreement = (
-        DataSharingAgreement.objects.filter(reference=reference).prefetch_related("recipients").first()
+        DataSharingAgreement.objects.filter(reference=reference)
+        .prefetch_related("recipients")
+        .first()
     )
     if agreement is None:
         return [f"No data-sharing agreement with reference {reference!r} is in the register."]

@@ -84,8 +84,14 @@ def _form_page(request: HttpRequest, form: Any, *, title: str, submit: str, back
     return render(
         request,
         "programme/form_page.html",
-        {"form": form, "title": title, "submit": submit, "back": back, "intro": intro,
-         "danger": danger},  # fmt: skip
+        {
+            "form": form,
+            "title": title,
+            "submit": submit,
+            "back": back,
+            "intro": intro,
+            "danger": danger,
+        },
     )
 
 
@@ -101,9 +107,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 
 def _agreement_values(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: data[name] for name in services.AGREEMENT_FIELDS if name in data
-    }
+    return {name: data[name] for name in services.AGREEMENT_FIELDS if name in data}
 
 
 @agreement_manager_required

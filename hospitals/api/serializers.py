@@ -88,3 +88,12 @@ class SubmissionAcceptedSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField()
     duplicate = serializers.BooleanField()
     links = serializers.DictField(child=serializers.CharField())
+
+
+class SubmissionPageSerializer(serializers.Serializer[Any]):
+    """One page of the list (limit/offset)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SubmissionOutSerializer(many=True)

@@ -31,6 +31,7 @@ from hospitals.api.serializers import (
     SubmissionAcceptedSerializer,
     SubmissionDetailSerializer,
     SubmissionOutSerializer,
+    SubmissionPageSerializer,
     SubmissionUploadSerializer,
 )
 from hospitals.models import HospitalSite
@@ -99,7 +100,8 @@ class SubmissionListView(SubmissionAPIView):
 
     @extend_schema(
         summary="Submissions you can see (your sites; all for data managers), newest first",
-        responses={200: SubmissionOutSerializer(many=True)},
+        tags=["submissions"],
+        responses={200: SubmissionPageSerializer},
     )
     def get(self, request: Request) -> Response:
         queryset = page_selectors.submissions_for(cast(User, request.user)).order_by(
@@ -111,6 +113,7 @@ class SubmissionListView(SubmissionAPIView):
 
     @extend_schema(
         summary="Upload one month's file for one of your sites",
+        tags=["submissions"],
         request={"multipart/form-data": SubmissionUploadSerializer},
         responses={
             202: SubmissionAcceptedSerializer,
@@ -164,6 +167,7 @@ class SubmissionListView(SubmissionAPIView):
 class SubmissionDetailView(SubmissionAPIView):
     @extend_schema(
         summary="One submission: status, progress, counts, report and scorecard",
+        tags=["submissions"],
         responses={200: SubmissionDetailSerializer, 404: OpenApiResponse(description="Not found.")},
     )
     def get(self, request: Request, pk: int) -> Response:

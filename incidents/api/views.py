@@ -105,9 +105,7 @@ class DataAPIView(APIView):
     permission_classes = [IsVerifiedUser, HasDataAccess]
     throttle_classes = [UserRateThrottle]
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"  # SECURITY.md 37: every answer, errors too
         return response
@@ -243,7 +241,11 @@ class IncidentDetailView(DataAPIView):
         operation_id="incidents_retrieve",
         summary="One incident (record level)",
         parameters=[OpenApiParameter("release", OpenApiTypes.INT, description="Release number.")],
-        responses={200: IncidentOutSerializer, 404: OpenApiResponse(description="Not found."), **ERRORS},
+        responses={
+            200: IncidentOutSerializer,
+            404: OpenApiResponse(description="Not found."),
+            **ERRORS,
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
         if not self.access.any_record_level:
@@ -305,7 +307,10 @@ class AggregateView(DataAPIView):
             endpoint="aggregates",
             filters=fs.applied(),
             rows=len(result.results),
-            extra={"group_by": group_by, "disclosure_control": result.disclosure_control["applied"]},
+            extra={
+                "group_by": group_by,
+                "disclosure_control": result.disclosure_control["applied"],
+            },
         )
         return Response(_aggregate_body(result))
 
@@ -356,7 +361,11 @@ class ReleaseDetailView(DataAPIView):
     @extend_schema(
         operation_id="releases_retrieve",
         summary="One release",
-        responses={200: ReleaseOutSerializer, 404: OpenApiResponse(description="Not found."), **ERRORS},
+        responses={
+            200: ReleaseOutSerializer,
+            404: OpenApiResponse(description="Not found."),
+            **ERRORS,
+        },
     )
     def get(self, request: Request, number: int) -> Response:
         release = get_in_scope_or_404(_releases(request, self.access), number=number)
@@ -430,7 +439,11 @@ class SavedQueryDetailView(DataAPIView):
     @extend_schema(
         operation_id="saved_queries_retrieve",
         summary="One saved query; open it with its incidents_url / aggregates_url",
-        responses={200: SavedQueryOutSerializer, 404: OpenApiResponse(description="Not found."), **ERRORS},
+        responses={
+            200: SavedQueryOutSerializer,
+            404: OpenApiResponse(description="Not found."),
+            **ERRORS,
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
         saved = get_in_scope_or_404(saved_queries_visible_to(request.user), pk=pk)
@@ -591,9 +604,7 @@ class IncidentExportView(ExportView):
         queryset = fs.qs.filter(borough_code__in=sorted(allowed))
         masker = Masker.for_access(access)
         fields = [
-            f
-            for f in INCIDENT_FIELDS
-            if f.name != "location_description" or masker.shows_free_text
+            f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
         ]
         row_count = queryset.count()
         rows = queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS).iterator(chunk_size=2000)

@@ -14,6 +14,13 @@ from incidents.models import Incident, Release
 from programme import services
 from programme.models import DataSharingAgreement
 
+# The headless-browser fixtures, for test_browser.py in this folder.
+from tests.browser.conftest import (  # noqa: F401
+    browser,
+    driver,
+    live_server_closes_connections,
+)
+
 _serial = count(1)
 
 

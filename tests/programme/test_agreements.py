@@ -155,7 +155,10 @@ def test_update_refuses_end_date_before_live_grants(
         services.agreement_update(actor=access_admin, agreement=agreement, reference="DSA-X")
     services.agreement_update(actor=access_admin, agreement=agreement, title="Renamed")
     changed = AuditEvent.objects.get(action=Action.AGREEMENT_CHANGED)
-    assert changed.details == {"before": {"title": "Agreement DSA-SWK"}, "after": {"title": "Renamed"}}
+    assert changed.details == {
+        "before": {"title": "Agreement DSA-SWK"},
+        "after": {"title": "Renamed"},
+    }
 
 
 def test_lapse_job_ends_past_agreements_and_their_grants(

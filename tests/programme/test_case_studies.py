@@ -38,9 +38,7 @@ def _study(author, org, **values):
         "boroughs": [SOUTHWARK],
         "themes": ["night_time_economy"],
     }
-    return services.case_study_create(
-        actor=author, organisation=org, **{**defaults, **values}
-    )
+    return services.case_study_create(actor=author, organisation=org, **{**defaults, **values})
 
 
 def test_author_cannot_publish_own_study(org_lead, org_southwark, data_manager, org_gla) -> None:

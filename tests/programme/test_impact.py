@@ -126,7 +126,7 @@ def test_dashboard_and_csv(client, usage, aggregate_user, org_mps) -> None:
 def test_csv_neutralises_formulae(client, aggregate_user, mps_analyst) -> None:
     from accounts.models import Organisation
 
-    org = Organisation.objects.create(name="=HYPERLINK(\"http://x\")", kind="mps")
+    org = Organisation.objects.create(name='=HYPERLINK("http://x")', kind="mps")
     from tests.factories import MembershipFactory
 
     MembershipFactory(user=mps_analyst, organisation=org)

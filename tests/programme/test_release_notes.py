@@ -74,7 +74,9 @@ def test_markdown_keeps_safe_formatting() -> None:
     )
     assert "<h2>Title</h2>" in html  # the page owns the only h1
     assert "<li>one</li>" in html
-    assert 'href="https://www.london.gov.uk"' in html and 'rel="noopener noreferrer nofollow"' in html
+    assert (
+        'href="https://www.london.gov.uk"' in html and 'rel="noopener noreferrer nofollow"' in html
+    )
     assert 'href="mailto:istv@example.org"' in html
     assert "<table>" in html and "<td>1</td>" in html
 
@@ -100,7 +102,7 @@ def test_facts_and_prefill(release_pair, site_a, site_b, last_month) -> None:
     body = selectors.release_note_prefill(facts, r2)
     assert "## What this release adds" in body
     assert f"{site_b.name} (R1H12): {last_month:%B %Y}" in body
-    assert f"replaced by version 2" in body
+    assert "replaced by version 2" in body
     assert "## Coverage gaps" in body and "## Known issues" in body
 
 
@@ -114,7 +116,11 @@ def test_only_data_managers_write_and_publish(release_pair, data_manager, mps_an
     services.release_note_publish(actor=data_manager, note=note)
     assert selectors.release_note_for(r2).pk == note.pk
     assert selectors.latest_release_note().pk == note.pk
-    actions = list(AuditEvent.objects.filter(action__startswith="release_notes.").values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="release_notes.").values_list(
+            "action", flat=True
+        )
+    )
     assert actions == [Action.RELEASE_NOTES_SAVED, Action.RELEASE_NOTES_PUBLISHED]
 
 
@@ -145,4 +151,6 @@ def test_draft_hidden_from_analysts(client, release_pair, data_manager, mps_anal
     page = client.get(reverse("programme:release_detail", args=[r2.number]))
     assert page.status_code == 200 and b"DRAFT-TEXT" not in page.content
     login_verified(client, data_manager)
-    assert b"DRAFT-TEXT" in client.get(reverse("programme:release_detail", args=[r2.number])).content
+    assert (
+        b"DRAFT-TEXT" in client.get(reverse("programme:release_detail", args=[r2.number])).content
+    )

@@ -321,3 +321,13 @@ def test_list_pages_keep_a_fixed_number_of_queries(
     for name in ("hospitals:submission_list", "hospitals:review_queue", "hospitals:tracker"):
         with django_assert_max_num_queries(20):
             assert client.get(reverse(name)).status_code == 200
+
+
+def test_a_queued_file_shows_as_received_and_waiting_for_the_check(
+    client, liaison_a, make_submission, site_a
+):
+    submission = make_submission(site_a, Status.RECEIVED, step="queued")
+    body = _get(client, liaison_a, "hospitals:submission_detail", pk=submission.pk)
+    text = body.content.decode()
+    assert text.count("Completed") == 1 and "Queued" in text
+    assert "Queued: waiting to start" in text

@@ -57,7 +57,9 @@ def world(site_a: HospitalSite, site_b: HospitalSite) -> World:
             when=dt.datetime(2025, 1, 6, 23, 15, tzinfo=LONDON),
             description='=HYPERLINK("http://x")',
         ),
-        incident_row(SOUTHWARK, when=dt.datetime(2025, 1, 7, 2, 0, tzinfo=LONDON), method="body_part"),
+        incident_row(
+            SOUTHWARK, when=dt.datetime(2025, 1, 7, 2, 0, tzinfo=LONDON), method="body_part"
+        ),
         incident_row(
             SOUTHWARK,
             when=dt.datetime(2025, 1, 11, 14, 0, tzinfo=LONDON),

@@ -38,7 +38,10 @@ def test_aggregate_user_gets_disclosure_control(world, api_as, aggregate_user, s
     extra = submission_create(site_a, period=dt.date(2025, 2, 1))
     incidents_create(
         extra,
-        [incident_row(SOUTHWARK, when=dt.datetime(2025, 2, 3, 12, tzinfo=LONDON)) for _ in range(9)],
+        [
+            incident_row(SOUTHWARK, when=dt.datetime(2025, 2, 3, 12, tzinfo=LONDON))
+            for _ in range(9)
+        ],
     )
     response = api_as(aggregate_user).get(URL, {"group_by": "borough,month"})
     assert response.status_code == 200
@@ -59,7 +62,9 @@ def test_group_by_is_validated(world, api_as, mps_analyst) -> None:
         assert client.get(URL, {"group_by": value}).status_code == 400
 
 
-def test_every_dimension_works_in_one_query(world, api_as, mps_analyst, django_assert_max_num_queries) -> None:
+def test_every_dimension_works_in_one_query(
+    world, api_as, mps_analyst, django_assert_max_num_queries
+) -> None:
     client = api_as(mps_analyst)
     for dim in ("month", "week", "weekday", "hour", "borough", "ward", "lsoa", "hospital",
                 "method", "location_type", "precision"):  # fmt: skip
@@ -70,7 +75,9 @@ def test_every_dimension_works_in_one_query(world, api_as, mps_analyst, django_a
 
 
 def test_tampered_borough_gives_nothing(world, api_as, southwark_analyst) -> None:
-    body = api_as(southwark_analyst).get(URL, {"group_by": "borough", "borough": "E09000022"}).json()
+    body = (
+        api_as(southwark_analyst).get(URL, {"group_by": "borough", "borough": "E09000022"}).json()
+    )
     assert body["results"] == []
 
 
@@ -111,8 +118,10 @@ def test_counts_cover_permitted_boroughs_only(world, pan_london, boroughs, level
             level=AccessGrant.Level.AGGREGATE,
         )
     permitted = set(COUNTS) if pan_london else set(boroughs) | (second or set())
-    record = set(COUNTS) if pan_london and level == "record" else (
-        set(boroughs) if level == "record" else set()
+    record = (
+        set(COUNTS)
+        if pan_london and level == "record"
+        else (set(boroughs) if level == "record" else set())
     )
     expected = {b: n for b, n in COUNTS.items() if b in permitted}
 

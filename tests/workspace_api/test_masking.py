@@ -73,7 +73,10 @@ def test_snapped_never_crosses_the_borough_boundary(geography) -> None:
     out = Masker.for_access(_access("snapped")).mask(raw)
     assert out["precision"] == PRECISION_LSOA
     box = BOXES[SOUTHWARK]
-    assert _metres(out["lat"], out["lon"], *bng_to_wgs84((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)) < 1
+    assert (
+        _metres(out["lat"], out["lon"], *bng_to_wgs84((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+        < 1
+    )
 
 
 def test_snapped_without_boundaries_falls_back_to_lsoa(db) -> None:

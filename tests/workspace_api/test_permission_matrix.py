@@ -24,7 +24,13 @@ DATA = ("southwark_analyst", "lambeth_analyst", "mps_analyst", "aggregate_user",
         "mopac_analyst", "data_manager", "org_lead")  # fmt: skip
 RECORD = ("southwark_analyst", "lambeth_analyst", "mps_analyst", "mopac_analyst",
           "data_manager", "org_lead")  # fmt: skip
-DOWNLOAD_RECORD = ("southwark_analyst", "lambeth_analyst", "mps_analyst", "data_manager", "org_lead")
+DOWNLOAD_RECORD = (
+    "southwark_analyst",
+    "lambeth_analyst",
+    "mps_analyst",
+    "data_manager",
+    "org_lead",
+)
 
 
 def _ok(personas: tuple[str, ...], status: int = 200) -> dict[str, int]:
@@ -33,7 +39,10 @@ def _ok(personas: tuple[str, ...], status: int = 200) -> dict[str, int]:
 
 def _target(name: str, query: str = "", **fixtures: str):
     def build(fx: Fixture) -> str:
-        kwargs = {key: getattr(fx(value), "number", None) or fx(value).pk for key, value in fixtures.items()}
+        kwargs = {
+            key: getattr(fx(value), "number", None) or fx(value).pk
+            for key, value in fixtures.items()
+        }
         return reverse(name, kwargs=kwargs) + (f"?{query}" if query else "")
 
     build.label = name  # type: ignore[attr-defined]
@@ -41,7 +50,9 @@ def _target(name: str, query: str = "", **fixtures: str):
 
 
 CASES: list[Case] = []
-CASES += everyone("GET", _target("api:incident-list"), allowed=_ok(RECORD), others=403, anonymous=401)
+CASES += everyone(
+    "GET", _target("api:incident-list"), allowed=_ok(RECORD), others=403, anonymous=401
+)
 CASES += everyone(
     "GET",
     _target("api:incident-detail", pk="matrix_incident"),
@@ -50,7 +61,11 @@ CASES += everyone(
     anonymous=401,
 )
 CASES += everyone(
-    "GET", _target("api:aggregates", "group_by=borough"), allowed=_ok(DATA), others=403, anonymous=401
+    "GET",
+    _target("api:aggregates", "group_by=borough"),
+    allowed=_ok(DATA),
+    others=403,
+    anonymous=401,
 )
 for name in ("api:hospital-list", "api:release-list", "api:saved-query-list"):
     CASES += everyone("GET", _target(name), allowed=_ok(DATA), others=403, anonymous=401)

@@ -1,0 +1,27 @@
+"""seed_demo's submissions: generated files through the real services, published."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hospitals.demo import seed_demo_submissions
+from hospitals.models import HospitalSite, Submission
+from incidents.models import Incident, Release
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_submissions_are_published_once(
+    site_a: HospitalSite, site_b: HospitalSite, tmp_path: Path
+) -> None:
+    counts = seed_demo_submissions(months=1, geo_dir=tmp_path / "none", today=date(2025, 6, 3))
+    assert counts == {"published": 2}
+    assert set(Submission.objects.values_list("period", flat=True)) == {date(2025, 5, 1)}
+    assert Incident.objects.published().count() > 0
+    assert Release.objects.count() == 1
+    again = seed_demo_submissions(months=1, geo_dir=tmp_path / "none", today=date(2025, 6, 3))
+    assert again == {"skipped": 2}
+    assert Submission.objects.count() == 2
