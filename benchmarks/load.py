@@ -213,7 +213,7 @@ def _requests(rng: random.Random) -> tuple[str, str]:
     if roll < 0.10:
         return "baseline /healthz", "/healthz"
     if roll < 0.30:
-        return "dashboard", "/data/"
+        return "dashboard", "/data/dashboard/"
     if roll < 0.55:
         sort = rng.choice(["-date", "date", "borough", "-method"])
         return "explore", f"/data/explore/?borough={borough}&sort={sort}"
@@ -246,16 +246,25 @@ def run_load(
             if kind.startswith("api"):
                 headers = {"Authorization": f"Token {token}"}
             started = time.perf_counter()
-            try:
-                conn.request("GET", path, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-                ok = status == 200
-            except (OSError, http.client.HTTPException):
-                ok, status = False, 0
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", path, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                    ok = status == 200
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    ok, status = False, 0
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    # A keep-alive connection the server closed while the analyst was
+                    # reading is retried once on a new one, as a browser does.
+                    idle_close = isinstance(
+                        exc, http.client.RemoteDisconnected | ConnectionResetError
+                    )
+                    if not (idle_close and attempt == 1):
+                        break
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 timings[kind].append(elapsed)
@@ -294,7 +303,7 @@ def main() -> int:
     parser.add_argument(
         "--think",
         type=float,
-        default=2.0,
+        default=5.0,
         help="mean seconds an analyst pauses between requests (0: closed-loop stress)",
     )
     parser.add_argument("--reuse", action="store_true", help="keep an existing seeded database")

@@ -446,7 +446,9 @@ def submission_process(*, submission_id: int) -> Submission:
     A finished submission is returned unchanged. Errors other than bad input propagate
     (the task retries); after ``SUBMISSION_MAX_ATTEMPTS`` starts the submission fails.
     """
-    submission = Submission.objects.select_related("site", "uploaded_by").get(pk=submission_id)
+    submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
+        pk=submission_id
+    )
     with processing_lock(submission.site_id, submission.period) as acquired:
         if not acquired:
             logger.info("submission %s: another process holds the lock", submission_id)

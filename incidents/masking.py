@@ -118,11 +118,12 @@ def _geography() -> _Geography:
         cached = _cache.get("geo")
         if cached is not None and cached.version == version:
             return cached
-    centroids = {
+    centroids: dict[str, tuple[float, float]] = {
         code: (lat, lon)
         for code, lat, lon in Area.objects.filter(
             kind=Area.Kind.LSOA, centroid_lat__isnull=False, centroid_lon__isnull=False
         ).values_list("code", "centroid_lat", "centroid_lon")
+        if lat is not None and lon is not None
     }
     codes: list[str] = []
     geometries: list[str] = []

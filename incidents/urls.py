@@ -7,7 +7,7 @@ from incidents import views
 app_name = "incidents"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("explore/", views.explore, name="explore"),
     path("explore/charts/", views.charts, name="charts"),
     path("explore/map/", views.map_view, name="map"),

@@ -8,7 +8,9 @@ from django import forms
 
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import Organisation
-from programme.models import CaseStudy
+from incidents.models import SavedQuery
+from incidents.selectors import saved_queries_visible_to
+from programme.models import CaseStudy, ChartDimension
 
 BOROUGH_CHOICES = sorted(LONDON_BOROUGHS.items(), key=lambda item: item[1])
 
@@ -78,11 +80,24 @@ class CaseStudyForm(forms.Form):
         choices=CaseStudy.Theme.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args: Any, organisation_ids: set[int], **kwargs: Any) -> None:
+    chart_query = forms.ModelChoiceField(
+        queryset=SavedQuery.objects.none(),
+        required=False,
+        label="Chart from a saved query (optional)",
+        help_text="Counts only, with small numbers suppressed; readers see their own access.",
+    )
+    chart_group_by = forms.ChoiceField(
+        choices=ChartDimension.choices, initial=ChartDimension.MONTH, label="Count by"
+    )
+
+    def __init__(self, *args: Any, organisation_ids: set[int], user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["organisation"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Organisation.objects.filter(pk__in=organisation_ids)
+        chart = self.fields["chart_query"]
+        assert isinstance(chart, forms.ModelChoiceField)
+        chart.queryset = saved_queries_visible_to(user)
 
 
 class ReturnForm(forms.Form):

@@ -21,10 +21,10 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.audit.models import Action, AuditEvent
-from accounts.models import Organisation
+from accounts.models import Membership, Organisation
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident, SavedQuery
-from programme.models import CaseStudy
+from programme.models import CaseStudy, UsageMonth, UsageMonthComputed
 
 USAGE_METRICS = (
     ("active_users", "Active users"),
@@ -34,6 +34,7 @@ USAGE_METRICS = (
     ("shared_queries", "Saved queries shared"),
     ("case_studies", "Case studies published"),
 )
+METRIC_NAMES = tuple(name for name, _ in USAGE_METRICS)
 # Submissions that once held a month's published data (a superseded one was published).
 HELD_STATUSES = (Submission.Status.PUBLISHED, Submission.Status.SUPERSEDED)
 NOT_KNOWN = "not_known"
@@ -67,38 +68,60 @@ UsageTable = dict[tuple[int, date], dict[str, int]]
 
 
 def usage_by_organisation(window: list[date]) -> UsageTable:
-    """(organisation id, month) -> usage counts, in four aggregate queries.
+    """(organisation id, month) -> usage counts: closed months from the rollup, the rest
+    (the current month, or any month the nightly job has not reached) computed live."""
+    done = set(UsageMonthComputed.objects.filter(month__in=window).values_list("month", flat=True))
+    table: UsageTable = {}
+    for row in UsageMonth.objects.filter(month__in=done).values("organisation_id", "month",
+                                                                *METRIC_NAMES):  # fmt: skip
+        table[(row["organisation_id"], row["month"])] = {k: row[k] for k in METRIC_NAMES}
+    live = [m for m in window if m not in done]
+    if live:
+        table.update((key, cells) for key, cells in usage_live(live).items() if key[1] in set(live))
+    return table
+
+
+def usage_live(window: list[date]) -> UsageTable:
+    """(organisation id, month) -> usage counts from the audit log, in four queries.
 
     Data views, downloads and API calls are counted under the organisation the event was
     recorded for; active users are distinct people with any audited action in the month,
     counted in each organisation they are an active member of.
     """
-    start, end = _bounds(window)
-    table: UsageTable = defaultdict(lambda: dict.fromkeys((k for k, _ in USAGE_METRICS), 0))
-    in_window = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    data_actions = [Action.DATA_VIEWED, Action.DATA_DOWNLOADED, Action.API_CALLED]
-    for usage_row in (
-        in_window.filter(action__in=data_actions, organisation__isnull=False)
+    start, end = _bounds([window[0], window[-1]])
+    table: UsageTable = defaultdict(lambda: dict.fromkeys(METRIC_NAMES, 0))
+    metric_of = {
+        Action.DATA_VIEWED: "data_views",
+        Action.DATA_DOWNLOADED: "downloads",
+        Action.API_CALLED: "api_calls",
+    }
+    # One pass over the events, grouped down to (organisation, person, month, action):
+    # a few thousand rows for a year, from which both kinds of figure are read.
+    actors: dict[date, set[int]] = defaultdict(set)
+    for row in (
+        AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
         .annotate(month=TruncMonth("occurred_at"))
-        .values("organisation_id", "month")
-        .annotate(
-            views=Count("pk", filter=Q(action=Action.DATA_VIEWED)),
-            downloads=Count("pk", filter=Q(action=Action.DATA_DOWNLOADED)),
-            api=Count("pk", filter=Q(action=Action.API_CALLED)),
-        )
+        .values_list("organisation_id", "actor_id", "month", "action")
+        .annotate(n=Count("pk"))
+        .order_by()
     ):
-        cell = table[(usage_row["organisation_id"], _month_key(usage_row["month"]))]
-        cell["data_views"] = usage_row["views"]
-        cell["downloads"] = usage_row["downloads"]
-        cell["api_calls"] = usage_row["api"]
-    for people_row in (
-        in_window.filter(actor__isnull=False, actor__memberships__is_active=True)
-        .annotate(month=TruncMonth("occurred_at"))
-        .values("actor__memberships__organisation_id", "month")
-        .annotate(users=Count("actor_id", distinct=True))
-    ):
-        key = (people_row["actor__memberships__organisation_id"], _month_key(people_row["month"]))
-        table[key]["active_users"] = people_row["users"]
+        org_id, actor_id, month_value, action, n = row
+        month = _month_key(month_value)
+        metric = metric_of.get(action)
+        if metric is not None and org_id is not None:
+            table[(org_id, month)][metric] += n
+        if actor_id is not None:
+            actors[month].add(actor_id)
+    # A person with two roles in one organisation is one active user there.
+    orgs_of: dict[int, set[int]] = defaultdict(set)
+    for user_id, org_id in Membership.objects.filter(
+        is_active=True, user_id__in=set().union(*actors.values())
+    ).values_list("user_id", "organisation_id"):
+        orgs_of[user_id].add(org_id)
+    for month, people in actors.items():
+        for actor_id in people:
+            for org_id in orgs_of.get(actor_id, ()):
+                table[(org_id, month)]["active_users"] += 1
     for shared_row in (
         SavedQuery.objects.filter(
             shared_with_organisation=True, created_at__gte=start, created_at__lt=end
@@ -128,8 +151,6 @@ def usage_naive(window: list[date]) -> UsageTable:
     """The same usage figures by walking every event in Python (the benchmark baseline)."""
     start, end = _bounds(window)
     orgs_of: dict[int, set[int]] = defaultdict(set)
-    from accounts.models import Membership
-
     for user_id, org_id in Membership.objects.filter(is_active=True).values_list(
         "user_id", "organisation_id"
     ):

@@ -108,6 +108,15 @@ class ReleaseNote(models.Model):
         return f"Notes for release {self.release_id}"
 
 
+class ChartDimension(models.TextChoices):
+    """What a case study's embedded chart counts by (names from incidents.aggregates)."""
+
+    MONTH = "month", "Month"
+    BOROUGH = "borough", "Borough"
+    METHOD = "method", "Assault method"
+    LOCATION_TYPE = "location_type", "Location type"
+
+
 class CaseStudy(models.Model):
     """An account of analysis and its impact, published after review by a data manager."""
 
@@ -138,6 +147,14 @@ class CaseStudy(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     review_comment = models.TextField(blank=True)
+    # An aggregate chart: counts from a saved query (re-run for each viewer's own access)
+    # with disclosure control, never raw rows.
+    chart_query = models.ForeignKey(
+        "incidents.SavedQuery", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    chart_group_by = models.CharField(
+        max_length=20, choices=ChartDimension.choices, default=ChartDimension.MONTH
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -171,3 +188,45 @@ class CaseStudyImage(models.Model):
 
     def __str__(self) -> str:
         return self.alt_text
+
+
+class UsageMonth(models.Model):
+    """Usage figures of one organisation in one closed month (impact dashboard rollup).
+
+    Audit events are only ever appended with the current time, so a month that has ended
+    no longer changes: its figures are computed once, by the nightly job, instead of
+    scanning a year of audit events on every page view.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField()
+    active_users = models.PositiveIntegerField(default=0)
+    data_views = models.PositiveIntegerField(default=0)
+    downloads = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    shared_queries = models.PositiveIntegerField(default=0)
+    case_studies = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["month", "organisation"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "month"], name="one_usage_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"Usage {self.organisation_id} {self.month:%Y-%m}"
+
+
+class UsageMonthComputed(models.Model):
+    """A closed month whose ``UsageMonth`` rows are complete (even if there are none)."""
+
+    month = models.DateField(unique=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"

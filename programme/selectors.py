@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from accounts.models import AccessGrant, User
 from hospitals.models import HospitalSite, Submission
+from incidents.aggregates import AggregateResult, aggregate_counts
+from incidents.filters import IncidentFilterSet
 from incidents.models import Incident, Release
 from programme import roles
 from programme.models import CaseStudy, DataSharingAgreement, ReleaseNote
@@ -370,7 +372,9 @@ def case_studies_visible_to(user: User) -> QuerySet[CaseStudy]:
     q = Q(status=CaseStudy.Status.PUBLISHED) | Q(author=user)
     if roles.is_data_manager(user):
         q |= Q(status=CaseStudy.Status.IN_REVIEW)
-    return CaseStudy.objects.filter(q).select_related("author", "organisation", "reviewer")
+    return CaseStudy.objects.filter(q).select_related(
+        "author", "organisation", "reviewer", "chart_query__release"
+    )
 
 
 def case_study_search(
@@ -391,3 +395,18 @@ def case_study_search(
             .order_by("-rank", "-published_at")
         )
     return qs
+
+
+def case_study_chart(study: CaseStudy, viewer: User) -> AggregateResult | None:
+    """The study's embedded chart for ``viewer``: counts from its saved query, re-run
+    through the viewer's own access, always with disclosure control."""
+    saved = study.chart_query
+    if saved is None:
+        return None
+    params: dict[str, Any] = dict(saved.params)
+    if saved.release is not None:
+        params["release"] = [str(saved.release.number)]
+    filterset = IncidentFilterSet(params, user=viewer)
+    if not filterset.is_valid():
+        return None
+    return aggregate_counts(filterset.qs, [study.chart_group_by], protect=True)

@@ -27,7 +27,14 @@ from accounts.models import AccessGrant, Membership, Organisation, User
 from accounts.services import grant_revoke
 from incidents.models import Release
 from programme import roles, storage
-from programme.models import CaseStudy, CaseStudyImage, DataSharingAgreement, ReleaseNote
+from programme.models import (
+    CaseStudy,
+    CaseStudyImage,
+    DataSharingAgreement,
+    ReleaseNote,
+    UsageMonth,
+    UsageMonthComputed,
+)
 
 AGREEMENT_FIELDS = (
     "reference",
@@ -38,7 +45,18 @@ AGREEMENT_FIELDS = (
     "review_on",
     "ends_on",
 )
-CASE_STUDY_FIELDS = ("title", "summary", "body", "boroughs", "themes")
+CASE_STUDY_FIELDS = (
+    "title",
+    "summary",
+    "body",
+    "boroughs",
+    "themes",
+    "chart_query",
+    "chart_group_by",
+)
+# chart_query is compared by id (a model instance is not JSON).
+CASE_STUDY_SNAPSHOT = ("title", "summary", "body", "boroughs", "themes", "chart_query_id",
+                       "chart_group_by")  # fmt: skip
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_MAX_BYTES = 2 * 1024 * 1024
 # Images are recognised by their first bytes, never by the uploaded name or header.
@@ -504,7 +522,12 @@ def release_note_publish(
 # --- case studies -----------------------------------------------------------------------
 
 
-def _clean_case_study(case_study: CaseStudy) -> None:
+def _clean_case_study(case_study: CaseStudy, actor: User) -> None:
+    if case_study.chart_query_id is not None:
+        from incidents.selectors import saved_queries_visible_to
+
+        if not saved_queries_visible_to(actor).filter(pk=case_study.chart_query_id).exists():
+            raise ValidationError({"chart_query": "Choose one of your saved queries."})
     unknown = [code for code in case_study.boroughs if code not in LONDON_BOROUGHS]
     if unknown:
         raise ValidationError({"boroughs": "Not London borough codes."})
@@ -529,7 +552,7 @@ def case_study_create(
     case_study = CaseStudy(author=actor, organisation=organisation)
     for name in CASE_STUDY_FIELDS:
         setattr(case_study, name, values.get(name, getattr(case_study, name)))
-    _clean_case_study(case_study)
+    _clean_case_study(case_study, actor)
     case_study.save()
     audit_record(
         action=Action.CASE_STUDY_CREATED,
@@ -550,15 +573,15 @@ def case_study_update(
     case_study = CaseStudy.objects.select_for_update().get(pk=case_study.pk)
     if case_study.author_id != actor.pk or case_study.status != CaseStudy.Status.DRAFT:
         raise PermissionDenied
-    before = _snapshot(case_study, CASE_STUDY_FIELDS)
+    before = _snapshot(case_study, CASE_STUDY_SNAPSHOT)
     for name, value in values.items():
         if name not in CASE_STUDY_FIELDS:
             raise TypeError(f"Unknown field: {name}")
         setattr(case_study, name, value)
-    _clean_case_study(case_study)
+    _clean_case_study(case_study, actor)
     case_study.updated_at = timezone.now()
     case_study.save()
-    changes = _changes(before, _snapshot(case_study, CASE_STUDY_FIELDS))
+    changes = _changes(before, _snapshot(case_study, CASE_STUDY_SNAPSHOT))
     # The body is the author's prose: record which fields changed, not the text.
     audit_record(
         action=Action.CASE_STUDY_CHANGED,
@@ -713,3 +736,30 @@ def impact_export_record(
         details={"months": months, "rows": rows, "format": "csv"},
         request=request,
     )
+
+
+@transaction.atomic
+def usage_rollup_refresh(*, months: int = 13, today: date | None = None) -> list[date]:
+    """Store the usage figures of closed months not yet stored (the nightly job).
+
+    A derived cache of the audit log, not a change of anyone's data: not audited.
+    """
+    from programme import impact
+
+    window = impact.month_window(months, today)[:-1]  # the current month is never closed
+    done = set(
+        UsageMonthComputed.objects.select_for_update()
+        .filter(month__in=window)
+        .values_list("month", flat=True)
+    )
+    todo = [m for m in window if m not in done]
+    if not todo:
+        return []
+    live = impact.usage_live(todo)
+    UsageMonth.objects.bulk_create(
+        UsageMonth(organisation_id=org_id, month=month, **cells)
+        for (org_id, month), cells in live.items()
+        if month in set(todo)
+    )
+    UsageMonthComputed.objects.bulk_create(UsageMonthComputed(month=m) for m in todo)
+    return todo

@@ -17,3 +17,9 @@ def agreement_housekeeping() -> dict[str, int]:
     lapsed = services.agreements_lapse()
     reminded = services.agreement_reminders_send()
     return {"lapsed": len(lapsed), "reminded": reminded}
+
+
+@shared_task(name="programme.tasks.refresh_usage_rollup", time_limit=900, soft_time_limit=840)
+def refresh_usage_rollup() -> int:
+    """Store the impact dashboard's figures for months that have closed (idempotent)."""
+    return len(services.usage_rollup_refresh())

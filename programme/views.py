@@ -447,6 +447,7 @@ def _case_study_or_404(request: HttpRequest, pk: int) -> CaseStudy:
 def case_study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     study = _case_study_or_404(request, pk)
     user = _actor(request)
+    chart = selectors.case_study_chart(study, user)
     return render(
         request,
         "programme/case_study_detail.html",
@@ -454,6 +455,10 @@ def case_study_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "study": study,
             "html": render_markdown(study.body),
             "images": list(study.images.all()),
+            "chart": chart,
+            "chart_rows": [(r[study.chart_group_by], r["count"]) for r in chart.results]
+            if chart
+            else [],
             "borough_names": [LONDON_BOROUGHS.get(c, c) for c in study.boroughs],
             "theme_names": [CaseStudy.Theme(t).label for t in study.themes],
             "is_author": study.author_id == user.pk,
@@ -474,7 +479,7 @@ def _may_author(user: Any) -> bool:
 @require_http_methods(["GET", "POST"])
 def case_study_create(request: HttpRequest) -> HttpResponse:
     orgs = roles.case_study_author_organisations(request.user)
-    form = forms.CaseStudyForm(request.POST or None, organisation_ids=orgs)
+    form = forms.CaseStudyForm(request.POST or None, organisation_ids=orgs, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -503,7 +508,10 @@ def case_study_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {name: getattr(study, name) for name in services.CASE_STUDY_FIELDS}
     initial["organisation"] = study.organisation
     form = forms.CaseStudyForm(
-        request.POST or None, initial=initial, organisation_ids={study.organisation_id}
+        request.POST or None,
+        initial=initial,
+        organisation_ids={study.organisation_id},
+        user=request.user,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -16,7 +16,7 @@ def test_plain_text_none_and_numbers_as_text():
     assert neutralise("") == ""
     assert neutralise_cell(None) == ""
     assert neutralise_cell(-5) == "'-5"
-    assert neutralise_cell('=HYPERLINK("http://x")') == "'=HYPERLINK(\"http://x\")"
+    assert neutralise_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
 
 
 def test_echo_buffer_streams_one_csv_line_at_a_time():

@@ -100,6 +100,7 @@ class SubmissionListView(SubmissionAPIView):
 
     @extend_schema(
         summary="Submissions you can see (your sites; all for data managers), newest first",
+        operation_id="submissions_list",
         tags=["submissions"],
         responses={200: SubmissionPageSerializer},
     )
@@ -113,6 +114,7 @@ class SubmissionListView(SubmissionAPIView):
 
     @extend_schema(
         summary="Upload one month's file for one of your sites",
+        operation_id="submissions_create",
         tags=["submissions"],
         request={"multipart/form-data": SubmissionUploadSerializer},
         responses={
@@ -167,6 +169,7 @@ class SubmissionListView(SubmissionAPIView):
 class SubmissionDetailView(SubmissionAPIView):
     @extend_schema(
         summary="One submission: status, progress, counts, report and scorecard",
+        operation_id="submissions_retrieve",
         tags=["submissions"],
         responses={200: SubmissionDetailSerializer, 404: OpenApiResponse(description="Not found.")},
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.db.models import Count, QuerySet
@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 from accounts.access import EffectiveAccess, effective_access
 from accounts.audit.denials import get_in_scope_or_404
 from accounts.audit.models import Action
+from accounts.models import User
 from accounts.permissions import IsVerifiedUser
 from incidents.aggregates import (
     DIMENSIONS,
@@ -81,11 +82,16 @@ AGGREGATES_HINT = (
 PURPOSE_MAX = 300
 
 
+def _user(request: Request) -> User:
+    """The caller. Every view here requires ``IsVerifiedUser`` first, so never anonymous."""
+    return cast(User, request.user)
+
+
 def _access(request: Request) -> EffectiveAccess:
     """The caller's effective access, computed once per request."""
     cached = getattr(request, "_istv_access", None)
     if cached is None:
-        cached = effective_access(request.user)
+        cached = effective_access(_user(request))
         request._istv_access = cached  # type: ignore[attr-defined]
     return cached
 
@@ -118,7 +124,7 @@ class DataAPIView(APIView):
         """The request's filter, validated (400 with field errors otherwise)."""
         fs = IncidentFilterSet(
             self.request.query_params if data is None else data,
-            user=self.request.user,
+            user=_user(self.request),
             access=self.access,
             records=records,
         )
@@ -137,7 +143,7 @@ class DataAPIView(APIView):
     ) -> None:
         data_access_record(
             action=action,
-            actor=self.request.user,
+            actor=_user(self.request),
             endpoint=endpoint,
             filters=filters,
             row_count=rows,
@@ -216,6 +222,8 @@ ERRORS: dict[int, OpenApiResponse] = {
 
 
 class IncidentListView(DataAPIView):
+    """Incident records in scope, filtered, keyset-paginated, masked per grant."""
+
     @extend_schema(
         operation_id="incidents_list",
         summary="Incidents (record level)",
@@ -232,11 +240,13 @@ class IncidentListView(DataAPIView):
         rows, next_url = keyset_page(fs.qs.select_related(None), request, fields=RAW_FIELDS)
         results = list(Masker.for_access(self.access).mask_many(rows))
         self.audit(endpoint="incidents", filters=fs.applied(), rows=len(results))
-        data = IncidentOutSerializer(results, many=True).data
+        data = IncidentOutSerializer(results, many=True).data  # type: ignore[arg-type]
         return Response({"results": data, "next": next_url})
 
 
 class IncidentDetailView(DataAPIView):
+    """One incident record in scope (404 outside scope)."""
+
     @extend_schema(
         operation_id="incidents_retrieve",
         summary="One incident (record level)",
@@ -268,6 +278,8 @@ def _group_by(request: Request) -> list[str]:
 
 
 class AggregateView(DataAPIView):
+    """Grouped counts over the caller's scope, with disclosure control where required."""
+
     @extend_schema(
         operation_id="aggregates_list",
         summary="Counts grouped by up to three dimensions",
@@ -328,24 +340,28 @@ def _aggregate_body(result: AggregateResult) -> dict[str, Any]:
 
 
 class HospitalListView(DataAPIView):
+    """Hospital sites (ODS codes) for the ``hospital`` filter."""
+
     @extend_schema(
         operation_id="hospitals_list",
         summary="Hospital sites",
         responses={200: HospitalOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        sites = list(hospitals_visible_to(request.user, access=self.access).order_by("site_code"))
+        sites = list(hospitals_visible_to(_user(request), access=self.access).order_by("site_code"))
         self.audit(endpoint="hospitals", filters={}, rows=len(sites))
         return Response({"results": HospitalOutSerializer(sites, many=True).data})
 
 
 def _releases(request: Request, access: EffectiveAccess) -> QuerySet[Release]:
-    return releases_visible_to(request.user, access=access).annotate(
+    return releases_visible_to(_user(request), access=access).annotate(
         submission_count=Count("submissions")
     )
 
 
 class ReleaseListView(DataAPIView):
+    """Monthly releases, newest first; pin queries with ``release``."""
+
     @extend_schema(
         operation_id="releases_list",
         summary="Releases (pin a query with ?release=<number>)",
@@ -358,6 +374,8 @@ class ReleaseListView(DataAPIView):
 
 
 class ReleaseDetailView(DataAPIView):
+    """One release by number."""
+
     @extend_schema(
         operation_id="releases_retrieve",
         summary="One release",
@@ -390,13 +408,15 @@ def saved_query_url(saved: SavedQuery, name: str, request: Request | HttpRequest
 
 
 class SavedQueryListView(DataAPIView):
+    """The caller's saved queries and those shared with their organisation."""
+
     @extend_schema(
         operation_id="saved_queries_list",
         summary="Your saved queries and those shared with your organisation",
         responses={200: SavedQueryOutSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        saved = list(saved_queries_visible_to(request.user))
+        saved = list(saved_queries_visible_to(_user(request)))
         self.audit(endpoint="saved-queries", filters={}, rows=len(saved))
         data = SavedQueryOutSerializer(saved, many=True, context={"request": request}).data
         return Response({"results": data})
@@ -422,7 +442,7 @@ class SavedQueryListView(DataAPIView):
         fs = self.filterset(records=False, data=values["params"])
         try:
             saved = saved_query_create(
-                actor=request.user,
+                actor=_user(request),
                 name=values["name"],
                 params=fs.applied(),
                 release=release,
@@ -436,6 +456,8 @@ class SavedQueryListView(DataAPIView):
 
 
 class SavedQueryDetailView(DataAPIView):
+    """Open or delete a saved query (others' private queries: 404)."""
+
     @extend_schema(
         operation_id="saved_queries_retrieve",
         summary="One saved query; open it with its incidents_url / aggregates_url",
@@ -446,7 +468,7 @@ class SavedQueryDetailView(DataAPIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        saved = get_in_scope_or_404(saved_queries_visible_to(request.user), pk=pk)
+        saved = get_in_scope_or_404(saved_queries_visible_to(_user(request)), pk=pk)
         self.audit(endpoint="saved-queries/detail", filters=saved.params, rows=1)
         return Response(SavedQueryOutSerializer(saved, context={"request": request}).data)
 
@@ -456,9 +478,9 @@ class SavedQueryDetailView(DataAPIView):
         responses={204: None, 404: OpenApiResponse(description="Not found."), **ERRORS},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        own = saved_queries_visible_to(request.user).filter(owner=request.user)
+        own = saved_queries_visible_to(_user(request)).filter(owner=_user(request))
         saved = get_in_scope_or_404(own, pk=pk)
-        saved_query_delete(actor=request.user, saved_query=saved, request=request._request)
+        saved_query_delete(actor=_user(request), saved_query=saved, request=request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -497,7 +519,7 @@ class ExportView(DataAPIView):
         endpoint: str,
     ) -> StreamingHttpResponse:
         """Audit the start, stream (optionally zipped), audit the end with the SHA-256."""
-        user = self.request.user
+        user = _user(self.request)
         organisation = data_organisation(user)
         generated_at = timezone.now()
         export_format = stream.extension
@@ -584,6 +606,8 @@ class ExportView(DataAPIView):
 
 
 class IncidentExportView(ExportView):
+    """Streamed record-level download (download right and purpose required)."""
+
     @extend_schema(
         operation_id="exports_incidents",
         summary="Download incidents (CSV, XLSX or GeoJSON), streamed",
@@ -623,6 +647,8 @@ class IncidentExportView(ExportView):
 
 
 class AggregateExportView(ExportView):
+    """Streamed download of grouped counts, with disclosure control as on aggregates/."""
+
     @extend_schema(
         operation_id="exports_aggregates",
         summary="Download grouped counts (CSV or XLSX) with disclosure control as on aggregates/",

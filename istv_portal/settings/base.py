@@ -174,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "programme.tasks.agreement_housekeeping",
         "schedule": crontab(hour=0, minute=15),
     },
+    "programme-usage-rollup": {
+        "task": "programme.tasks.refresh_usage_rollup",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Identity ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
     browser,
     driver,
     live_server_closes_connections,
+    save_screenshot,
     sign_in_with_totp,
     wait_for,
 )
@@ -39,7 +40,7 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
     base = live_server.url
     sign_in_with_totp(driver, base, mps_analyst)
 
-    driver.get(f"{base}/data/")
+    driver.get(f"{base}/data/dashboard/")
     wait_for(driver, By.ID, "last-month")
     WebDriverWait(driver, WAIT_SECONDS).until(
         lambda d: d.execute_script(
@@ -47,6 +48,7 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
         )
     )
     assert_no_axe_violations(driver, "dashboard")
+    save_screenshot(driver, "workspace-dashboard")
 
     driver.get(f"{base}/data/explore/")
     wait_for(driver, By.ID, "results")
@@ -57,6 +59,7 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
     assert len(rows) == 22
     assert "22" in driver.find_element(By.ID, "result-count").text
     assert_no_axe_violations(driver, "explore page")
+    save_screenshot(driver, "workspace-explore")
 
     driver.find_element(By.LINK_TEXT, "Charts").click()
     wait_for(driver, By.ID, "chart-month")
@@ -74,6 +77,7 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
     paths = driver.find_elements(By.CSS_SELECTOR, "#workspace-map svg path.leaflet-interactive")
     assert len(paths) >= 2  # the borough boundary plus the density circles
     assert_no_axe_violations(driver, "map page")
+    save_screenshot(driver, "workspace-map")
 
     driver.find_element(By.LINK_TEXT, "Download").click()
     wait_for(driver, By.ID, "id_purpose").send_keys("Hotspot review for the partnership")
@@ -117,4 +121,5 @@ def test_aggregate_user_sees_suppressed_counts(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]")
     )
     assert not driver.find_element(By.ID, "map-disclosure").get_attribute("hidden")
+    save_screenshot(driver, "workspace-aggregate-map")
     assert _console_errors(driver) == []

@@ -155,3 +155,36 @@ def test_images_private_and_permission_checked(client, org_lead, org_southwark, 
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == PNG
+
+
+def test_embedded_chart_is_disclosure_controlled(
+    client, data_manager, org_gla, mps_analyst, liaison_a, site_a, last_month, org_mps
+) -> None:
+    from incidents.models import SavedQuery
+    from tests.programme.conftest import add_months, make_incidents, make_submission
+
+    earlier = add_months(last_month, -1)
+    make_incidents(make_submission(site_a, earlier), earlier, n=3)
+    make_incidents(make_submission(site_a, last_month), last_month, n=12)
+    saved = SavedQuery.objects.create(
+        name="Southwark trend", owner=data_manager, organisation=org_gla
+    )
+    other = SavedQuery.objects.create(name="Not mine", owner=mps_analyst, organisation=org_mps)
+    with pytest.raises(Exception, match="saved queries"):
+        _study(data_manager, org_gla, chart_query=other)
+    study = _study(data_manager, org_gla, chart_query=saved, chart_group_by="month")
+    services.case_study_submit(actor=data_manager, case_study=study)
+    second = UserFactory()
+    MembershipFactory(user=second, organisation=org_gla, role=Membership.Role.DATA_MANAGER)
+    services.case_study_publish(actor=second, case_study=study)
+
+    chart = selectors.case_study_chart(study, mps_analyst)
+    counts = {row["month"]: row["count"] for row in chart.results}
+    assert counts[f"{earlier:%Y-%m}"] == "*"  # 3 is suppressed even for record-level viewers
+    assert counts[f"{last_month:%Y-%m}"] in (10, "*")
+    assert chart.disclosure_control["applied"] is True
+    login_verified(client, mps_analyst)
+    page = client.get(reverse("programme:case_study_detail", args=[study.pk]))
+    assert b"Southwark trend" in page.content and b"SECRET-FREE-TEXT" not in page.content
+    # No data access: the chart is empty, never someone else's numbers.
+    assert selectors.case_study_chart(study, liaison_a).results == []

@@ -289,3 +289,26 @@ def test_redelivery_after_completion_is_harmless(
     done = _get(submission.pk)
     assert (done.status, done.attempts) == (Status.READY_FOR_REVIEW, 1)
     assert Incident.objects.filter(submission=done).count() == 6
+
+
+def test_partial_bad_rows_then_corrected_version_through_the_worker(
+    worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite, data_manager: User
+) -> None:
+    """Faults 8 and 7: 3 % invalid rows are set aside with reasons and 97 % load; a
+    corrected v2 replaces v1 for analysts once published; the audit log shows both."""
+    v1 = _receive(liaison_a, mapped_site, CsvSpec(rows=100, bad_rows=3), set_aside=True)
+    assert wait_until(lambda: _get(v1.pk).status == Status.READY_FOR_REVIEW, timeout=30)
+    v1 = _get(v1.pk)
+    assert (v1.rows_accepted, v1.rows_set_aside) == (97, 3)
+    assert v1.set_aside_rows.count() == 3  # type: ignore[attr-defined]
+    assert {r.reasons[0]["code"] for r in v1.set_aside_rows.all()} == {"V002_BAD_DATE"}  # type: ignore[attr-defined]
+    services.submission_publish(actor=data_manager, submission=v1)
+    v2 = _receive(liaison_a, mapped_site, CsvSpec(rows=100, seed=1))
+    assert wait_until(lambda: _get(v2.pk).status == Status.READY_FOR_REVIEW, timeout=30)
+    services.submission_publish(actor=data_manager, submission=_get(v2.pk))
+    assert _get(v1.pk).status == Status.SUPERSEDED
+    published = Incident.objects.published()
+    assert set(published.values_list("submission_id", flat=True)) == {v2.pk}
+    assert published.count() == 100
+    uploads = AuditEvent.objects.filter(action="submission.uploaded")
+    assert set(uploads.values_list("object_id", flat=True)) == {str(v1.pk), str(v2.pk)}

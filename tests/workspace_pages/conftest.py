@@ -75,11 +75,12 @@ def codes(db: None) -> None:
 
 
 def make_submission(
-    site: HospitalSite, period: dt.date, *, status: str = "published"
+    site: HospitalSite, period: dt.date, *, status: str = "published", version: int = 1
 ) -> Submission:
     return Submission.objects.create(
         site=site,
         period=period,
+        version=version,
         status=status,
         stored_name=f"{site.site_code}-{period:%Y%m}-{status}-{Submission.objects.count()}",
         original_name="extract.csv",

@@ -155,13 +155,29 @@ def test_each_explore_view_is_audited_once_with_filter_and_rows(
     assert events[0].details["endpoint"] == "pages/explore"
 
 
-def test_explore_query_count_is_bounded(
-    client: Client, mps_analyst: User, seeded: dict[str, Any], django_assert_max_num_queries: Any
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [
+        ("incidents:explore", 30),
+        ("incidents:dashboard", 30),
+        ("incidents:charts", 30),
+        ("incidents:map_data", 25),
+        ("incidents:saved_query_list", 20),
+    ],
+)
+def test_page_query_count_is_bounded(
+    client: Client,
+    mps_analyst: User,
+    seeded: dict[str, Any],
+    django_assert_max_num_queries: Any,
+    name: str,
+    limit: int,
 ) -> None:
+    """However many incidents match, a page costs a fixed number of queries (no N+1)."""
     login_verified(client, mps_analyst)
-    client.get(reverse("incidents:explore"))  # warm the geography cache
-    with django_assert_max_num_queries(30):
-        client.get(reverse("incidents:explore"))
+    client.get(reverse(name))  # warm the geography cache
+    with django_assert_max_num_queries(limit):
+        assert client.get(reverse(name), {"method": "knife"}).status_code == 200
 
 
 # --- record detail ------------------------------------------------------------------------------
@@ -413,3 +429,40 @@ def test_no_data_access_is_404_everywhere(client: Client, liaison_a: User, outsi
 def test_anonymous_is_sent_to_sign_in(client: Client) -> None:
     response = client.get(reverse("incidents:explore"))
     assert response.status_code == 302 and re.search(r"/accounts/login/", response["Location"])
+
+
+# --- caching and query shape --------------------------------------------------------------------
+
+
+def test_cached_dashboard_changes_when_data_is_published(
+    client: Client, southwark_analyst: User, seeded: dict[str, Any], site_a: Any
+) -> None:
+    from .conftest import make_incidents, make_submission
+
+    first = _get(client, southwark_analyst, "incidents:dashboard").context["board"]
+    assert first.month_count == 12
+    extra = make_submission(site_a, seeded["month"], version=2)
+    make_incidents(extra, SOUTHWARK, seeded["month"], 8, start_row=900)
+    again = client.get(reverse("incidents:dashboard")).context["board"]
+    assert again.month_count == 20
+
+
+def test_cached_charts_are_keyed_by_access(
+    client: Client, southwark_analyst: User, lambeth_analyst: User, seeded: dict[str, Any]
+) -> None:
+    assert _get(client, southwark_analyst, "incidents:charts").context["total"] == 22
+    assert _get(client, lambeth_analyst, "incidents:charts").context["total"] == 9
+
+
+def test_page_queries_carry_no_distinct(
+    client: Client, mps_analyst: User, seeded: dict[str, Any]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login_verified(client, mps_analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("incidents:explore"), {"borough": [SOUTHWARK, LAMBETH]})
+    assert response.context["total"] == 31
+    incident_sql = [q["sql"] for q in queries.captured_queries if "incidents_incident" in q["sql"]]
+    assert incident_sql and not any("DISTINCT" in sql for sql in incident_sql)
