@@ -160,7 +160,7 @@ def test_each_explore_view_is_audited_once_with_filter_and_rows(
     [
         ("incidents:explore", 30),
         ("incidents:dashboard", 30),
-        ("incidents:charts", 30),
+        ("incidents:charts", 40),
         ("incidents:map_data", 25),
         ("incidents:saved_query_list", 20),
     ],
