@@ -83,6 +83,14 @@ def _audit_viewers(viewer: _Viewer) -> bool:
     return Role.ACCESS_ADMIN in viewer.roles and can_view_audit(viewer.user)
 
 
+def _monitoring_readers(viewer: _Viewer) -> bool:
+    # The same test as the monitoring views; the role check spares everyone else the query.
+    # Imported here: the workspace builds on accounts, not the other way round.
+    from incidents.monitoring import can_read_reports
+
+    return bool(viewer.roles & DATA_ROLES) and can_read_reports(viewer.user)
+
+
 NAVIGATION: tuple[_NavEntry, ...] = (
     _NavEntry("Home", ("home",), _everyone),
     _NavEntry(
@@ -102,6 +110,24 @@ NAVIGATION: tuple[_NavEntry, ...] = (
         ("hospitals:submission_list", "hospitals:submissions"),
         _roles(Role.LIAISON, Role.DATA_MANAGER),
         "Upload your emergency department's monthly extract and check its progress.",
+    ),
+    _NavEntry(
+        "Geocode review",
+        ("geocoding:review_list",),
+        _roles(Role.DATA_MANAGER),
+        "Confirm or correct locations the geocoder was unsure of.",
+    ),
+    _NavEntry(
+        "Use of your data",
+        ("incidents:transparency",),
+        _roles(Role.LIAISON),
+        "Which organisations viewed or downloaded your hospital's data, and why.",
+    ),
+    _NavEntry(
+        "Monitoring reports",
+        ("incidents:monitoring_list",),
+        _monitoring_readers,
+        "Monthly monitoring tables with disclosure control, by release.",
     ),
     _NavEntry(
         "Manage access",

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.db import Error as DatabaseError
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.http import HttpRequest
@@ -373,21 +374,32 @@ def submission_enqueue(*, submission_id: int) -> bool:
 
 
 def _update(submission: Submission, **fields: Any) -> None:
-    """Write fields of the submission (and refresh its heartbeat).
-
-    Outside a transaction this is a short transaction of its own, so status pages see
-    progress while we work; it does not wait for the commit to reach disk, because a
-    progress update lost in a crash is harmless (the result commits durably)."""
+    """Write fields of the submission and refresh its heartbeat. Outside a transaction
+    it commits at once, so status pages see progress while we work."""
     fields.setdefault("heartbeat_at", timezone.now())
     for key, value in fields.items():
         setattr(submission, key, value)
-    if connection.in_atomic_block:
-        Submission.objects.filter(pk=submission.pk).update(**fields)
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Submission.objects.filter(pk=submission.pk).update(**fields)
+    Submission.objects.filter(pk=submission.pk).update(**fields)
+
+
+@contextlib.contextmanager
+def _progress_commits_not_flushed() -> Iterator[None]:
+    """Progress updates need not wait for the disk: losing one in a crash is harmless.
+    Every transaction that records a result calls :func:`_durable` first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        # A dead connection has lost the setting anyway; do not mask the real error.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def _durable() -> None:
+    """This transaction's commit waits for the disk, whatever the session says."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO ON")
 
 
 def _test_delay() -> None:
@@ -446,33 +458,34 @@ def submission_process(*, submission_id: int) -> Submission:
     A finished submission is returned unchanged. Errors other than bad input propagate
     (the task retries); after ``SUBMISSION_MAX_ATTEMPTS`` starts the submission fails.
     """
-    submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
-        pk=submission_id
-    )
-    with processing_lock(submission.site_id, submission.period) as acquired:
+    site_id, period = Submission.objects.values_list("site_id", "period").get(pk=submission_id)
+    with processing_lock(site_id, period) as acquired:
+        submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
+            pk=submission_id
+        )
         if not acquired:
             logger.info("submission %s: another process holds the lock", submission_id)
             return submission
-        submission.refresh_from_db()
         if submission.status not in RUNNING:
             return submission
         if submission.attempts >= max_attempts():
             return _fail(submission, f"Processing failed after {submission.attempts} attempts.")
-        now = timezone.now()
-        _update(
-            submission,
-            attempts=submission.attempts + 1,
-            status=Status.CHECKING,
-            started_at=now,
-            step="Checking the file",
-            progress=5,
-            error="",
-        )
-        return _run(submission)
+        with _progress_commits_not_flushed():
+            _update(
+                submission,
+                attempts=submission.attempts + 1,
+                status=Status.CHECKING,
+                started_at=timezone.now(),
+                step="Checking the file",
+                progress=5,
+                error="",
+            )
+            return _run(submission)
 
 
 @transaction.atomic
 def _fail(submission: Submission, reason: str) -> Submission:
+    _durable()
     Submission.objects.filter(pk=submission.pk).update(
         status=Status.FAILED, error=reason, finished_at=timezone.now(), step="Failed"
     )
@@ -542,6 +555,7 @@ def _counts(submission: Submission, result: ProcessResult) -> dict[str, int]:
 def _finish_quarantined(
     submission: Submission, result: ProcessResult, report: dict[str, Any]
 ) -> Submission:
+    _durable()
     storage.move_to_quarantine(submission.stored_name)
     _update(
         submission,
@@ -574,6 +588,7 @@ def _finish_quarantined(
 def _finish_unloaded(
     submission: Submission, result: ProcessResult, report: dict[str, Any]
 ) -> Submission:
+    _durable()
     needs_mapping = result.status == "mapping_needed"
     status = Status.MAPPING_NEEDED if needs_mapping else Status.REJECTED
     errors = [str(i["message"]) for i in report.get("file_errors", [])]  # type: ignore[union-attr]
@@ -629,9 +644,7 @@ def _load(
     )
     batch = int(_setting("SUBMISSION_LOAD_BATCH_ROWS", 5000))
     with transaction.atomic():
-        locked = Submission.objects.select_for_update().get(pk=submission.pk)
-        if locked.status not in RUNNING:  # finished meanwhile (cannot happen under the lock)
-            return locked
+        _durable()  # the advisory lock already makes this the only run
         if accepted_mapping and result.report.mapping is not None:
             profile = _save_profile(
                 site=submission.site,

@@ -138,7 +138,7 @@ def aggregate_counts(
         queryset.order_by()
         .annotate(**annotations)
         .values(*keys)
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))
         .order_by(*keys)
     )
     results = [

@@ -29,8 +29,8 @@ from accounts.audit.services import audit_record
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from hospitals.models import HospitalSite
-from incidents.exports.streams import neutralise
 from incidents.models import Release
+from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 from programme import forms, impact, roles, selectors, services, storage
 from programme.markdown import render_markdown
 from programme.models import CaseStudy, CaseStudyImage, DataSharingAgreement, ReleaseNote
@@ -612,15 +612,11 @@ def impact_csv(request: HttpRequest) -> StreamingHttpResponse:
         actor=_actor(request), months=12, rows=len(rows) - 1, request=request
     )
 
-    class _Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(_Echo())
+    writer = csv.writer(EchoBuffer())
 
     def _lines() -> Iterator[str]:
         for row in rows:
-            yield writer.writerow([neutralise(str(cell)) for cell in row])
+            yield writer.writerow([neutralise_cell(cell) for cell in row])
 
     response = StreamingHttpResponse(_lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="istv-impact.csv"'

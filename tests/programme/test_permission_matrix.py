@@ -1,4 +1,4 @@
-"""Every programme page x persona → expected status (helpers in tests/permission_matrix.py).
+"""Every programme page x persona → expected status (cases built with tests/permission_matrix.py).
 
 Pages someone may not use answer 404; writes by people without the role answer 403;
 anonymous requests are sent to sign in.

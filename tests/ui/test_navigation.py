@@ -18,6 +18,9 @@ ALL_SECTIONS = {
     "Explore",
     "Dashboard",
     "Submissions",
+    "Geocode review",
+    "Use of your data",
+    "Monitoring reports",
     "Manage access",
     "Audit log",
     "API tokens",
@@ -39,11 +42,24 @@ def nav_labels(html: str) -> set[str]:
     [
         (Role.ANALYST, True, {"Home", "Explore", "Dashboard", "API tokens", "Account security"}),
         (Role.ANALYST, False, {"Home", "API tokens", "Account security"}),
-        (Role.LIAISON, False, {"Home", "Submissions", "API tokens", "Account security"}),
+        (
+            Role.LIAISON,
+            False,
+            {"Home", "Submissions", "Use of your data", "API tokens", "Account security"},
+        ),
         (
             Role.DATA_MANAGER,
             True,
-            {"Home", "Explore", "Dashboard", "Submissions", "API tokens", "Account security"},
+            {
+                "Home",
+                "Explore",
+                "Dashboard",
+                "Submissions",
+                "Geocode review",
+                "Monitoring reports",
+                "API tokens",
+                "Account security",
+            },
         ),
         (
             Role.ACCESS_ADMIN,

@@ -44,7 +44,10 @@ def crash(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     p for p in portal_urlpatterns if getattr(p, "namespace", None) not in STUBBED_NAMESPACES
 ] + [
-    path("x/incidents/", include(_section("incidents", "explore", "dashboard"))),
+    path(
+        "x/incidents/",
+        include(_section("incidents", "explore", "dashboard", "transparency", "monitoring_list")),
+    ),
     path("x/hospitals/", include(_section("hospitals", "submission_list"))),
     path("x/manage/", include(_section("accounts", "index", "token_list"))),
     path("x/audit/", include(_section("audit", "index"))),
