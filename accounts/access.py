@@ -163,9 +163,18 @@ def effective_access_for_users(
             user_id__in=eligible, is_active=True, organisation__is_active=True, role__in=DATA_ROLES
         )
     )
-    grants = AccessGrant.objects.filter(
-        organisation_id__in={m.organisation_id for m in memberships}, **active_grants_q(day)
-    ).order_by("pk")
+    # A grant under a data-sharing agreement that is not in force gives nothing, from the
+    # day it lapses (a lazy subquery: no extra query). Imported here because the
+    # programme tools build on accounts, not the other way round.
+    from programme.selectors import inactive_agreement_references_qs
+
+    grants = (
+        AccessGrant.objects.filter(
+            organisation_id__in={m.organisation_id for m in memberships}, **active_grants_q(day)
+        )
+        .exclude(agreement_reference__in=inactive_agreement_references_qs(on=day))
+        .order_by("pk")
+    )
     by_org: dict[int, list[AccessGrant]] = {}
     for grant in grants:
         by_org.setdefault(grant.organisation_id, []).append(grant)
@@ -217,11 +226,16 @@ def _combine(
     )
 
 
-def user_roles(user: User) -> set[str]:
+def user_role_kinds(user: User) -> set[tuple[str, str]]:
+    """(role, organisation kind) of each of ``user``'s active memberships, in one query."""
     if not user.is_authenticated:
         return set()
     return set(
         Membership.objects.filter(
             user=user, is_active=True, organisation__is_active=True
-        ).values_list("role", flat=True)
+        ).values_list("role", "organisation__kind")
     )
+
+
+def user_roles(user: User) -> set[str]:
+    return {role for role, _kind in user_role_kinds(user)}

@@ -15,7 +15,7 @@ from functools import cached_property
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from accounts.access import DATA_ROLES, EffectiveAccess, effective_access, user_roles
+from accounts.access import DATA_ROLES, EffectiveAccess, effective_access, user_role_kinds
 from accounts.audit.selectors import can_view_audit
 from accounts.geography import LONDON_BOROUGHS
 from accounts.mfa import session_passed_mfa
@@ -38,7 +38,11 @@ class _Viewer:
     """Who is looking, with their effective access computed only if a rule asks for it."""
 
     user: User
-    roles: set[str]
+    role_kinds: set[tuple[str, str]]
+
+    @cached_property
+    def roles(self) -> set[str]:
+        return {role for role, _kind in self.role_kinds}
 
     @cached_property
     def access(self) -> EffectiveAccess:
@@ -86,9 +90,24 @@ def _audit_viewers(viewer: _Viewer) -> bool:
 def _monitoring_readers(viewer: _Viewer) -> bool:
     # The same test as the monitoring views; the role check spares everyone else the query.
     # Imported here: the workspace builds on accounts, not the other way round.
-    from incidents.monitoring import can_read_reports
+    from incidents.monitoring import reads_reports
 
-    return bool(viewer.roles & DATA_ROLES) and can_read_reports(viewer.user)
+    return reads_reports(viewer.role_kinds)
+
+
+def _members(viewer: _Viewer) -> bool:
+    return bool(viewer.role_kinds)
+
+
+def _agreement_managers(viewer: _Viewer) -> bool:
+    return Role.DATA_MANAGER in viewer.roles or _access_admins(viewer)
+
+
+def _programme_team(viewer: _Viewer) -> bool:
+    # The impact dashboard's audience, by the programme tools' own rule.
+    from programme.roles import PROGRAMME_TEAM_KINDS
+
+    return any(kind in PROGRAMME_TEAM_KINDS for _role, kind in viewer.role_kinds)
 
 
 NAVIGATION: tuple[_NavEntry, ...] = (
@@ -142,6 +161,30 @@ NAVIGATION: tuple[_NavEntry, ...] = (
         "See who signed in, changed access or used data, and export the record.",
     ),
     _NavEntry(
+        "Agreements",
+        ("programme:agreement_list",),
+        _agreement_managers,
+        "The data-sharing agreements that every access grant rests on.",
+    ),
+    _NavEntry(
+        "Case studies",
+        ("programme:case_study_list",),
+        _members,
+        "What partners across London have done with the data.",
+    ),
+    _NavEntry(
+        "Guidance",
+        ("programme:guidance",),
+        _roles(Role.LIAISON, Role.DATA_MANAGER),
+        "Recording useful ISTV data in the emergency department, and your site's feedback.",
+    ),
+    _NavEntry(
+        "Impact",
+        ("programme:impact",),
+        _programme_team,
+        "Who uses the data, how, and whether coverage and quality are improving.",
+    ),
+    _NavEntry(
         "API tokens",
         ("accounts:token_list", "accounts:api_tokens"),
         _everyone,
@@ -171,9 +214,11 @@ def _is_current(path: str, url: str) -> bool:
     return path.startswith(url)
 
 
-def navigation_for(request: HttpRequest, user: User, roles: set[str]) -> list[NavLink]:
-    """The header links ``user`` (holding ``roles``) may follow, in display order."""
-    viewer = _Viewer(user, roles)
+def navigation_for(
+    request: HttpRequest, user: User, role_kinds: set[tuple[str, str]]
+) -> list[NavLink]:
+    """The header links ``user`` (with these memberships) may follow, in display order."""
+    viewer = _Viewer(user, role_kinds)
     links = []
     for entry in NAVIGATION:
         # Resolve first: it is cheap, and a section without views needs no access check.
@@ -192,11 +237,12 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     cached = getattr(request, "_portal_navigation", None)
     if cached is None:
         if session_passed_mfa(request):
-            roles = user_roles(user)
+            role_kinds = user_role_kinds(user)
+            roles = {role for role, _kind in role_kinds}
             cached = {
                 "nav_roles": roles,
                 "nav_role_labels": sorted(Role(role).label for role in roles),
-                "nav_links": navigation_for(request, user, roles),
+                "nav_links": navigation_for(request, user, role_kinds),
                 # Code -> name, so pages can show borough names for the codes in a grant.
                 "london_boroughs": LONDON_BOROUGHS,
             }

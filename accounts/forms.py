@@ -143,7 +143,27 @@ class GrantForm(forms.ModelForm):
         start, end = data.get("valid_from"), data.get("valid_until")
         if start and end and end < start:
             self.add_error("valid_until", "The end date must be on or after the start date.")
+        if not self.errors:
+            for message in self._agreement_errors(data):
+                self.add_error("agreement_reference", message)
         return data
+
+    def _agreement_errors(self, data: dict[str, Any]) -> list[str]:
+        """A grant must fit its data-sharing agreement (dates, status, recipient) once that
+        agreement is in the register; references not registered yet are accepted while
+        the register is being filled in."""
+        # Imported here: the programme tools build on accounts, not the other way round.
+        from programme.models import DataSharingAgreement
+        from programme.services import grant_agreement_check
+
+        reference = (data.get("agreement_reference") or "").strip()
+        if not DataSharingAgreement.objects.filter(reference=reference).exists():
+            return []
+        candidate = AccessGrant(
+            organisation_id=self.instance.organisation_id,
+            **{name: data.get(name) for name in self.Meta.fields},
+        )
+        return grant_agreement_check(candidate)
 
     def grant_values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

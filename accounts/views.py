@@ -41,7 +41,7 @@ from accounts.forms import (
     SetPasswordForm,
     UploadRightForm,
 )
-from accounts.models import Organisation, User
+from accounts.models import AccessGrant, Organisation, User
 
 PAGE_SIZE = 50
 INVITATION_SESSION_KEY = "istv_invitation_token"
@@ -505,7 +505,7 @@ def grant_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def grant_create(request: HttpRequest, organisation_pk: int) -> HttpResponse:
     organisation = selectors.organisation_get(pk=organisation_pk)
-    form = GrantForm(request.POST or None)
+    form = GrantForm(request.POST or None, instance=AccessGrant(organisation=organisation))
     created = _submit(
         request,
         form,

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.access import user_role_kinds
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import Membership, Organisation, User
 from incidents.aggregates import DIMENSIONS, aggregate_counts
@@ -212,14 +214,19 @@ def monitoring_reports_missing() -> list[int]:
     return [pk for pk, number in Release.objects.values_list("pk", "number") if number not in done]
 
 
+def reads_reports(role_kinds: Iterable[tuple[str, str]]) -> bool:
+    """Whether active memberships, as (role, organisation kind) pairs, may read reports:
+    data managers anywhere, and analysts or leads at MOPAC or the VRU."""
+    return any(
+        role == Membership.Role.DATA_MANAGER or (role in READER_ROLES and kind in READER_KINDS)
+        for role, kind in role_kinds
+    )
+
+
 def can_read_reports(user: User) -> bool:
     if not user.is_authenticated:
         return False
-    memberships = Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
-    return (
-        memberships.filter(role=Membership.Role.DATA_MANAGER).exists()
-        or memberships.filter(role__in=READER_ROLES, organisation__kind__in=READER_KINDS).exists()
-    )
+    return reads_reports(user_role_kinds(user))
 
 
 def report_file(release_number: int, name: str) -> Path | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 
 import pytest
 from django.core import mail
@@ -12,7 +11,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import access as accounts_access
 from accounts.access import effective_access
 from accounts.audit.models import Action, AuditEvent
 from accounts.models import AccessGrant
@@ -178,10 +176,6 @@ def test_lapse_job_ends_past_agreements_and_their_grants(
     assert keep.status == DataSharingAgreement.Status.ACTIVE
 
 
-@pytest.mark.skipif(
-    "inactive_agreement_references" not in inspect.getsource(accounts_access),
-    reason="accounts.access does not consult the agreement register yet",
-)
 def test_effective_access_ignores_grants_under_lapsed_agreement(
     make_agreement, southwark_analyst, org_southwark
 ) -> None:
@@ -322,3 +316,34 @@ def test_create_through_the_page(client, access_admin, org_mps, trust_a) -> None
     agreement = DataSharingAgreement.objects.get(reference="DSA-NEW")
     assert agreement.status == "active"
     assert list(agreement.providers.all()) == [trust_a]
+
+
+def test_grant_form_refuses_a_grant_running_past_its_agreement(
+    client, make_agreement, access_admin, org_lambeth
+) -> None:
+    from django.urls import reverse
+
+    from accounts.models import AccessGrant
+    from tests.factories import login_verified
+
+    agreement_end = TODAY() + dt.timedelta(days=100)
+    make_agreement("DSA-LAM", recipients=[org_lambeth], ends_on=agreement_end)
+    login_verified(client, access_admin)
+    url = reverse("accounts:grant_create", kwargs={"organisation_pk": org_lambeth.pk})
+    form = {
+        "level": "record",
+        "boroughs": ["E09000022"],
+        "location_precision": "lsoa",
+        "valid_from": TODAY().isoformat(),
+        "valid_until": (agreement_end + dt.timedelta(days=1)).isoformat(),
+        "agreement_reference": "DSA-LAM",
+        "reason": "Joint problem-solving",
+    }
+    refused = client.post(url, form)
+    assert refused.status_code == 200
+    assert b"cannot run past the agreement" in refused.content
+    assert not AccessGrant.objects.filter(organisation=org_lambeth).exists()
+
+    accepted = client.post(url, form | {"valid_until": agreement_end.isoformat()})
+    assert accepted.status_code == 302
+    assert AccessGrant.objects.filter(organisation=org_lambeth).count() == 1

@@ -23,6 +23,10 @@ ALL_SECTIONS = {
     "Monitoring reports",
     "Manage access",
     "Audit log",
+    "Agreements",
+    "Case studies",
+    "Guidance",
+    "Impact",
     "API tokens",
     "Account security",
 }
@@ -40,12 +44,24 @@ def nav_labels(html: str) -> set[str]:
 @pytest.mark.parametrize(
     ("role", "grant", "expected"),
     [
-        (Role.ANALYST, True, {"Home", "Explore", "Dashboard", "API tokens", "Account security"}),
-        (Role.ANALYST, False, {"Home", "API tokens", "Account security"}),
+        (
+            Role.ANALYST,
+            True,
+            {"Home", "Explore", "Dashboard", "Case studies", "API tokens", "Account security"},
+        ),
+        (Role.ANALYST, False, {"Home", "Case studies", "API tokens", "Account security"}),
         (
             Role.LIAISON,
             False,
-            {"Home", "Submissions", "Use of your data", "API tokens", "Account security"},
+            {
+                "Home",
+                "Submissions",
+                "Use of your data",
+                "Case studies",
+                "Guidance",
+                "API tokens",
+                "Account security",
+            },
         ),
         (
             Role.DATA_MANAGER,
@@ -57,6 +73,9 @@ def nav_labels(html: str) -> set[str]:
                 "Submissions",
                 "Geocode review",
                 "Monitoring reports",
+                "Agreements",
+                "Case studies",
+                "Guidance",
                 "API tokens",
                 "Account security",
             },
@@ -64,13 +83,31 @@ def nav_labels(html: str) -> set[str]:
         (
             Role.ACCESS_ADMIN,
             False,
-            {"Home", "Manage access", "Audit log", "API tokens", "Account security"},
+            {
+                "Home",
+                "Manage access",
+                "Audit log",
+                "Agreements",
+                "Case studies",
+                "Impact",
+                "API tokens",
+                "Account security",
+            },
         ),
         # A grant to the organisation gives no data access to a role that does not use data.
         (
             Role.ACCESS_ADMIN,
             True,
-            {"Home", "Manage access", "Audit log", "API tokens", "Account security"},
+            {
+                "Home",
+                "Manage access",
+                "Audit log",
+                "Agreements",
+                "Case studies",
+                "Impact",
+                "API tokens",
+                "Account security",
+            },
         ),
     ],
 )
