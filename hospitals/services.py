@@ -212,6 +212,21 @@ def submission_receive(
     month = _period_start(period)
     raw_name = str(getattr(upload, "name", "") or "upload")
     name = sanitise_filename(raw_name)
+    # A trust whose data-sharing agreement as a provider has lapsed cannot submit until it
+    # is renewed. Imported here: the programme tools build on hospitals, not the reverse.
+    from programme.selectors import site_can_submit
+
+    allowed, reason = site_can_submit(site)
+    if not allowed:
+        raise _refuse(
+            actor=actor,
+            site=site,
+            period=month,
+            code="AGREEMENT_LAPSED",
+            message=reason,
+            name=name,
+            request=request,
+        )
     limits = Limits.from_settings()
     try:
         check_filename(raw_name)

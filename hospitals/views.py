@@ -56,7 +56,7 @@ from hospitals.uploads import (
     upload_limit_text,
 )
 from incidents.exports.streams import neutralise
-from incidents.workspace_services import data_access_record
+from incidents.services import data_access_record
 
 Status = Submission.Status
 ISSUES_PAGE_SIZE = 200

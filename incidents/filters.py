@@ -148,6 +148,9 @@ class IncidentFilterSet(filters.FilterSet):
     borough = filters.MultipleChoiceFilter(
         field_name="borough_code",
         choices=sorted(LONDON_BOROUGHS.items()),
+        # Incident's own column: no row can repeat, and DISTINCT would make PostgreSQL sort
+        # the whole result (a borough count went from ~10 ms to ~160 ms with it).
+        distinct=False,
         label="Borough (GSS code, e.g. E09000028; repeatable)",
     )
     ward = CodeListFilter(

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,7 +35,7 @@ from incidents import page_queries as pq
 from incidents.aggregates import aggregate_counts, needs_protection
 from incidents.filters import WEEKDAYS, IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
-from incidents.models import HarmonisedCode, Incident, Release
+from incidents.models import HarmonisedCode, Release
 from incidents.selectors import hospitals_visible_to, saved_queries_visible_to, visible_to
 from incidents.services import SavedQueryError, data_access_record, saved_query_create
 
@@ -85,11 +84,6 @@ def _filterset(
     request: HttpRequest, access: EffectiveAccess, *, records: bool
 ) -> IncidentFilterSet:
     return IncidentFilterSet(request.GET, user=_user(request), access=access, records=records)
-
-
-def _qs(fs: IncidentFilterSet) -> QuerySet[Incident]:
-    """The filter set's (scoped) queryset, without django-filter's redundant DISTINCT."""
-    return pq.without_distinct(fs.qs)
 
 
 def _audit_view(
@@ -164,7 +158,7 @@ def _panel_context(
 def dashboard(request: HttpRequest) -> HttpResponse:
     access = _data_access_or_404(request)
     fs = IncidentFilterSet({}, user=_user(request), access=access, records=False)
-    board = pq.dashboard_cached(_qs(fs), access)
+    board = pq.dashboard_cached(fs.qs, access)
     _audit_view(
         request,
         page="dashboard",
@@ -207,7 +201,7 @@ def explore(request: HttpRequest) -> HttpResponse:
         counts_fs = fs if not records else _filterset(request, access, records=False)
         if not access.record_level:
             context["borough_counts"] = pq.count_table(
-                _qs(counts_fs),
+                counts_fs.qs,
                 "borough",
                 title="Incidents by borough",
                 access=access,
@@ -216,9 +210,9 @@ def explore(request: HttpRequest) -> HttpResponse:
         if records:
             sort = pq.Sort.parse(request.GET.get("sort"))
             masker = Masker.for_access(access)
-            total = _qs(fs).count()
+            total = fs.qs.count()
             page = pq.keyset_page(
-                _qs(fs).select_related(None),
+                fs.qs.select_related(None),
                 masker,
                 sort=sort,
                 after=request.GET.get("after") or None,
@@ -250,7 +244,7 @@ def explore(request: HttpRequest) -> HttpResponse:
             table = context["borough_counts"]
             context["total"] = table.total
             context["month_counts"] = pq.count_table(
-                _qs(fs), "month", title="Incidents by month", access=access
+                fs.qs, "month", title="Incidents by month", access=access
             )
             _audit_view(request, page="explore", fs=fs, rows=table.total)
     context["save_form"] = SaveQueryForm()
@@ -341,7 +335,7 @@ def charts(request: HttpRequest) -> HttpResponse:
     context = _panel_context(request, access, fs)
     context["tab"] = "charts"
     if fs.is_valid():
-        tables = pq.chart_tables(_qs(fs), access, fs.applied())
+        tables = pq.chart_tables(fs.qs, access, fs.applied())
         month, week, methods, places, heat = (
             tables.month,
             tables.week,
@@ -417,7 +411,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
     if not fs.is_valid():
         return JsonResponse({"errors": fs.form.errors}, status=400)
     level = _level(request)
-    result = aggregate_counts(_qs(fs), [level], protect=needs_protection(access))
+    result = aggregate_counts(fs.qs, [level], protect=needs_protection(access))
     areas = {str(r[level]): r["count"] for r in result.results if r[level]}
     body: dict[str, Any] = {
         "level": level,
@@ -429,7 +423,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
     }
     if access.any_record_level:
         records = _filterset(request, access, records=True)
-        grid, used, capped = pq.density_grid(_qs(records), Masker.for_access(access))
+        grid, used, capped = pq.density_grid(records.qs, Masker.for_access(access))
         body.update(
             {"grid": grid, "gridRows": used, "gridCapped": capped, "gridLimit": pq.MAX_MAP_ROWS}
         )

@@ -263,7 +263,12 @@ class IncidentDetailView(DataAPIView):
         fs = self.filterset(records=True, data={"release": request.query_params.get("release", "")})
         row = get_in_scope_or_404(fs.qs.values(*RAW_FIELDS), pk=pk)
         masked = Masker.for_access(self.access).mask(row)
-        self.audit(endpoint="incidents/detail", filters={"id": [str(pk)]}, rows=1)
+        # The hospital lets its liaisons see this look-up in their transparency page.
+        self.audit(
+            endpoint="incidents/detail",
+            filters={"id": [str(pk)], "hospital": [row["site__site_code"]]},
+            rows=1,
+        )
         return Response(IncidentOutSerializer(masked).data)
 
 

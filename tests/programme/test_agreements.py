@@ -347,3 +347,28 @@ def test_grant_form_refuses_a_grant_running_past_its_agreement(
     accepted = client.post(url, form | {"valid_until": agreement_end.isoformat()})
     assert accepted.status_code == 302
     assert AccessGrant.objects.filter(organisation=org_lambeth).count() == 1
+
+
+def test_upload_refused_while_the_provider_agreement_is_suspended(
+    make_agreement, access_admin, liaison_a, site_a, trust_a
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hospitals.models import Submission
+    from hospitals.services import UploadRefused, submission_receive
+
+    agreement = make_agreement("DSA-RJ1", providers=[trust_a])
+    services.agreement_suspend(actor=access_admin, agreement=agreement, reason="Review")
+    upload = SimpleUploadedFile("istv.csv", b"Assault date,Method,Location\n", "text/csv")
+    with pytest.raises(UploadRefused) as refused:
+        submission_receive(
+            actor=liaison_a,
+            site=site_a,
+            period=TODAY().replace(day=1),
+            upload=upload,
+            set_aside_invalid=False,
+            dry_run=False,
+        )
+    assert refused.value.code == "AGREEMENT_LAPSED"
+    assert "DSA-RJ1 is suspended" in refused.value.message
+    assert not Submission.objects.exists()

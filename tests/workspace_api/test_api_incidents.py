@@ -177,6 +177,18 @@ def test_detail_in_and_out_of_scope(world, api_as, southwark_analyst) -> None:
     assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED).exists()
 
 
+def test_detail_audit_names_the_hospital_for_its_transparency_page(
+    world, api_as, southwark_analyst
+) -> None:
+    mine = next(i for i in world.incidents if i.borough_code == SOUTHWARK)
+    assert (
+        api_as(southwark_analyst).get(reverse("api:incident-detail", args=[mine.pk])).status_code
+        == 200
+    )
+    event = AuditEvent.objects.filter(actor=southwark_analyst).latest("id")
+    assert event.details["filter"]["hospital"] == [mine.site.site_code]
+
+
 def test_anonymous_is_refused(world, client) -> None:
     response = client.get(URL)
     assert response.status_code in (302, 401, 403)
