@@ -55,7 +55,8 @@ _EMPTY_GEO: dict[str, Any] = {
 PENDING = RowGeocode("pending", _EMPTY_GEO, "pending")
 
 
-def _geo_fields(result: Any) -> RowGeocode:
+def geocode_columns(result: Any) -> RowGeocode:
+    """The incident columns for one geocoder result (also used when a review re-geocodes)."""
     fields = {
         "geo_class": result.result_class,
         "lat": result.lat,
@@ -98,7 +99,7 @@ def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeoco
     except Exception:
         logger.warning("geocoder unavailable: incidents stored with geocode pending", exc_info=True)
         return [PENDING] * len(rows)
-    by_key = {key: _geo_fields(res) for key, res in zip(distinct, results, strict=True)}
+    by_key = {key: geocode_columns(res) for key, res in zip(distinct, results, strict=True)}
     return [by_key[key] for key in keys]
 
 

@@ -16,7 +16,8 @@ from accounts.models import User
 from incidents.geocoding import classify
 from incidents.geocoding.geocoder import PLACE, GeocodeResult
 from incidents.geocoding.models import LearnedAlias, ReviewItem
-from incidents.geocoding.service import refresh_aliases
+from incidents.geocoding.normalise import normalise_query
+from incidents.geocoding.service import get_geocoder, refresh_aliases
 
 # Results under this confidence, or with a rival candidate, go to the review queue.
 REVIEW_CONFIDENCE = 0.6
@@ -53,13 +54,36 @@ def review_items_record(*, results: Iterable[tuple[GeocodeResult, str]]) -> int:
 
 
 def apply_decision_to_incidents(alias: LearnedAlias) -> int:
-    """Re-geocode the incident rows that used ``alias.phrase`` at ``alias.hospital``.
+    """Re-geocode the incident rows that used ``alias.phrase`` at ``alias.hospital`` (any
+    hospital when blank), inside the decision's transaction; returns the rows updated.
 
-    The incident model does not exist yet; until it does this updates nothing and
-    returns 0. The pipeline will implement the update here (rows whose normalised
-    location text and hospital match), inside the decision's transaction.
+    Each distinct (hospital, description, location type) whose description normalises to
+    the phrase is geocoded once more, now that the alias exists, and its rows updated.
     """
-    return 0
+    # Imported here: incidents and the submission pipeline build on the geocoder.
+    from hospitals.enrichment import geocode_columns
+    from incidents.models import Incident
+
+    get_geocoder()
+    refresh_aliases()  # this process's geocoder sees the alias saved in this transaction
+    geocoder = get_geocoder()
+    rows = Incident.objects.all()
+    if alias.hospital:
+        rows = rows.filter(site__site_code=alias.hospital)
+    used = rows.values_list(
+        "site__site_code", "location_description", "location_type_code"
+    ).distinct()
+    updated = 0
+    for site_code, description, location_type in used:
+        if normalise_query(description) != alias.phrase:
+            continue
+        columns = geocode_columns(geocoder.geocode(description, site_code, location_type))
+        updated += rows.filter(
+            site__site_code=site_code,
+            location_description=description,
+            location_type_code=location_type,
+        ).update(geocode_status=columns.status, **columns.fields)
+    return updated
 
 
 @transaction.atomic

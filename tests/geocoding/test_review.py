@@ -139,3 +139,36 @@ def test_other_processes_pick_up_new_aliases(
     monkeypatch.setattr(service, "ALIAS_RECHECK_SECONDS", 0.0)
     assert get_geocoder().geocode("the chicken shop", "RJZ01").result_class == "vague"
     reset_geocoder()
+
+
+def test_a_decision_updates_the_incidents_that_used_the_phrase(queued: ReviewItem) -> None:
+    from incidents.models import Incident
+    from tests.workspace_api.factories import (
+        incident_row,
+        incidents_create,
+        site_get,
+        submission_create,
+    )
+
+    site = site_get("RJZ01", "E09000022")
+    submission = submission_create(site)
+    same, other = incidents_create(
+        submission,
+        [
+            incident_row("E09000022", description="Albert Rd", located=False),
+            incident_row("E09000022", description="Somewhere else", located=False),
+        ],
+    )
+    alternative = queued.result["alternatives"][0]
+    response = _client(Membership.Role.DATA_MANAGER).post(
+        reverse("geocoding:review_detail", args=[queued.pk]),
+        {"decision": "accept", "candidate": "1"},
+    )
+    assert response.status_code == 302
+    same = Incident.objects.get(pk=same.pk)
+    assert (same.lat, same.lon) == (alternative["lat"], alternative["lon"])
+    assert same.geo_method == "learned_alias" and same.geocode_status == "done"
+    assert Incident.objects.get(pk=other.pk).lat is None
+    event = AuditEvent.objects.get(action="geocode.corrected")
+    assert event.details["incidents_updated"] == 1
+    reset_geocoder()
