@@ -33,7 +33,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.access import active_grants_q
 from accounts.audit.models import Action
-from accounts.audit.services import audit_record
+from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.authentication import TOKEN_PREFIX_LENGTH, new_token_key, token_digest
 from accounts.models import AccessGrant, ApiToken, Invitation, Membership, Organisation, User
 from hospitals.models import HospitalSite
@@ -72,27 +72,6 @@ _PRECISION_RANK = {
 # --- building blocks ------------------------------------------------------------------
 
 
-def _snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
-    """Field values for audit before/after (JSON-safe; dates become ISO strings)."""
-    snap: dict[str, Any] = {}
-    for name in fields:
-        value = getattr(obj, name)
-        if isinstance(value, date | datetime):
-            value = value.isoformat()
-        elif isinstance(value, list):
-            value = sorted(value)
-        snap[name] = value
-    return snap
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    changed = [k for k in after if before.get(k) != after[k]]
-    return {
-        "before": {k: before.get(k) for k in changed},
-        "after": {k: after[k] for k in changed},
-    }
-
-
 def _apply(obj: Any, fields: Iterable[str], values: dict[str, Any]) -> list[str]:
     """Set the given fields on ``obj``; return the names that actually changed."""
     unknown = set(values) - set(fields)
@@ -111,7 +90,7 @@ def _locked_edit(
 ) -> tuple[Any, dict[str, Any], list[str]]:
     """Lock the row, note its fields, apply ``values``: (row, before, changed field names)."""
     obj = queryset.select_for_update(of=("self",)).get(pk=pk)
-    before = _snapshot(obj, fields)
+    before = audit_snapshot(obj, fields)
     return obj, before, _apply(obj, fields, values)
 
 
@@ -366,7 +345,7 @@ def organisation_create(
         actor=actor,
         organisation=organisation,
         obj=organisation,
-        details={"after": _snapshot(organisation, ORGANISATION_FIELDS)},
+        details={"after": audit_snapshot(organisation, ORGANISATION_FIELDS)},
         request=request,
     )
     return organisation
@@ -394,7 +373,7 @@ def organisation_update(
         actor=actor,
         organisation=organisation,
         obj=organisation,
-        details=_changes(before, _snapshot(organisation, ORGANISATION_FIELDS)),
+        details=audit_changes(before, audit_snapshot(organisation, ORGANISATION_FIELDS)),
         request=request,
     )
     return organisation
@@ -429,7 +408,7 @@ def membership_add(
         actor=actor,
         organisation=organisation,
         obj=membership,
-        details={"user_id": user.pk, "after": _snapshot(membership, MEMBERSHIP_FIELDS)},
+        details={"user_id": user.pk, "after": audit_snapshot(membership, MEMBERSHIP_FIELDS)},
         request=request,
     )
     return membership
@@ -466,7 +445,7 @@ def membership_update(
             membership.save(update_fields=changed)
     except IntegrityError:
         raise ValidationError({"role": "This person already has this role here."}) from None
-    after = _snapshot(membership, MEMBERSHIP_FIELDS)
+    after = audit_snapshot(membership, MEMBERSHIP_FIELDS)
     if _membership_shrinks(before, after):
         access_epochs_bump(user_ids=[membership.user_id])
     audit_record(
@@ -474,7 +453,7 @@ def membership_update(
         actor=actor,
         organisation=membership.organisation,
         obj=membership,
-        details={"user_id": membership.user_id, **_changes(before, after)},
+        details={"user_id": membership.user_id, **audit_changes(before, after)},
         request=request,
     )
     return membership
@@ -487,7 +466,7 @@ def membership_remove(
     membership = (
         Membership.objects.select_for_update().select_related("organisation").get(pk=membership.pk)
     )
-    before = _snapshot(membership, MEMBERSHIP_FIELDS)
+    before = audit_snapshot(membership, MEMBERSHIP_FIELDS)
     membership_id, user_id = membership.pk, membership.user_id
     membership.delete()
     access_epochs_bump(user_ids=[user_id])
@@ -553,7 +532,7 @@ def grant_create(
         actor=actor,
         organisation=organisation,
         obj=grant,
-        details={"before": {}, "after": _snapshot(grant, GRANT_FIELDS)},
+        details={"before": {}, "after": audit_snapshot(grant, GRANT_FIELDS)},
         request=request,
     )
     return grant
@@ -573,7 +552,7 @@ def grant_update(
     if grant.revoked_at is not None:
         raise ValidationError("A revoked grant cannot be changed.")
     _grant_clean(grant)
-    after = _snapshot(grant, GRANT_FIELDS)
+    after = audit_snapshot(grant, GRANT_FIELDS)
     changed = [name for name in GRANT_FIELDS if before[name] != after[name]]
     if not changed:
         return grant
@@ -591,7 +570,7 @@ def grant_update(
         actor=actor,
         organisation=grant.organisation,
         obj=grant,
-        details=_changes(before, after),
+        details=audit_changes(before, after),
         request=request,
     )
     return grant

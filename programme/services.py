@@ -8,7 +8,7 @@ bumped so their sessions and tokens are refused on the next request).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.audit.models import Action
-from accounts.audit.services import audit_record
+from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, Organisation, User
 from accounts.services import grant_revoke
@@ -65,23 +65,6 @@ REMINDER_DAYS = 30
 
 
 # --- building blocks ------------------------------------------------------------------
-
-
-def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    snap: dict[str, Any] = {}
-    for name in fields:
-        value = getattr(obj, name)
-        if isinstance(value, date | datetime):
-            value = value.isoformat()
-        elif isinstance(value, list):
-            value = sorted(value)
-        snap[name] = value
-    return snap
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    changed = [k for k in after if before.get(k) != after[k]]
-    return {"before": {k: before.get(k) for k in changed}, "after": {k: after[k] for k in changed}}
 
 
 def _party_ids(agreement: DataSharingAgreement) -> dict[str, list[int]]:
@@ -161,7 +144,7 @@ def agreement_create(
         details={
             "before": {},
             "after": {
-                **_snapshot(agreement, AGREEMENT_FIELDS),
+                **audit_snapshot(agreement, AGREEMENT_FIELDS),
                 "status": agreement.status,
                 **_party_ids(agreement),
                 "document_sha256": agreement.document_sha256,
@@ -193,7 +176,7 @@ def agreement_update(
     if agreement.status == DataSharingAgreement.Status.ENDED:
         raise ValidationError("An ended agreement cannot be changed; register a new one.")
     before = {
-        **_snapshot(agreement, AGREEMENT_FIELDS),
+        **audit_snapshot(agreement, AGREEMENT_FIELDS),
         "status": agreement.status,
         **_party_ids(agreement),
         "document_sha256": agreement.document_sha256,
@@ -228,9 +211,9 @@ def agreement_update(
     old_document = ""
     if document is not None:
         old_document = _store_document(agreement, document)
-    if before["review_on"] != _snapshot(agreement, ("review_on",))["review_on"]:
+    if before["review_on"] != audit_snapshot(agreement, ("review_on",))["review_on"]:
         agreement.review_reminder_for = None
-    if before["ends_on"] != _snapshot(agreement, ("ends_on",))["ends_on"]:
+    if before["ends_on"] != audit_snapshot(agreement, ("ends_on",))["ends_on"]:
         agreement.end_reminder_for = None
     agreement.updated_at = timezone.now()
     agreement.save()
@@ -239,14 +222,14 @@ def agreement_update(
     if recipients is not None:
         agreement.recipients.set(recipients)
     after = {
-        **_snapshot(agreement, AGREEMENT_FIELDS),
+        **audit_snapshot(agreement, AGREEMENT_FIELDS),
         "status": agreement.status,
         **_party_ids(agreement),
         "document_sha256": agreement.document_sha256,
     }
     if old_document:
         transaction.on_commit(lambda: storage.remove(storage.AGREEMENTS, old_document))
-    changes = _changes(before, after)
+    changes = audit_changes(before, after)
     if changes["after"]:
         audit_record(
             action=Action.AGREEMENT_CHANGED,
@@ -573,7 +556,7 @@ def case_study_update(
     case_study = CaseStudy.objects.select_for_update().get(pk=case_study.pk)
     if case_study.author_id != actor.pk or case_study.status != CaseStudy.Status.DRAFT:
         raise PermissionDenied
-    before = _snapshot(case_study, CASE_STUDY_SNAPSHOT)
+    before = audit_snapshot(case_study, CASE_STUDY_SNAPSHOT)
     for name, value in values.items():
         if name not in CASE_STUDY_FIELDS:
             raise TypeError(f"Unknown field: {name}")
@@ -581,7 +564,7 @@ def case_study_update(
     _clean_case_study(case_study, actor)
     case_study.updated_at = timezone.now()
     case_study.save()
-    changes = _changes(before, _snapshot(case_study, CASE_STUDY_SNAPSHOT))
+    changes = audit_changes(before, audit_snapshot(case_study, CASE_STUDY_SNAPSHOT))
     # The body is the author's prose: record which fields changed, not the text.
     audit_record(
         action=Action.CASE_STUDY_CHANGED,

@@ -19,7 +19,7 @@ import ipaddress
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -309,3 +309,25 @@ def audit_record(
     # Shipped only once the change it records is durable; a rolled-back change ships nothing.
     transaction.on_commit(lambda: _ship(event), robust=True)
     return event
+
+
+def audit_snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """Field values for an event's before/after (JSON-safe; dates become ISO strings)."""
+    snap: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if isinstance(value, dt.date | dt.datetime):
+            value = value.isoformat()
+        elif isinstance(value, list):
+            value = sorted(value)
+        snap[name] = value
+    return snap
+
+
+def audit_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields that changed, as ``{"before": {...}, "after": {...}}``."""
+    changed = [k for k in after if before.get(k) != after[k]]
+    return {
+        "before": {k: before.get(k) for k in changed},
+        "after": {k: after[k] for k in changed},
+    }
