@@ -38,6 +38,8 @@ from incidents.masking import RAW_FIELDS, Masker
 from incidents.models import HarmonisedCode, Release
 from incidents.selectors import hospitals_visible_to, saved_queries_visible_to, visible_to
 from incidents.services import SavedQueryError, data_access_record, saved_query_create
+from programme.markdown import render_markdown
+from programme.selectors import latest_release_note
 
 EXPORT_FORMATS = {
     "csv": "CSV (spreadsheet-friendly text)",
@@ -143,6 +145,7 @@ def _panel_context(
             Release.objects.order_by("-number").values_list("number", "label")[:36]
         ),
         "free_text_allowed": bool(access.free_text_boroughs),
+        "changes_since": pq.changes_since(request.GET.get("release")),
         "access": access,
         "filter_query": _query(request),
         "tab_query": _query(request, drop=PAGING),
@@ -157,6 +160,7 @@ def _panel_context(
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     access = _data_access_or_404(request)
+    note = latest_release_note()
     fs = IncidentFilterSet({}, user=_user(request), access=access, records=False)
     board = pq.dashboard_cached(fs.qs, access)
     _audit_view(
@@ -172,6 +176,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "board": board,
             "access": access,
+            "release_note": note,
+            "release_note_html": render_markdown(note.body) if note else "",
             "trend_chart": board.trend.as_chart(),
             "explore_last_month": urlencode(
                 {

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from hospitals.models import HospitalSite
 from incidents.filters import FILTER_NAMES
 from incidents.models import Release, SavedQuery
+from programme.models import ReleaseNote
 
 
 class IncidentOutSerializer(serializers.Serializer[dict[str, Any]]):
@@ -82,10 +83,19 @@ class HospitalOutSerializer(serializers.ModelSerializer[HospitalSite]):
 
 class ReleaseOutSerializer(serializers.ModelSerializer[Release]):
     submission_count = serializers.IntegerField(read_only=True)
+    release_notes = serializers.SerializerMethodField(
+        help_text="The data manager's published release notes (Markdown), or null."
+    )
 
     class Meta:
         model = Release
-        fields = ["number", "label", "created_at", "notes", "submission_count"]
+        fields = ["number", "label", "created_at", "notes", "submission_count", "release_notes"]
+
+    def get_release_notes(self, release: Release) -> str | None:
+        note = getattr(release, "release_note", None)  # select_related by the view
+        if note is None or note.status != ReleaseNote.Status.PUBLISHED:
+            return None
+        return str(note.body)
 
 
 class SavedQueryInSerializer(serializers.Serializer[dict[str, Any]]):

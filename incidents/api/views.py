@@ -359,8 +359,10 @@ class HospitalListView(DataAPIView):
 
 
 def _releases(request: Request, access: EffectiveAccess) -> QuerySet[Release]:
-    return releases_visible_to(_user(request), access=access).annotate(
-        submission_count=Count("submissions")
+    return (
+        releases_visible_to(_user(request), access=access)
+        .select_related("release_note")
+        .annotate(submission_count=Count("submissions"))
     )
 
 
