@@ -28,3 +28,5 @@ urlpatterns = [
         name="attribution",
     ),
 ]
+
+handler500 = "istv_portal.errors.server_error"
