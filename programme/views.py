@@ -448,6 +448,7 @@ def case_study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     study = _case_study_or_404(request, pk)
     user = _actor(request)
     chart = selectors.case_study_chart(study, user)
+    chart_rows = [(r[study.chart_group_by], r["count"]) for r in chart.results] if chart else []
     return render(
         request,
         "programme/case_study_detail.html",
@@ -456,9 +457,12 @@ def case_study_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "html": render_markdown(study.body),
             "images": list(study.images.all()),
             "chart": chart,
-            "chart_rows": [(r[study.chart_group_by], r["count"]) for r in chart.results]
-            if chart
-            else [],
+            "chart_rows": chart_rows,
+            # Suppressed counts ("*") are gaps in the chart; the table shows them as "*".
+            "chart_data": {
+                "labels": [str(label or "Not known") for label, _count in chart_rows],
+                "counts": [count if isinstance(count, int) else None for _l, count in chart_rows],
+            },
             "borough_names": [LONDON_BOROUGHS.get(c, c) for c in study.boroughs],
             "theme_names": [CaseStudy.Theme(t).label for t in study.themes],
             "is_author": study.author_id == user.pk,

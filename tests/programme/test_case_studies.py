@@ -186,5 +186,11 @@ def test_embedded_chart_is_disclosure_controlled(
     login_verified(client, mps_analyst)
     page = client.get(reverse("programme:case_study_detail", args=[study.pk]))
     assert b"Southwark trend" in page.content and b"SECRET-FREE-TEXT" not in page.content
+    # The chart is drawn from the protected counts: suppressed cells are gaps, never values.
+    assert b'id="case-study-chart"' in page.content
+    data = page.context["chart_data"]
+    plotted = dict(zip(data["labels"], data["counts"], strict=True))
+    assert plotted[f"{earlier:%Y-%m}"] is None
+    assert 3 not in data["counts"]
     # No data access: the chart is empty, never someone else's numbers.
     assert selectors.case_study_chart(study, liaison_a).results == []
