@@ -174,3 +174,23 @@ CASES += everyone(
     others=404,
 )
 CASES += everyone("GET", "accounts:my_organisation", allowed={"org_lead": 302}, others=404)
+
+
+def run_case(case: Case, client: Any, request: Any) -> Any:
+    """Sign in as the case's persona (MFA-verified), make its request and assert the
+    status; anonymous 302s must go to sign-in. Returns the response for extra checks."""
+    from tests.factories import login_verified
+
+    def fx(name: str) -> Any:
+        return request.getfixturevalue(name)
+
+    target = case.resolve_url(fx)
+    if case.persona != ANONYMOUS:
+        login_verified(client, fx(case.persona))
+    response = getattr(client, case.method.lower())(target, data=case.resolve_data(fx))
+    assert response.status_code == case.status, (
+        f"{case.method} {target} as {case.persona}: {response.status_code}"
+    )
+    if case.persona == ANONYMOUS and case.status == 302:
+        assert "/accounts/login/" in response["Location"]
+    return response

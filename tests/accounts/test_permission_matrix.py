@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from accounts.models import Membership
 from accounts.services import api_token_create
-from tests.factories import login_verified
-from tests.permission_matrix import ANONYMOUS, CASES, Case
+from tests.permission_matrix import CASES, Case, run_case
 
 pytestmark = pytest.mark.django_db
 
@@ -26,18 +23,7 @@ def southwark_membership(southwark_analyst):
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_permission_matrix(case: Case, client, request) -> None:
-    def fx(name: str) -> Any:
-        return request.getfixturevalue(name)
-
-    if case.persona != ANONYMOUS:
-        login_verified(client, fx(case.persona))
-    target = case.resolve_url(fx)
-    response = getattr(client, case.method.lower())(target, data=case.resolve_data(fx))
-    assert response.status_code == case.status, (
-        f"{case.method} {target} as {case.persona}: {response.status_code}"
-    )
-    if case.persona == ANONYMOUS and case.status == 302:
-        assert "/accounts/login/" in response["Location"]
+    run_case(case, client, request)
 
 
 def test_matrix_covers_every_management_url() -> None:

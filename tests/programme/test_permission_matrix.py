@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,8 +16,15 @@ from django.utils import timezone
 
 from incidents.models import Release
 from programme import services
-from tests.factories import login_verified
-from tests.permission_matrix import ANONYMOUS, ONE_OF_EACH_ROLE, Case, Fixture, everyone, url
+from tests.permission_matrix import (
+    ANONYMOUS,
+    ONE_OF_EACH_ROLE,
+    Case,
+    Fixture,
+    everyone,
+    run_case,
+    url,
+)
 from tests.personas import PERSONAS, SOUTHWARK
 
 pytestmark = pytest.mark.django_db
@@ -210,18 +216,7 @@ def draft_study(org_lead, org_southwark):
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_permission_matrix(case: Case, client, request) -> None:
-    def fx(name: str) -> Any:
-        return request.getfixturevalue(name)
-
-    if case.persona != ANONYMOUS:
-        login_verified(client, fx(case.persona))
-    target = case.resolve_url(fx)
-    response = getattr(client, case.method.lower())(target, data=case.resolve_data(fx))
-    assert response.status_code == case.status, (
-        f"{case.method} {target} as {case.persona}: {response.status_code}"
-    )
-    if case.persona == ANONYMOUS and case.status == 302:
-        assert "/accounts/login/" in response["Location"]
+    run_case(case, client, request)
 
 
 def test_matrix_covers_every_programme_url() -> None:

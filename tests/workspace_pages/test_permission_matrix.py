@@ -13,8 +13,7 @@ import pytest
 
 from incidents.models import Incident
 from incidents.services import saved_query_create
-from tests.factories import login_verified
-from tests.permission_matrix import ANONYMOUS, ONE_OF_EACH_ROLE, Case, Fixture, everyone
+from tests.permission_matrix import ONE_OF_EACH_ROLE, Case, Fixture, everyone, run_case
 from tests.personas import PERSONAS, SOUTHWARK
 
 pytestmark = pytest.mark.django_db
@@ -127,18 +126,7 @@ CASES += everyone("GET", _monitoring_csv, allowed=MONITORING_READERS, others=404
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_permission_matrix(case: Case, client: Any, request: pytest.FixtureRequest) -> None:
-    def fx(name: str) -> Any:
-        return request.getfixturevalue(name)
-
-    target = case.resolve_url(fx)
-    if case.persona != ANONYMOUS:
-        login_verified(client, fx(case.persona))
-    response = getattr(client, case.method.lower())(target, data=case.resolve_data(fx))
-    assert response.status_code == case.status, (
-        f"{case.method} {target} as {case.persona}: {response.status_code}"
-    )
-    if case.persona == ANONYMOUS and case.status == 302:
-        assert "/accounts/login/" in response["Location"]
+    response = run_case(case, client, request)
     if response.status_code == 200:
         assert "no-store" in response["Cache-Control"]
 
