@@ -55,13 +55,23 @@ def process_submission(submission_id: int) -> str:
     return str(services.submission_process(submission_id=submission_id).status)
 
 
-@shared_task(name="hospitals.tasks.sweep_stuck_submissions", acks_late=True, time_limit=300)
+@shared_task(
+    name="hospitals.tasks.sweep_stuck_submissions",
+    acks_late=True,
+    time_limit=300,
+    soft_time_limit=270,
+)
 def sweep_stuck_submissions() -> list[int]:
     """Re-enqueue queued submissions the broker lost and running ones that went stale."""
     return services.submissions_sweep()
 
 
-@shared_task(name="hospitals.tasks.send_overdue_reminders", acks_late=True, time_limit=600)
+@shared_task(
+    name="hospitals.tasks.send_overdue_reminders",
+    acks_late=True,
+    time_limit=600,
+    soft_time_limit=540,
+)
 def send_overdue_reminders() -> dict[str, int]:
     """Monthly: e-mail liaisons of sites whose file for last month is overdue."""
     return services.overdue_reminders_send()

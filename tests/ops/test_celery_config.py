@@ -1,0 +1,32 @@
+"""Every task can actually be sent: its soft time limit is within its hard one.
+
+Celery refuses to send a task whose effective soft limit (its own, else the global
+CELERY_TASK_SOFT_TIME_LIMIT) exceeds its effective hard limit, and beat then fails the
+schedule entry on every tick, so a task that sets only ``time_limit`` below the global
+soft limit is never run.
+"""
+
+import pytest
+
+from istv_portal.celery import app
+
+
+def _project_tasks():
+    app.loader.import_default_modules()
+    return sorted(
+        (name, task) for name, task in app.tasks.items() if not name.startswith("celery.")
+    )
+
+
+@pytest.mark.parametrize(("name", "task"), _project_tasks(), ids=lambda v: str(v))
+def test_soft_time_limit_within_hard_limit(name, task):
+    hard = task.time_limit or app.conf.task_time_limit
+    soft = task.soft_time_limit or app.conf.task_soft_time_limit
+    if hard and soft:
+        assert soft < hard, f"{name}: soft {soft}s is not below hard {hard}s"
+
+
+def test_every_scheduled_task_is_registered():
+    names = {name for name, _task in _project_tasks()}
+    for entry, schedule in app.conf.beat_schedule.items():
+        assert schedule["task"] in names, f"beat entry {entry} names an unknown task"
