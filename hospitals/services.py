@@ -38,6 +38,7 @@ from accounts.models import Membership, User
 from hospitals import storage
 from hospitals.enrichment import RowGeocode, geocode_rows, incident_rows, site_history
 from hospitals.models import HospitalSite, MappingProfile, Submission
+from hospitals.reference_services import code_references_for_site
 from hospitals.scorecard import Thresholds, build_scorecard
 from incidents import loader
 from incidents.models import Release
@@ -520,6 +521,8 @@ def _run(submission: Submission) -> Submission:
     site = submission.site
     period = Period(submission.period.year, submission.period.month)
     profile, mapping = _profile_mapping(site)
+    # Loaded once per file: the data managers' synonyms and the active code list.
+    references = code_references_for_site(site.site_code)
     result = process_file(
         storage.locate(submission.stored_name),
         filename=submission.original_name,
@@ -531,6 +534,8 @@ def _run(submission: Submission) -> Submission:
             reject_on_invalid_rows=not submission.set_aside_invalid,
             previous_columns=_previous_columns(submission, profile),
             site_aliases=frozenset(site.aliases or ()),
+            method_reference=references[Field.METHOD.value],
+            location_reference=references[Field.LOCATION_TYPE.value],
         ),
     )
     report = result.report.to_json()

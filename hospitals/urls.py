@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hospitals import views
+from hospitals import reference_views, views
 
 app_name = "hospitals"
 urlpatterns = [
@@ -18,4 +18,15 @@ urlpatterns = [
     path("<int:pk>/mapping/", views.submission_mapping, name="submission_mapping"),
     path("<int:pk>/original/", views.submission_original, name="submission_original"),
     path("<int:pk>/publish/", views.submission_publish_view, name="submission_publish"),
+    path("reference/", reference_views.reference_codes, name="reference_codes"),
+    path(
+        "reference/codes/<int:pk>/",
+        reference_views.reference_code_edit,
+        name="reference_code_edit",
+    ),
+    path(
+        "reference/synonyms/<int:pk>/delete/",
+        reference_views.reference_synonym_delete,
+        name="reference_synonym_delete",
+    ),
 ]

@@ -42,6 +42,7 @@ from hospitals import page_selectors, storage
 from hospitals.forms import MappingForm, UploadForm
 from hospitals.models import Submission
 from hospitals.page_selectors import SubmissionViewer
+from hospitals.reference_forms import ValueMappingForm
 from hospitals.selectors import sites_uploadable_by
 from hospitals.services import (
     UploadRefused,
@@ -351,13 +352,14 @@ def submission_mapping(request: HttpRequest, pk: int) -> HttpResponseBase:
         columns=[str(c) for c in report.get("columns") or []],
         proposal=report.get("proposal"),
     )
-    if request.method == "POST" and form.is_valid():
+    value_form = ValueMappingForm(request.POST or None, unmapped=report.get("unmapped_values"))
+    if request.method == "POST" and form.is_valid() and value_form.is_valid():
         try:
             submission_confirm_mapping(
                 actor=_actor(request),
                 submission=submission,
                 columns=form.source_to_field,
-                value_mappings={},
+                value_mappings=value_form.value_mappings,
                 request=request,
             )
         except ValidationError as error:
@@ -373,6 +375,7 @@ def submission_mapping(request: HttpRequest, pk: int) -> HttpResponseBase:
         {
             "submission": submission,
             "form": form,
+            "value_form": value_form,
             "missing_fields": proposal.get("missing_fields") or [],
         },
         status=400 if request.method == "POST" else 200,

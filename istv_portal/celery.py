@@ -46,7 +46,9 @@ def _configure_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
         folder = settings.CELERY_BROKER_DATA_DIR
         for sub in ("out", "processed"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        # Merged, not replaced: the settings' options (the visibility timeout) still apply.
         sender.conf.broker_transport_options = {
+            **(sender.conf.broker_transport_options or {}),
             "data_folder_in": str(folder / "out"),
             "data_folder_out": str(folder / "out"),
             "processed_folder": str(folder / "processed"),

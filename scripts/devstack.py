@@ -254,7 +254,11 @@ def cmd_run(_args: argparse.Namespace) -> int:
         env = child_env(db_url, "istv_portal.settings.local")
         # One-off set-up commands log every audit event at INFO; keep their output to
         # what a person starting the portal needs to read.
-        quiet = {**env, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
+        quiet = {
+            **env,
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+            "AUDIT_LOG_LEVEL": os.environ.get("AUDIT_LOG_LEVEL", "WARNING"),
+        }
         ensure_node_assets(env)
         must("Applying migrations", [*MANAGE, "migrate", "--noinput"], quiet)
         if not env.get("REDIS_URL"):

@@ -260,3 +260,69 @@ def build_row(
         warnings,
         redactions,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CodeReference:
+    """Editable reference data for one file, loaded once per submission.
+
+    ``synonyms`` maps a normalised source value to a code (the site's own rows already
+    merged over the all-hospital rows); ``active`` is the set of codes that may be
+    produced, or None to allow every built-in code (no reference table).
+    """
+
+    synonyms: Mapping[str, str]
+    active: frozenset[str] | None = None
+
+
+INACTIVE_RULE_SUFFIX = ":inactive_code"
+
+
+class ValueResolver:
+    """Resolves one coded field for one file: profile value → reference synonym →
+    built-in lists; a code that is no longer active becomes "not known".
+
+    Results are memoised per raw value, so a file costs one lookup per distinct value.
+    """
+
+    __slots__ = ("_active", "_cache", "_fallback", "_field", "_profile", "_synonyms")
+
+    def __init__(
+        self,
+        field: str,
+        *,
+        profile: Mapping[str, str] | None = None,
+        reference: CodeReference | None = None,
+    ) -> None:
+        self._field = field
+        self._profile = {norm_label(k): v for k, v in (profile or {}).items()}
+        self._synonyms = reference.synonyms if reference else {}
+        self._active = reference.active if reference else None
+        self._fallback = _method_cached if field == "method" else _location_cached
+        self._cache: dict[str, Resolution] = {}
+
+    def __call__(self, raw: str) -> Resolution:
+        res = self._cache.get(raw)
+        if res is None:
+            res = self._cache[raw] = self._resolve(raw)
+        return res
+
+    def _resolve(self, raw: str) -> Resolution:
+        res: Resolution | None = None
+        if self._profile or self._synonyms:
+            key = norm_label(raw)
+            if key in self._profile:
+                res = Resolution(self._profile[key], f"{self._field}:profile_value")
+            elif key in self._synonyms:
+                res = Resolution(self._synonyms[key], f"{self._field}:reference")
+        if res is None:
+            res = self._fallback(raw)
+        if res.code is None or self._active is None or res.code in self._active:
+            return res
+        # A retired category is never produced: fall back to "not known" (if that is
+        # itself retired the value is treated as unknown and the row set aside).
+        not_known = codes.Method.NOT_KNOWN.value
+        return Resolution(
+            not_known if not_known in self._active else None,
+            f"{self._field}{INACTIVE_RULE_SUFFIX}",
+        )

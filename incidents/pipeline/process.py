@@ -23,14 +23,17 @@ from pathlib import Path
 
 from .errors import FileErrorCode as E
 from .errors import PipelineFileError
+from .harmonise import CodeReference, ValueResolver
 from .intake import accept_upload
 from .limits import Limits
 from .mapping import detect_drift, missing_columns, propose_mapping
 from .parsers import DEFAULT_LAYOUT, XmlLayout, ecds_mapping, parse_upload
+from .parsers.common import cell_text
 from .pii import PiiScanner
 from .types import (
     FREE_TEXT_FIELDS,
     ColumnMapping,
+    Field,
     FileFormat,
     Issue,
     MappingStatus,
@@ -41,7 +44,13 @@ from .types import (
     SetAsideRow,
     Severity,
 )
-from .validation import RowOutcome, RowValidator
+from .validation import RowCode, RowOutcome, RowValidator, safe_value
+
+MAX_UNMAPPED_VALUES = 50  # per coded field, in the report
+_UNMAPPED_CODES = {
+    RowCode.UNKNOWN_METHOD: Field.METHOD.value,
+    RowCode.UNKNOWN_LOCATION_TYPE: Field.LOCATION_TYPE.value,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,9 @@ class Options:
     site_aliases: frozenset[str] = frozenset()  # older codes of the same site
     sample_rows: int = 50
     limits: Limits | None = None
+    # Editable reference data (the portal's synonym and code tables); None = built-in lists.
+    method_reference: CodeReference | None = None
+    location_reference: CodeReference | None = None
 
 
 def _file_error(report: Report, exc: PipelineFileError) -> Issue:
@@ -62,6 +74,14 @@ def _file_error(report: Report, exc: PipelineFileError) -> Issue:
     report.file_errors.append(issue)
     report.errors_by_code[exc.code] = report.errors_by_code.get(exc.code, 0) + 1
     return issue
+
+
+def _note_unmapped(report: Report, field: str, value: str | None) -> None:
+    if value is None:
+        return
+    seen = report.unmapped_values.setdefault(field, [])
+    if len(seen) < MAX_UNMAPPED_VALUES and value not in seen:
+        seen.append(value)
 
 
 def iter_outcomes(
@@ -81,6 +101,8 @@ def iter_outcomes(
         for issue in outcome.issues:
             bucket = errors if issue.severity is Severity.ERROR else warnings
             bucket[issue.code] = bucket.get(issue.code, 0) + 1
+            if issue.code in _UNMAPPED_CODES:
+                _note_unmapped(report, _UNMAPPED_CODES[RowCode(issue.code)], issue.value)
             if issue.severity is Severity.WARNING:
                 report.warnings += 1
             if len(report.issues) < cap:
@@ -169,12 +191,19 @@ def process_file(
     )
     if mapping is None:
         result.status = "mapping_needed"
-        _guard_only(parsed, result, free_cols)
+        coded = _coded_columns(report.proposal.mapping if report.proposal else None, options)
+        _guard_only(parsed, result, free_cols, coded)
         return result
 
     scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
 
-    validator = RowValidator(mapping=mapping, period=period, limits=limits)
+    validator = RowValidator(
+        mapping=mapping,
+        period=period,
+        limits=limits,
+        method_reference=options.method_reference,
+        location_reference=options.location_reference,
+    )
     for outcome in iter_outcomes(parsed, validator, scanner, report):
         if options.keep_rows:
             if outcome.row is not None:
@@ -193,13 +222,40 @@ def process_file(
     return result
 
 
-def _guard_only(parsed: ParsedFile, result: ProcessResult, free_cols: frozenset[str]) -> None:
+def _coded_columns(
+    mapping: ColumnMapping | None, options: Options
+) -> list[tuple[str, str, ValueResolver]]:
+    """(field, proposed column, resolver) for the coded fields of a proposed mapping."""
+    if mapping is None:
+        return []
+    refs = {Field.METHOD: options.method_reference, Field.LOCATION_TYPE: options.location_reference}
+    return [
+        (f.value, col, ValueResolver(f.value, reference=refs[f]))
+        for f in (Field.METHOD, Field.LOCATION_TYPE)
+        if (col := mapping.columns.get(f))
+    ]
+
+
+def _guard_only(
+    parsed: ParsedFile,
+    result: ProcessResult,
+    free_cols: frozenset[str],
+    coded: list[tuple[str, str, ValueResolver]] | None = None,
+) -> None:
     """Run the guard over a file that will not be validated (unmapped or refused), so a
-    file holding personal data is quarantined whatever else is wrong with it."""
+    file holding personal data is quarantined whatever else is wrong with it.
+
+    For an unmapped file, ``coded`` also collects the values of the proposed method and
+    location-type columns that no rule maps, for the mapping page."""
     scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
+    report = result.report
     for number, values in parsed.rows:
-        result.report.rows_read += 1
+        report.rows_read += 1
         scanner.scan(number, values)
+        for field, col, resolve in coded or ():
+            raw = cell_text(values.get(col)).strip()
+            if raw and resolve(raw).code is None:
+                _note_unmapped(report, field, safe_value(raw))
     _finish_guard(result, scanner)
 
 
@@ -208,6 +264,7 @@ def _finish_guard(result: ProcessResult, scanner: PiiScanner) -> None:
         report = result.report
         report.pii_findings = scanner.results()
         report.pii_findings_by_kind = scanner.counts_by_kind()
+        report.unmapped_values.clear()  # nothing from a quarantined file is shown
         _file_error(
             report,
             PipelineFileError(

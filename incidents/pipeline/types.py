@@ -260,6 +260,9 @@ class Report:
     proposal: MappingProposal | None = None
     drift: DriftReport | None = None
     columns: list[str] = field(default_factory=list)
+    # Coded field -> distinct source values no rule could map (safe values only, capped),
+    # offered on the mapping page so a person can choose a category for each.
+    unmapped_values: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """JSON-safe summary (no cell values other than those marked safe)."""
@@ -299,6 +302,7 @@ class Report:
             ),
             "drift": self.drift.to_json() if self.drift else None,
             "columns": self.columns,
+            "unmapped_values": {f: list(v) for f, v in sorted(self.unmapped_values.items())},
         }
 
 

@@ -19,12 +19,13 @@ from . import pii
 from .codes import SNOMED_ASSAULT_INTENT, Method
 from .dates import BadValue, parse_datetime, parse_time
 from .harmonise import (
+    INACTIVE_RULE_SUFFIX,
+    CodeReference,
     Resolution,
+    ValueResolver,
     build_row,
     clean_text,
     location_type_from_description,
-    resolve_location_type,
-    resolve_method,
 )
 from .limits import Limits
 from .parsers.common import cell_text
@@ -50,6 +51,7 @@ class RowCode(StrEnum):
     DESCRIPTION_MISSING = "W004_LOCATION_DESCRIPTION_MISSING"
     TEXT_REDACTED = "W005_PERSONAL_DATA_REDACTED"
     LOCATION_TYPE_INFERRED = "W006_LOCATION_TYPE_FROM_DESCRIPTION"
+    CODE_RETIRED = "W007_CODE_RETIRED"
 
 
 _MAX_SAFE_VALUE = 40
@@ -60,6 +62,8 @@ WARNING_MESSAGES: dict[RowCode, str] = {
     RowCode.DESCRIPTION_MISSING: "The location description is empty.",
     RowCode.TEXT_REDACTED: "Personal details in free text were replaced by [redacted].",
     RowCode.LOCATION_TYPE_INFERRED: "The location type was taken from the location description.",
+    RowCode.CODE_RETIRED: "The value maps to a category that is no longer used; "
+    "it was recorded as 'not known'.",
 }
 
 
@@ -98,6 +102,9 @@ class RowValidator:
     mapping: ColumnMapping
     period: Period
     limits: Limits = field(default_factory=Limits)
+    # Editable reference data (synonyms, active codes) per coded field; None = built-in.
+    method_reference: CodeReference | None = None
+    location_reference: CodeReference | None = None
     _seen: dict[tuple[Cell, ...], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,8 +118,18 @@ class RowValidator:
             self.period.end + timedelta(days=self.limits.period_grace_days),
         )
         self._max_gap = timedelta(days=self.limits.max_days_before_arrival)
-        self._method_overrides = dict(self.mapping.values.get(Field.METHOD, {}))
-        self._location_overrides = dict(self.mapping.values.get(Field.LOCATION_TYPE, {}))
+        self._method = ValueResolver(
+            "method",
+            profile=self.mapping.values.get(Field.METHOD),
+            reference=self.method_reference,
+        )
+        self._location = ValueResolver(
+            "location_type",
+            profile=self.mapping.values.get(Field.LOCATION_TYPE),
+            reference=self.location_reference,
+        )
+        active = self.location_reference.active if self.location_reference else None
+        self._location_active = active
         self._dedupe_cols = [c for c in cols.values() if c]
 
     # -- helpers -------------------------------------------------------------------
@@ -244,6 +261,9 @@ class RowValidator:
         description = self._text(values, Field.LOCATION_DESCRIPTION, row, issues, rules, redacted)
         if redacted:
             warnings.append(_warning(RowCode.TEXT_REDACTED, row, None))
+        for res, f in ((method, Field.METHOD), (location, Field.LOCATION_TYPE)):
+            if res is not None and res.rule.endswith(INACTIVE_RULE_SUFFIX):
+                warnings.append(_warning(RowCode.CODE_RETIRED, row, self._col[f]))
         if method is not None and method.code == Method.OTHER and not method_other:
             warnings.append(
                 _warning(RowCode.OTHER_WITHOUT_TEXT, row, self._col[Field.METHOD_OTHER])
@@ -254,7 +274,9 @@ class RowValidator:
             )
         elif location is not None and location.code == "not_known":
             inferred = location_type_from_description(description)
-            if inferred is not None:
+            if inferred is not None and (
+                self._location_active is None or inferred in self._location_active
+            ):
                 location = Resolution(inferred, "location_type:from_description")
                 warnings.append(
                     _warning(RowCode.LOCATION_TYPE_INFERRED, row, self._col[Field.LOCATION_TYPE])
@@ -335,10 +357,10 @@ class RowValidator:
             )
             return None
         if f is Field.METHOD:
-            res = resolve_method(raw, self._method_overrides)
+            res = self._method(raw)
             code = RowCode.UNKNOWN_METHOD
         else:
-            res = resolve_location_type(raw, self._location_overrides)
+            res = self._location(raw)
             code = RowCode.UNKNOWN_LOCATION_TYPE
         if res.code is None:
             issues.append(

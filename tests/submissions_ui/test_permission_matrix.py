@@ -16,6 +16,7 @@ from hospitals.models import HospitalSite, Submission
 # The same request-and-assert as every other matrix row (one definition of a case's check).
 from tests.accounts.test_permission_matrix import test_permission_matrix as check_case
 from tests.permission_matrix import Case, Fixture, everyone, url
+from tests.reference.permission_cases import REFERENCE_CASES
 from tests.submissions_ui.conftest import MAPPING_REPORT
 
 pytestmark = pytest.mark.django_db
@@ -107,5 +108,5 @@ def test_matrix_covers_every_submission_url() -> None:
     named = {f"hospitals:{p.name}" for p in urlpatterns} | {
         f"submissions_api:{p.name}" for p in api_patterns
     }
-    covered = {_label(case.url) for case in CASES}
+    covered = {_label(case.url) for case in (*CASES, *REFERENCE_CASES)}
     assert named <= covered, sorted(named - covered)

@@ -1,0 +1,16 @@
+"""Reference-data pages x persona → expected status (tests/permission_matrix.py rows)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.accounts.test_permission_matrix import test_permission_matrix as check_case
+from tests.permission_matrix import Case
+from tests.reference.permission_cases import REFERENCE_CASES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES, ids=[case.id for case in REFERENCE_CASES])
+def test_reference_permission_matrix(case: Case, client, request) -> None:
+    check_case(case, client, request)
