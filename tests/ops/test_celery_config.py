@@ -11,15 +11,15 @@ import pytest
 from istv_portal.celery import app
 
 
-def _project_tasks():
+def _project_task_names() -> list[str]:
     app.loader.import_default_modules()
-    return sorted(
-        (name, task) for name, task in app.tasks.items() if not name.startswith("celery.")
-    )
+    return sorted(name for name in app.tasks if not name.startswith("celery."))
 
 
-@pytest.mark.parametrize(("name", "task"), _project_tasks(), ids=lambda v: str(v))
-def test_soft_time_limit_within_hard_limit(name, task):
+# Parametrised by name only: ids must be identical in every pytest-xdist process.
+@pytest.mark.parametrize("name", _project_task_names())
+def test_soft_time_limit_within_hard_limit(name):
+    task = app.tasks[name]
     hard = task.time_limit or app.conf.task_time_limit
     soft = task.soft_time_limit or app.conf.task_soft_time_limit
     if hard and soft:
@@ -27,6 +27,6 @@ def test_soft_time_limit_within_hard_limit(name, task):
 
 
 def test_every_scheduled_task_is_registered():
-    names = {name for name, _task in _project_tasks()}
+    names = set(_project_task_names())
     for entry, schedule in app.conf.beat_schedule.items():
         assert schedule["task"] in names, f"beat entry {entry} names an unknown task"
