@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts.test_permission_matrix import test_permission_matrix as check_case
-from tests.permission_matrix import Case
+from tests.permission_matrix import Case, run_case
 from tests.reference.permission_cases import REFERENCE_CASES
 
 pytestmark = pytest.mark.django_db
@@ -13,4 +12,4 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("case", REFERENCE_CASES, ids=[case.id for case in REFERENCE_CASES])
 def test_reference_permission_matrix(case: Case, client, request) -> None:
-    check_case(case, client, request)
+    run_case(case, client, request)

@@ -14,8 +14,7 @@ import pytest
 from hospitals.models import HospitalSite, Submission
 
 # The same request-and-assert as every other matrix row (one definition of a case's check).
-from tests.accounts.test_permission_matrix import test_permission_matrix as check_case
-from tests.permission_matrix import Case, Fixture, everyone, url
+from tests.permission_matrix import Case, Fixture, everyone, run_case, url
 from tests.reference.permission_cases import REFERENCE_CASES
 from tests.submissions_ui.conftest import MAPPING_REPORT
 
@@ -93,7 +92,7 @@ def mapping_a(make_submission: Callable[..., Submission], site_a: HospitalSite) 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_submission_permission_matrix(case: Case, client, request) -> None:
-    check_case(case, client, request)
+    run_case(case, client, request)
 
 
 def _label(target: str | Callable[[Fixture], str]) -> str:
