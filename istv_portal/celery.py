@@ -44,7 +44,7 @@ def _configure_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
 
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
         folder = settings.CELERY_BROKER_DATA_DIR
-        for sub in ("out", "processed"):
+        for sub in ("out", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         # Merged, not replaced: the settings' options (the visibility timeout) still apply.
         sender.conf.broker_transport_options = {
@@ -52,6 +52,8 @@ def _configure_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
             "data_folder_in": str(folder / "out"),
             "data_folder_out": str(folder / "out"),
             "processed_folder": str(folder / "processed"),
+            # Otherwise kombu writes its exchange table to ./control in the working directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
 

@@ -30,3 +30,29 @@ def test_every_scheduled_task_is_registered():
     names = set(_project_task_names())
     for entry, schedule in app.conf.beat_schedule.items():
         assert schedule["task"] in names, f"beat entry {entry} names an unknown task"
+
+
+def test_filesystem_broker_keeps_every_folder_under_its_data_dir(tmp_path, monkeypatch):
+    """The serverless broker must not write queue or exchange files into the checkout."""
+    from celery import Celery
+    from django.test import override_settings
+
+    from istv_portal.celery import _configure_filesystem_broker
+
+    monkeypatch.chdir(tmp_path)
+    data_dir = tmp_path / "broker"
+    probe = Celery("probe", broker="filesystem://")
+    with override_settings(CELERY_BROKER_URL="filesystem://", CELERY_BROKER_DATA_DIR=data_dir):
+        _configure_filesystem_broker(probe)
+    options = probe.conf.broker_transport_options
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        assert options[key].startswith(str(data_dir)), key
+
+    with probe.connection_for_write() as conn:
+        channel = conn.default_channel
+        # A fanout binding (what worker broadcasts use) is what writes an exchange table.
+        channel.exchange_declare("probe", "fanout")
+        channel.queue_declare("probe-queue")
+        channel.queue_bind("probe-queue", "probe", "")
+    assert not (tmp_path / "control").exists()
+    assert list((data_dir / "control").glob("*.exchange"))
