@@ -240,6 +240,10 @@ def run_load(
         rng = random.Random(index)
         cookie, token = credentials[index % len(credentials)]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        if think:
+            # Analysts arrive at random moments, not all in the same millisecond: a
+            # ramp-up over one think time, as load tools' spawn rates do.
+            time.sleep(rng.uniform(0, think))
         while time.monotonic() < stop_at:
             kind, path = _requests(rng)
             headers = {"Cookie": f"{session_cookie}={cookie}"}
