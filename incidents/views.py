@@ -108,12 +108,17 @@ def _audit_view(
 
 
 def _query(request: HttpRequest, *, drop: tuple[str, ...] = PAGE_PARAMETERS, **extra: str) -> str:
-    """The request's query string without ``drop`` and with ``extra`` set."""
+    """The request's query string without ``drop`` and with ``extra`` set.
+
+    Only filter and paging parameters are carried into links: anything else someone put
+    in the address (a token, a session id) is not repeated on the page (SECURITY 37).
+    """
+    known = IncidentFilterSet.base_filters.keys() | set(PAGE_PARAMETERS)
     items = [
         (k, v)
         for k in request.GET
         for v in request.GET.getlist(k)
-        if k not in drop and k not in extra and v != ""
+        if k in known and k not in drop and k not in extra and v != ""
     ]
     items += [(k, v) for k, v in extra.items() if v]
     return urlencode(items)

@@ -125,6 +125,37 @@ def test_filters_in_the_url_narrow_the_result(
     assert 'value="E09000022" checked' in response.content.decode()
 
 
+def test_page_links_carry_only_filter_values(
+    client: Client, mps_analyst: User, seeded: dict[str, Any]
+) -> None:
+    """SECURITY 37: filter URLs carry no tokens or identifiers beyond filter values, even
+    when someone pasted such a parameter into the address."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from incidents.filters import IncidentFilterSet
+    from incidents.views import PAGE_PARAMETERS
+
+    allowed = set(IncidentFilterSet.base_filters) | set(PAGE_PARAMETERS)
+    for name in ("incidents:explore", "incidents:charts", "incidents:map"):
+        response = _get(
+            client, mps_analyst, name, borough=LAMBETH, sort="borough",
+            token="leaked-token-value", sessionid="leaked-session",
+        )  # fmt: skip
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "leaked-token-value" not in body and "leaked-session" not in body
+        urls = re.findall(r'(?:href|action)="([^"]*\?[^"]*)"', body)
+        urls += re.findall(r'"dataUrl": "([^"]*)"', body)
+        carried = {
+            key
+            for url in urls
+            if urlsplit(url.replace("&amp;", "&")).path.startswith(("/data/", "/api/"))
+            for key, _ in parse_qsl(urlsplit(url.replace("&amp;", "&")).query)
+        }
+        assert carried, f"{name}: no filter links found to check"
+        assert carried <= allowed, f"{name} carries {carried - allowed}"
+
+
 def test_a_borough_outside_scope_in_the_filter_returns_nothing(
     client: Client, southwark_analyst: User, seeded: dict[str, Any]
 ) -> None:
