@@ -1,18 +1,29 @@
-"""GET /api/v1/aggregates/: scope, disclosure control per grant, SECURITY 19 property test."""
+"""GET /api/v1/aggregates/: scope, disclosure control per grant, SECURITY 19 property test
+(aggregates, map and export counts for random grants)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from accounts.models import AccessGrant, ApiToken
 from accounts.services import api_token_create
-from tests.factories import AccessGrantFactory, MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories import (
+    AccessGrantFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    UserFactory,
+    login_verified,
+)
 from tests.workspace_api.conftest import COUNTS
 from tests.workspace_api.factories import (
     LONDON,
@@ -139,9 +150,23 @@ def test_counts_cover_permitted_boroughs_only(world, pan_london, boroughs, level
         assert got == expected
 
     response = client.get("/api/v1/exports/incidents.csv", {"purpose": "property test"})
+    exported: list[dict[str, str]] = []
     if not record:
         assert response.status_code == 403
     else:
         assert response.status_code == 200
-        lines = b"".join(response.streaming_content).decode().strip().splitlines()
-        assert len(lines) - 1 == sum(COUNTS[b] for b in record if b in COUNTS)
+        text = b"".join(response.streaming_content).decode()
+        exported = list(csv.DictReader(io.StringIO(text)))
+        assert len(exported) == sum(COUNTS[b] for b in record if b in COUNTS)
+        assert {r["borough"] for r in exported} <= record
+
+    # The map: choropleth over the same boroughs; its density grid holds exactly the
+    # exported rows that have a location the user may see, and nothing when not record level.
+    pages = Client()
+    login_verified(pages, user)
+    mapped = pages.get(reverse("incidents:map_data"), {"level": "borough"}).json()
+    assert set(mapped["areas"]) == set(expected)
+    if not record:
+        assert mapped["grid"] is None
+    else:
+        assert sum(c["count"] for c in mapped["grid"]) == sum(1 for r in exported if r["lat"])
