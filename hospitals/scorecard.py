@@ -218,3 +218,31 @@ def build_scorecard(
     card.failed_checks = failed
     card.passes = not failed
     return card
+
+
+# The order ``build_scorecard`` lists failed checks in (kept when one is re-judged).
+CHECK_ORDER = ("set_aside_share", "geocoded_share", "unknown_code_share", "volume", "no_rows")
+
+
+def with_geocodes(
+    card: Mapping[str, Any], by_precision: Mapping[str, int], thresholds: Thresholds
+) -> dict[str, Any]:
+    """A stored scorecard (``Scorecard.to_json()``) with its geocode figures recomputed.
+
+    Used when rows stored ``pending`` are geocoded later (the retry job): the counts by
+    precision, the placed share and the geocode check change; every other figure was
+    measured on the file and stays as it was, so the submission page stays truthful.
+    """
+    out = dict(card)
+    counts = {str(p): int(n) for p, n in sorted(by_precision.items()) if n}
+    placed = sum(n for p, n in counts.items() if p not in ("unplaced", "pending"))
+    out["geocoded_by_precision"] = counts
+    out["geocoded_share"] = _share(placed, int(card.get("accepted") or sum(counts.values())))
+    failed = {str(c) for c in card.get("failed_checks") or ()} - {"geocoded_share"}
+    if out["geocoded_share"] < thresholds.min_geocoded_share:
+        failed.add("geocoded_share")
+    out["failed_checks"] = sorted(
+        failed, key=lambda c: CHECK_ORDER.index(c) if c in CHECK_ORDER else len(CHECK_ORDER)
+    )
+    out["passes"] = not out["failed_checks"]
+    return out

@@ -53,6 +53,7 @@ from incidents.pipeline import (
 )
 from incidents.pipeline.intake import accept_upload, check_filename, sanitise_filename
 from incidents.pipeline.limits import Limits
+from istv_portal.locks import session_try_lock
 
 logger = logging.getLogger(__name__)
 
@@ -105,23 +106,10 @@ def _xact_lock(namespace: int, site_id: int, period: date) -> None:
         )
 
 
-@contextlib.contextmanager
-def processing_lock(site_id: int, period: date) -> Iterator[bool]:
-    """Session-level try-lock per site+month: yields False when another process holds it.
-
-    A session lock (not a transaction lock) because processing spans several short
-    transactions; a killed worker's connection drops and PostgreSQL releases the lock.
-    """
-    key = _lock_key(site_id, period)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_PROCESS, key])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_PROCESS, key])
+def processing_lock(site_id: int, period: date) -> contextlib.AbstractContextManager[bool]:
+    """Session-level try-lock per site+month: yields False when another process holds it
+    (processing spans several short transactions, so not a transaction lock)."""
+    return session_try_lock(_LOCK_PROCESS, _lock_key(site_id, period))
 
 
 # --- permissions ------------------------------------------------------------------------

@@ -339,6 +339,19 @@ class IncidentFilterSet(filters.FilterSet):
                 out[name] = [str(value)]
         return out
 
+    def filter_awaiting_geocode(
+        self, queryset: QuerySet[Incident], *, period_only: bool
+    ) -> QuerySet[Incident]:
+        """Apply to rows still awaiting geocoding only the filters that do not depend on
+        place (they have no borough, ward, LSOA, point or geocode yet): the period, or
+        with ``period_only=False`` also hospital, method, times and so on."""
+        if not self.is_valid():
+            return queryset.none()
+        names = PERIOD_FILTERS if period_only else NON_GEOGRAPHIC_FILTERS
+        for name in names:
+            queryset = self.filters[name].filter(queryset, self.form.cleaned_data.get(name))
+        return queryset
+
     @property
     def release_obj(self) -> Release | None:
         release = self.form.cleaned_data.get("release") if self.is_valid() else None
@@ -346,3 +359,16 @@ class IncidentFilterSet(filters.FilterSet):
 
 
 FILTER_NAMES: tuple[str, ...] = tuple(IncidentFilterSet.base_filters)
+# The filters that can apply to rows still awaiting geocoding (see filter_awaiting_geocode).
+PERIOD_FILTERS: tuple[str, ...] = ("assault_date_from", "assault_date_to")
+NON_GEOGRAPHIC_FILTERS: tuple[str, ...] = (
+    *PERIOD_FILTERS,
+    "arrival_date_from",
+    "arrival_date_to",
+    "hospital",
+    "method",
+    "location_type",
+    "weekday",
+    "hour_from",
+    "hour_to",
+)

@@ -159,6 +159,13 @@ class Incident(models.Model):
                 fields=["borough_code", "assault_month", "submission"],
                 name="incident_borough_month_sub",
             ),
+            # Rows still awaiting geocoding: normally none, so a tiny index that lets the
+            # retry job and the map's "awaiting geocoding" note avoid a full-table scan.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(geocode_status="pending"),
+                name="incident_geocode_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -32,11 +32,12 @@ from accounts.geography import LONDON_BOROUGHS
 from accounts.models import Membership, User
 from hospitals.models import HospitalSite, Submission
 from incidents.aggregates import AggregateResult, aggregate_counts, needs_protection
-from incidents.disclosure import Published
+from incidents.disclosure import SUPPRESSED, DisclosurePolicy, Published
 from incidents.filters import IncidentFilterSet
 from incidents.geocoding.models import Area
 from incidents.masking import RAW_FIELDS, Masker
 from incidents.models import HarmonisedCode, Incident, Release
+from incidents.selectors import awaiting_geocode
 
 PAGE_SIZE = 50
 
@@ -312,12 +313,27 @@ class Dashboard:
 DASHBOARD_CACHE_SECONDS = 600
 
 
+DATA_GENERATION_KEY = "incidents:data-generation"
+
+
 def data_version() -> str:
-    """Changes whenever published data or releases change (one query)."""
+    """Changes whenever published data or releases change (one query), or when published
+    rows are changed in place (``incident_rows_changed``)."""
     stats = Submission.objects.filter(status=Submission.Status.PUBLISHED).aggregate(
         n=Count("id"), last=Max("id"), at=Max("published_at")
     )
-    return f"{stats['n']}-{stats['last']}-{stats['at']}"
+    generation = cache.get(DATA_GENERATION_KEY, 0)
+    return f"{stats['n']}-{stats['last']}-{stats['at']}-{generation}"
+
+
+def incident_rows_changed() -> None:
+    """Say that incident rows changed without a publication (a geocode retry, a review
+    decision re-geocoding rows), so cached dashboards and charts are not served stale.
+    Call it after the change has committed."""
+    try:
+        cache.incr(DATA_GENERATION_KEY)
+    except ValueError:  # not set yet (or evicted)
+        cache.set(DATA_GENERATION_KEY, 1, None)
 
 
 def access_key(access: EffectiveAccess) -> str:
@@ -602,6 +618,61 @@ def density_grid(
         for c in cells.values()
     ]
     return out, used, capped
+
+
+@dataclass(frozen=True)
+class AwaitingGeocode:
+    """Published incidents in the viewer's query that are not on the map because they
+    are still awaiting geocoding. ``count`` is None when the viewer may not be told it."""
+
+    count: Published | None
+    text: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"count": self.count, "note": self.text}
+
+
+AWAITING_GEOCODE_AFTER = (
+    "Their location is not known yet, so they are not on this map or in its counts. "
+    "They are added automatically when geocoding completes."
+)
+
+
+def awaiting_geocode_note(fs: IncidentFilterSet, access: EffectiveAccess) -> AwaitingGeocode | None:
+    """The map's note about incidents awaiting geocoding (SECURITY.md fault 12), or None.
+
+    Such rows have no borough, so only a pan-London viewer is told how many match their
+    filters (every filter except the place ones), with the disclosure rule applied unless
+    they are record level; anyone else is only told that the chosen period has some.
+    """
+    if fs.user is None or not fs.is_valid():
+        return None
+    base = awaiting_geocode(fs.user, release=fs.release_obj, access=access)
+    if not access.pan_london:
+        if not fs.filter_awaiting_geocode(base, period_only=True).exists():
+            return None
+        return AwaitingGeocode(
+            None, f"Some incidents in this period are awaiting geocoding. {AWAITING_GEOCODE_AFTER}"
+        )
+    count = fs.filter_awaiting_geocode(base, period_only=False).count()
+    if not count:
+        return None
+    policy = DisclosurePolicy.from_settings()
+    shown = policy.publish(count) if needs_protection(access) else count
+    if shown == SUPPRESSED:
+        what = f"Between 1 and {policy.suppress_max} incidents"
+        verb = "are"
+    elif shown == 1:
+        what, verb = "1 incident", "is"
+    else:
+        what, verb = f"{shown:,} incidents", "are"
+        if needs_protection(access):
+            what = f"About {what}"
+    return AwaitingGeocode(
+        shown,
+        f"{what} matching your filters (apart from area) {verb} awaiting geocoding. "
+        + AWAITING_GEOCODE_AFTER,
+    )
 
 
 # --- hospital transparency ----------------------------------------------------------------

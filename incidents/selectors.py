@@ -60,6 +60,32 @@ def visible_to(
     return queryset
 
 
+def awaiting_geocode(
+    user: User, *, release: Release | None = None, access: EffectiveAccess | None = None
+) -> QuerySet[Incident]:
+    """Published (or ``release``-pinned) incidents still awaiting geocoding, for a user
+    with some data access. Counted, never listed.
+
+    These rows have no borough yet, so :func:`visible_to` never returns them and no
+    borough grant can be checked against them. Only users with pan-London access may be
+    told how many there are (with disclosure control where they are not record level,
+    ``incidents.page_queries.awaiting_geocode_note``); others may only learn that the
+    period they chose has some.
+    """
+    if access is None:
+        access = effective_access(user)
+    if not access.has_data_access:
+        return Incident.objects.none()
+    queryset = Incident.objects.filter(geocode_status=Incident.GeocodeStatus.PENDING)
+    if release is None:
+        return queryset.filter(submission__status=Submission.Status.PUBLISHED)
+    return queryset.filter(
+        submission_id__in=release.submissions.through.objects.filter(release_id=release.pk).values(
+            "submission_id"
+        )
+    )
+
+
 def releases_visible_to(user: User, *, access: EffectiveAccess | None = None) -> QuerySet[Release]:
     """Releases are catalogue metadata: visible to anyone with some data access."""
     if access is None:

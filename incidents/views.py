@@ -399,6 +399,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         {
             "tab": "map",
             "level": level,
+            "awaiting_geocode": pq.awaiting_geocode_note(fs, access),
             "levels": [("borough", "Borough"), ("ward", "Ward"), ("lsoa", "LSOA")],
             "map_config": {
                 "dataUrl": f"{reverse('incidents:map_data')}?{_query(request, drop=PAGING)}",
@@ -432,6 +433,8 @@ def map_data(request: HttpRequest) -> JsonResponse:
         "disclosure": result.note if result.disclosure_control.get("applied") else None,
         "grid": None,
     }
+    awaiting = pq.awaiting_geocode_note(fs, access)
+    body["awaitingGeocode"] = awaiting.as_json() if awaiting is not None else None
     if access.any_record_level:
         records = _filterset(request, access, records=True)
         grid, used, capped = pq.density_grid(records.qs, Masker.for_access(access))

@@ -60,6 +60,7 @@ class Action(models.TextChoices):
     MAPPING_CHANGED = "mapping.changed", "Mapping changed"
     GEOCODE_CORRECTED = "geocode.corrected", "Geocode corrected"
     GAZETTEER_LOADED = "gazetteer.loaded", "Gazetteer loaded"
+    GEOCODE_RETRIED = "geocode.retried", "Pending geocodes completed"
     # Programme tools (programme/).
     AGREEMENT_CREATED = "agreement.created", "Data-sharing agreement created"
     AGREEMENT_CHANGED = "agreement.changed", "Data-sharing agreement changed"

@@ -83,6 +83,10 @@ def apply_decision_to_incidents(alias: LearnedAlias) -> int:
             location_description=description,
             location_type_code=location_type,
         ).update(geocode_status=columns.status, **columns.fields)
+    if updated:
+        from incidents.page_queries import incident_rows_changed
+
+        transaction.on_commit(incident_rows_changed)
     return updated
 
 

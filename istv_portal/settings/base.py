@@ -163,6 +163,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.monitoring_reports_catch_up",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Incidents stored with geocode pending while the geocoder was unavailable (fault 12).
+    "incidents-retry-pending-geocodes": {
+        "task": "incidents.tasks.retry_pending_geocodes",
+        "schedule": timedelta(minutes=15),
+    },
     # Submissions (hospitals.tasks): recover queued/stuck files; monthly overdue reminders.
     "hospitals-sweep-stuck-submissions": {
         "task": "hospitals.tasks.sweep_stuck_submissions",
