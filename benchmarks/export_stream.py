@@ -6,6 +6,11 @@ Streams synthetic incident rows (generated lazily, never held in a list) through
 ``csv.writer`` into an ``io.StringIO`` (drained at the same chunk size so the baseline's
 own memory stays flat) with no neutralisation, encoding or hashing.
 
+The record-level download no longer goes through this writer: PostgreSQL masks and writes
+it (``CopyCsvExport``, measured on a real table by ``benchmarks/queries.py``). This measures
+the Python writer, still used for aggregate CSVs and as the reference the COPY path must
+match byte for byte.
+
 Bars (issue: analyst workspace, evidence): at least 100,000 rows/s and peak memory under
 200 MB for 1,000,000 rows. Exits 1 if a bar is missed.
 

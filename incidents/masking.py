@@ -82,6 +82,42 @@ _to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 
 @dataclass(frozen=True)
+class SnapCells:
+    """Every snap cell whose centre lies in a borough, as parallel arrays.
+
+    ``cx``/``cy`` are the cell indices (``floor(easting / SNAP_CELL_METRES)``, likewise
+    northing), ``borough`` the borough holding the centre, ``lat``/``lon`` the centre in
+    WGS84 rounded to 6 decimal places: exactly what :meth:`Masker._resolve_cells` would
+    return for that cell and an incident in that borough. A cell missing from the table
+    (or listed under another borough) is one the masker would send to the LSOA centroid.
+    This is the masker's snapping in a form a SQL query can join against
+    (``incidents/masking_sql.py``).
+    """
+
+    cx: np.ndarray
+    cy: np.ndarray
+    borough: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.cx)
+
+    def for_boroughs(
+        self, boroughs: Iterable[str]
+    ) -> tuple[list[int], list[int], list[str], list[float], list[float]]:
+        """The cells of ``boroughs`` as five lists (for array query parameters)."""
+        keep = np.isin(self.borough, sorted(set(boroughs)))
+        return (
+            self.cx[keep].tolist(),
+            self.cy[keep].tolist(),
+            self.borough[keep].tolist(),
+            self.lat[keep].tolist(),
+            self.lon[keep].tolist(),
+        )
+
+
+@dataclass(frozen=True)
 class _Geography:
     """LSOA centroids and a borough point-in-polygon index, built from the gazetteer."""
 
@@ -89,6 +125,9 @@ class _Geography:
     lsoa_centroids: dict[str, tuple[float, float]]
     borough_tree: STRtree | None
     borough_codes: list[str]
+    # Built on first use by snap_cells() (a few hundred milliseconds for London); the
+    # geography object is shared, so the table is built once per gazetteer version.
+    _snap_cells: list[SnapCells] = field(default_factory=list, compare=False, repr=False)
 
     def boroughs_at(self, lats: np.ndarray, lons: np.ndarray) -> list[str]:
         """The borough holding each point ('' where none), in one vectorised query."""
@@ -103,8 +142,78 @@ class _Geography:
             found[p] = self.borough_codes[t]  # lowest tree index wins, as in the geocoder
         return found
 
+    def snap_cells(self) -> SnapCells:
+        """Every cell whose centre lies in a borough (see :class:`SnapCells`), built once.
+
+        The cells scanned are those of the British National Grid box around the borough
+        boundaries (their WGS84 bounding box projected, edges sampled densely, plus a cell
+        of margin), so no cell whose centre is inside a borough is missed. The centres go
+        through the same transform, the same ``boroughs_at`` and the same rounding as
+        :meth:`Masker._resolve_cells`, so the table agrees with the masker cell for cell.
+        """
+        with _cells_lock:
+            if self._snap_cells:
+                return self._snap_cells[0]
+            cells = self._build_snap_cells()
+            self._snap_cells.append(cells)
+            return cells
+
+    def _build_snap_cells(self) -> SnapCells:
+        empty = SnapCells(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=object),
+            np.zeros(0, dtype=float),
+            np.zeros(0, dtype=float),
+        )
+        if self.borough_tree is None:
+            return empty
+        min_lon, min_lat, max_lon, max_lat = shapely.total_bounds(self.borough_tree.geometries)
+        steps = np.linspace(0.0, 1.0, 512)
+        edge_lons = np.concatenate(
+            [
+                min_lon + steps * (max_lon - min_lon),
+                np.full(steps.size, max_lon),
+                min_lon + steps * (max_lon - min_lon),
+                np.full(steps.size, min_lon),
+            ]
+        )
+        edge_lats = np.concatenate(
+            [
+                np.full(steps.size, min_lat),
+                min_lat + steps * (max_lat - min_lat),
+                np.full(steps.size, max_lat),
+                min_lat + steps * (max_lat - min_lat),
+            ]
+        )
+        east, north = _to_bng.transform(edge_lons, edge_lats)
+        x0, x1 = (math.floor(float(v) / SNAP_CELL_METRES) for v in (np.min(east), np.max(east)))
+        y0, y1 = (math.floor(float(v) / SNAP_CELL_METRES) for v in (np.min(north), np.max(north)))
+        grid_x, grid_y = np.meshgrid(
+            np.arange(x0 - 1, x1 + 2, dtype=np.int64), np.arange(y0 - 1, y1 + 2, dtype=np.int64)
+        )
+        cx, cy = grid_x.ravel(), grid_y.ravel()
+        # The same arithmetic as Masker._resolve_cells: float cell index + 0.5, times size.
+        xs = (cx.astype(float) + 0.5) * SNAP_CELL_METRES
+        ys = (cy.astype(float) + 0.5) * SNAP_CELL_METRES
+        lons, lats = _to_wgs84.transform(xs, ys)
+        found = np.array(self.boroughs_at(np.asarray(lats), np.asarray(lons)), dtype=object)
+        inside = found != ""
+        if not inside.any():
+            return empty
+        # Python's round(), not numpy's: numpy rounds the scaled value, which can differ
+        # in the last place from the correctly rounded result the masker shows.
+        return SnapCells(
+            cx[inside],
+            cy[inside],
+            found[inside],
+            np.array([round(float(v), 6) for v in np.asarray(lats)[inside]]),
+            np.array([round(float(v), 6) for v in np.asarray(lons)[inside]]),
+        )
+
 
 _lock = threading.Lock()
+_cells_lock = threading.Lock()
 _cache: dict[str, _Geography] = {}
 
 

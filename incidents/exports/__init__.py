@@ -1,9 +1,11 @@
 """Streaming exports of incident data (CSV, XLSX, GeoJSON), their data dictionary,
-manifest and zip package. Database-free: callers pass rows and decide the fields.
+manifest and zip package. Database-free: callers pass rows and decide the fields; the
+exception is ``CopyCsvExport``, which has PostgreSQL write the CSV of a SELECT.
 
 See docs/disclosure-and-exports.md.
 """
 
+from incidents.exports.copy_csv import CopyCsvExport
 from incidents.exports.fields import (
     INCIDENT_FIELDS,
     FieldSpec,
@@ -28,6 +30,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "FORMULA_PREFIXES",
     "INCIDENT_FIELDS",
+    "CopyCsvExport",
     "CsvExport",
     "ExportNotFinished",
     "ExportStream",

@@ -72,6 +72,11 @@ class ZipPackage(HashedStream):
         self.manifest = manifest
         self.timestamp = timestamp
 
+    def close(self) -> None:
+        """Stop reading the package and the data stream inside it."""
+        super().close()
+        self.data.close()
+
     def _info(self, name: str) -> zipfile.ZipInfo:
         stamp = self.timestamp or datetime.now().astimezone()
         info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])

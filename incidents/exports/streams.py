@@ -22,7 +22,8 @@ import hashlib
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Self, cast
@@ -62,14 +63,29 @@ class HashedStream:
         self._bytes = 0
         self._finished = False
         self._started = False
+        # A weak reference: the generator's frame refers to the stream, and a strong one
+        # back would make a cycle, delaying its clean-up from the last reference to the
+        # garbage collector.
+        self._iterator: weakref.ref[Generator[bytes, None, None]] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         if self._started:
             raise RuntimeError("an export stream can be read only once")
         self._started = True
-        return self._emit()
+        iterator = self._emit()
+        self._iterator = weakref.ref(iterator)
+        return iterator
 
-    def _emit(self) -> Iterator[bytes]:
+    def close(self) -> None:
+        """Stop reading: the source is released now rather than when the generator is
+        garbage-collected (a database COPY is cancelled). ``StreamingHttpResponse`` calls
+        this when the response is closed, also after a client went away mid-download.
+        Harmless after the stream has ended."""
+        iterator = self._iterator() if self._iterator is not None else None
+        if iterator is not None:
+            iterator.close()
+
+    def _emit(self) -> Generator[bytes, None, None]:
         for chunk in self._chunks():
             if chunk:
                 self._hash.update(chunk)
@@ -146,15 +162,35 @@ def _csv_value(value: Any) -> Any:
     return neutralise(str(value))
 
 
+class _LineFeedRecords:
+    """What ``csv.writer`` writes into: records end in ``\n``, as PostgreSQL's COPY ends
+    them, so this writer and ``CopyCsvExport`` give the same bytes.
+
+    The writer is told ``\r\n`` because it quotes fields holding any character of its
+    line terminator, and COPY quotes fields holding either ``\r`` or ``\n``; each record
+    arrives in one ``write`` call, and its ``\r\n`` is swapped for ``\n`` here.
+    """
+
+    __slots__ = ("buffer",)
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self.buffer = buffer
+
+    def write(self, record: str) -> int:
+        return self.buffer.write(record[:-2] + "\n")
+
+
 class CsvExport(ExportStream):
-    """RFC 4180 CSV in UTF-8 (no byte-order mark), header row of field names."""
+    """RFC 4180 CSV in UTF-8 (no byte-order mark), header row of field names, records
+    ending in ``\n`` (as PostgreSQL writes them), fields quoted when they hold a comma,
+    a double quote, ``\r`` or ``\n``."""
 
     content_type = "text/csv; charset=utf-8"
     extension = "csv"
 
     def _chunks(self) -> Iterator[bytes]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = csv.writer(_LineFeedRecords(buffer), lineterminator="\r\n")
         names = [f.name for f in self.fields]
         writer.writerow(names)
         convert, as_is, prefixes = _csv_value, _CSV_AS_IS, FORMULA_PREFIXES

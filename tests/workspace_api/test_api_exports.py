@@ -138,3 +138,45 @@ def test_out_of_scope_filter_exports_nothing(world, api_as, southwark_analyst) -
     response = api_as(southwark_analyst).get(CSV, {"purpose": "x", "borough": "E09000022"})
     assert response.status_code == 200
     assert _csv_rows(_body(response)) == []
+
+
+@pytest.mark.parametrize("persona", ["mps_analyst", "southwark_analyst", "lambeth_analyst"])
+def test_csv_export_is_written_by_postgresql_with_the_python_bytes(
+    world, api_as, persona, request, monkeypatch
+) -> None:
+    """The CSV comes from COPY (incident_csv_export) and equals the Python masker's CSV."""
+    from accounts.access import effective_access
+    from incidents.api import views
+    from incidents.exports import INCIDENT_FIELDS, CsvExport
+    from incidents.masking import RAW_FIELDS, Masker
+    from incidents.selectors import visible_to
+
+    user = request.getfixturevalue(persona)
+    calls = []
+    real = views.incident_csv_export
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(views, "incident_csv_export", spy)
+    body = _body(api_as(user).get(CSV, {"purpose": "x"}))
+    zipped = zipfile.ZipFile(
+        io.BytesIO(_body(api_as(user).get(CSV, {"purpose": "x", "package": "zip"})))
+    )
+    assert len(calls) == 2
+
+    access = effective_access(user)
+    masker = Masker.for_access(access)
+    fields = [
+        f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
+    ]
+    rows = (
+        visible_to(user, records=True, access=access)
+        .filter(borough_code__in=sorted(access.record_boroughs & access.download_boroughs))
+        .order_by("-assault_at", "-id")
+        .values(*RAW_FIELDS)
+    )
+    expected = b"".join(CsvExport(masker.mask_many(rows), fields))
+    assert body == expected == zipped.read("incidents.csv")
+    assert b"\r\n" not in body

@@ -1,0 +1,358 @@
+"""The PostgreSQL COPY path of record-level CSV exports against the Python path.
+
+``incident_csv_export`` (the masked SELECT of incidents/masking_sql.py under COPY) must give
+exactly the bytes of ``CsvExport(masker.mask_many(rows))`` for every access: the Python
+masker is the reference, and these tests build incidents that exercise each of its rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import random
+import time
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import QuerySet
+
+from accounts.access import EffectiveAccess
+from hospitals.models import Submission
+from incidents.exports import (
+    INCIDENT_FIELDS,
+    CopyCsvExport,
+    CsvExport,
+    ExportNotFinished,
+    FieldSpec,
+)
+from incidents.exports.streams import CHUNK_SIZE
+from incidents.geocoding.models import Area
+from incidents.masking import RAW_FIELDS, Masker, reset_geography_cache
+from incidents.masking_sql import _float_text, incident_csv_export, masked_csv_query
+from incidents.models import Incident
+from tests.workspace_api.factories import (
+    BOXES,
+    LAMBETH,
+    LONDON,
+    SOUTHWARK,
+    TOWER_HAMLETS,
+    geography_create,
+    incident_row,
+    incidents_create,
+    site_get,
+    submission_create,
+)
+
+pytestmark = pytest.mark.django_db
+
+ALL = (SOUTHWARK, LAMBETH, TOWER_HAMLETS)
+NO_CENTROID_LSOA = "E01999999"
+UTC = dt.UTC
+# Text a spreadsheet would run, and text CSV must quote.
+AWKWARD = [
+    '=HYPERLINK("http://x")',
+    "+44 20 7946 0000",
+    "-",
+    "@SUM(A1)",
+    "\tleading tab",
+    "\rleading return",
+    "\nleading newline",
+    'the "Red Lion", Borough High St',
+    "line one\nline two",
+    "carriage\rreturn",
+    "crlf\r\ninside",
+    "  spaces either side  ",
+    "Café £5 — naïve",
+    "'already quoted",
+    "\\.",
+    "",
+]
+
+
+def access_for(
+    precisions: dict[str, str],
+    *,
+    free_text: tuple[str, ...] = ALL,
+    aggregate_only: tuple[str, ...] = (),
+) -> EffectiveAccess:
+    records = frozenset(precisions)
+    return EffectiveAccess(
+        boroughs=records | frozenset(aggregate_only),
+        record_boroughs=records,
+        download_boroughs=records,
+        free_text_boroughs=frozenset(free_text) & records,
+        precisions=tuple(sorted(precisions.items())),
+    )
+
+
+ACCESSES = {
+    "exact pan-London": access_for(dict.fromkeys(ALL, "exact")),
+    "snapped": access_for(dict.fromkeys(ALL, "snapped")),
+    "lsoa": access_for(dict.fromkeys(ALL, "lsoa")),
+    "mixed per borough": access_for(
+        {SOUTHWARK: "exact", LAMBETH: "snapped", TOWER_HAMLETS: "lsoa"}, free_text=(SOUTHWARK,)
+    ),
+    "no free text": access_for(dict.fromkeys(ALL, "snapped"), free_text=()),
+    "partly aggregate": access_for(
+        {SOUTHWARK: "snapped", LAMBETH: "exact"}, aggregate_only=(TOWER_HAMLETS,)
+    ),
+}
+
+
+def fields_for(masker: Masker) -> list[Any]:
+    return [
+        f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
+    ]
+
+
+def python_csv(queryset: QuerySet[Incident], access: EffectiveAccess) -> bytes:
+    """The reference: the Python masker and writer, as the view used them."""
+    masker = Masker.for_access(access)
+    rows = queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS).iterator(chunk_size=50)
+    return b"".join(CsvExport(masker.mask_many(rows), fields_for(masker)))
+
+
+def copy_csv(queryset: QuerySet[Incident], access: EffectiveAccess) -> bytes:
+    masker = Masker.for_access(access)
+    return b"".join(incident_csv_export(queryset, masker, fields_for(masker)))
+
+
+def _row(borough: str, **kwargs: Any) -> dict[str, Any]:
+    overrides = {k: kwargs.pop(k) for k in list(kwargs) if k not in _ROW_ARGS}
+    row = incident_row(borough, **kwargs)
+    row.update(overrides)
+    return row
+
+
+_ROW_ARGS = {
+    "when",
+    "time_known",
+    "easting",
+    "northing",
+    "located",
+    "method",
+    "location_type",
+    "description",
+    "precision",
+    "geo_class",
+}
+
+
+@pytest.fixture
+def incidents(db: Any) -> QuerySet[Incident]:
+    """Incidents covering every masking rule, in three boroughs."""
+    reset_geography_cache()
+    geography_create()
+    Area.objects.create(
+        kind=Area.Kind.LSOA,
+        code=NO_CENTROID_LSOA,
+        name=NO_CENTROID_LSOA,
+        parent_code=SOUTHWARK,
+        geometry="{}",
+    )
+    submission = submission_create(site_get("RJ122", SOUTHWARK))
+    winter = dt.datetime(2025, 1, 6, 23, 15, tzinfo=LONDON)
+    summer = dt.datetime(2025, 7, 6, 0, 30, 5, 250_000, tzinfo=LONDON)  # BST, microseconds
+    sw, lb, th = BOXES[SOUTHWARK], BOXES[LAMBETH], BOXES[TOWER_HAMLETS]
+    rows: list[dict[str, Any]] = []
+    for i, text in enumerate(AWKWARD):
+        borough = ALL[i % 3]
+        rows.append(
+            _row(
+                borough,
+                when=winter + dt.timedelta(hours=i),
+                description=text,
+                time_known=bool(i % 2),
+            )
+        )
+    rows += [
+        # Snapped: a cell centre inside the borough, and one across the boundary (Southwark's
+        # west edge; the centre is in Lambeth), and one whose centre is in no borough.
+        _row(SOUTHWARK, easting=533_010, northing=177_020, when=summer),
+        _row(SOUTHWARK, easting=sw[0] + 10, northing=177_020, when=summer),
+        _row(TOWER_HAMLETS, easting=th[0] + 900, northing=th[1] - 10, when=summer),
+        _row(LAMBETH, easting=lb[2] - 20, northing=lb[1] + 30, when=summer),
+        # No LSOA centroid, an unknown LSOA, no LSOA at all.
+        _row(SOUTHWARK, lsoa_code=NO_CENTROID_LSOA),
+        _row(LAMBETH, lsoa_code="E01000000", ward_code=""),
+        _row(TOWER_HAMLETS, lsoa_code="", ward_code=""),
+        # Not located; located without grid coordinates (the masker projects lat/lon).
+        _row(LAMBETH, located=False, description=""),
+        _row(SOUTHWARK, easting=533_600, northing=176_400) | {"easting": None, "northing": None},
+        _row(TOWER_HAMLETS, easting=535_100, northing=181_900) | {"northing": None},
+        # geo_precision empty (shown as "exact") or odd text; odd codes.
+        _row(SOUTHWARK, precision=""),
+        _row(LAMBETH, precision="-approx", method="=cmd", location_type="@street"),
+        # Whole-number and tiny coordinates (repr: "51.0", "0.0", "-0.0", "1.5e-05").
+        _row(SOUTHWARK) | {"lat": 51.0, "lon": 0.0},
+        _row(LAMBETH) | {"lat": 51.5, "lon": -0.0},
+        _row(TOWER_HAMLETS) | {"lat": 51.51, "lon": 0.000015},
+        # Arrival: none, whole seconds, microseconds; same assault time (order by id).
+        _row(SOUTHWARK, when=winter) | {"arrival_at": None},
+        _row(SOUTHWARK, when=winter) | {"arrival_at": dt.datetime(2025, 1, 7, 1, 2, 3, tzinfo=UTC)},
+        _row(LAMBETH, when=winter)
+        | {"arrival_at": dt.datetime(2025, 1, 7, 1, 2, 3, 4_560, tzinfo=UTC)},
+        _row(TOWER_HAMLETS, when=summer, time_known=False),
+    ]
+    # A random sample of points over the three boxes, for the snapping rule at scale.
+    rng = random.Random(20261125)
+    for borough in ALL:
+        box = BOXES[borough]
+        for _ in range(60):
+            rows.append(
+                _row(
+                    borough,
+                    easting=round(rng.uniform(box[0] - 300, box[2] + 300), 1),
+                    northing=round(rng.uniform(box[1] - 300, box[3] + 300), 1),
+                    when=winter + dt.timedelta(minutes=rng.randrange(100_000)),
+                )
+            )
+    incidents_create(submission, rows)
+    return Incident.objects.all()
+
+
+@pytest.mark.parametrize("name", sorted(ACCESSES))
+def test_copy_export_bytes_equal_the_python_path(incidents, name) -> None:
+    access = ACCESSES[name]
+    expected = python_csv(incidents, access)
+    assert expected.count(b"\n") > 100
+    assert copy_csv(incidents, access) == expected
+
+
+def test_equivalence_covers_each_location_outcome(incidents) -> None:
+    """Guard for the fixture: the comparisons above see every precision shown."""
+    shown = {
+        row["precision"]
+        for name in ("exact pan-London", "mixed per borough", "snapped")
+        for row in csv.DictReader(io.StringIO(copy_csv(incidents, ACCESSES[name]).decode()))
+    }
+    assert shown >= {"venue", "exact", "'-approx", "snapped", "lsoa_centroid", "not_located"}
+
+
+def test_filtered_sliced_and_empty_querysets(incidents) -> None:
+    access = ACCESSES["mixed per borough"]
+    filtered = incidents.filter(borough_code__in=[SOUTHWARK, TOWER_HAMLETS], method_code="knife")
+    assert copy_csv(filtered, access) == python_csv(filtered, access)
+    sliced = incidents.order_by("-assault_at", "-id")[:7]
+    masker = Masker.for_access(access)
+    rows = sliced.values(*RAW_FIELDS)
+    expected = b"".join(CsvExport(masker.mask_many(rows), fields_for(masker)))
+    assert copy_csv(sliced, access) == expected
+    assert expected.count(b"\n") == 8
+    empty = copy_csv(Incident.objects.none(), access)
+    assert empty == python_csv(Incident.objects.none(), access)
+    assert empty == b"id,hospital,assault_date,assault_time,arrival_datetime,borough,ward," + (
+        b"lsoa,lat,lon,precision,method,location_type,location_description\n"
+    )
+
+
+def test_fields_must_match_free_text(incidents) -> None:
+    masker = Masker.for_access(ACCESSES["no free text"])
+    with pytest.raises(ValueError, match="location_description"):
+        masked_csv_query(incidents, masker, INCIDENT_FIELDS)
+
+
+def test_float_text_is_python_repr() -> None:
+    rng = random.Random(7)
+    values = [0.0, -0.0, 51.0, -1.0, 1e-05, 1.5e-07, 0.0001, 123456.0, 999999999999999.0]
+    for _ in range(20_000):
+        values += [
+            rng.uniform(51.2, 51.8),
+            rng.uniform(-0.6, 0.4),
+            round(rng.uniform(51.2, 51.8), 6),
+            round(rng.uniform(-0.6, 0.4), 6),
+            rng.uniform(-1e-3, 1e-3),
+            rng.uniform(-1e6, 1e6),
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        query = f"SELECT {_float_text('v')} FROM unnest(%s::float8[]) AS t(v)"  # noqa: S608
+        cursor.execute(query, [values])
+        texts = [t for (t,) in cursor.fetchall()]
+    assert texts == [repr(v) for v in values]
+
+
+# --- the stream: hashing, counts, chunks, cancelling ----------------------------------------
+
+
+def many_incidents(n: int) -> QuerySet[Incident]:
+    reset_geography_cache()
+    geography_create()
+    submission = submission_create(site_get("RJ122", SOUTHWARK))
+    start = dt.datetime(2025, 1, 1, tzinfo=UTC)
+    incidents_create(
+        submission,
+        (
+            _row(ALL[i % 3], when=start + dt.timedelta(minutes=i), description=f"place {i}")
+            for i in range(n)
+        ),
+    )
+    return Incident.objects.all()
+
+
+def test_sha256_size_row_count_and_chunks(db) -> None:
+    queryset = many_incidents(2500)
+    masker = Masker.for_access(ACCESSES["snapped"])
+    completed: list[Any] = []
+    stream = incident_csv_export(queryset, masker, fields_for(masker))
+    stream.on_complete = completed.append
+    assert isinstance(stream, CopyCsvExport)
+    assert stream.content_type == "text/csv; charset=utf-8" and stream.extension == "csv"
+    with pytest.raises(ExportNotFinished):
+        _ = stream.row_count
+    chunks = list(stream)
+    data = b"".join(chunks)
+    assert len(chunks) > 2
+    assert all(CHUNK_SIZE <= len(c) < CHUNK_SIZE + 1024 for c in chunks[:-1])
+    assert stream.sha256 == hashlib.sha256(data).hexdigest()
+    assert stream.size == len(data)
+    assert stream.row_count == 2500 == data.count(b"\n") - 1
+    assert completed == [stream]
+    with pytest.raises(RuntimeError, match="only once"):
+        iter(stream)
+
+
+# A COPY far larger than any socket buffer (~1 GB): still running when the reader stops.
+ENDLESS = "SELECT g AS n, repeat('x', 1000) AS pad FROM generate_series(1, %s) AS g"
+ENDLESS_FIELDS = [FieldSpec("n", "n", "n", "integer"), FieldSpec("pad", "pad", "pad")]
+
+
+def _stop_early(stream: CopyCsvExport) -> None:
+    chunks = iter(stream)
+    assert len(next(chunks)) >= CHUNK_SIZE
+    started = time.perf_counter()
+    stream.close()  # what StreamingHttpResponse does when the client has gone
+    assert time.perf_counter() - started < 5  # cancelled, not read to the end
+    # Ended by close() itself, while the generator is still referenced here.
+    assert connection.connection.info.transaction_status.name != "ACTIVE"
+    del chunks
+    assert not stream.finished
+    with pytest.raises(ExportNotFinished):
+        _ = stream.row_count
+
+
+def test_closing_early_cancels_and_leaves_the_connection_usable(db) -> None:
+    completed: list[Any] = []
+    stream = CopyCsvExport(ENDLESS, [1_000_000], ENDLESS_FIELDS, on_complete=completed.append)
+    _stop_early(stream)
+    assert completed == []
+    # Inside the test's transaction: the COPY's savepoint was rolled back, so this works.
+    assert Submission.objects.count() == 0
+    again = CopyCsvExport(ENDLESS, [3], ENDLESS_FIELDS)
+    assert b"".join(again).count(b"\n") == 4 and again.row_count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_early_in_autocommit_cancels_the_copy() -> None:
+    _stop_early(CopyCsvExport(ENDLESS, [1_000_000], ENDLESS_FIELDS))
+    assert connection.connection.info.transaction_status.name == "IDLE"
+    queryset = many_incidents(3000)
+    masker = Masker.for_access(ACCESSES["exact pan-London"])
+    _stop_early(incident_csv_export(queryset, masker, fields_for(masker)))
+    assert queryset.count() == 3000
+    # And a whole export still runs on the same connection afterwards.
+    again = incident_csv_export(queryset, masker, fields_for(masker))
+    assert b"".join(again).count(b"\n") == 3001
