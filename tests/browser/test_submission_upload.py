@@ -22,7 +22,8 @@ from tests.browser.conftest import (
     sign_in_with_totp,
     wait_for,
 )
-from tests.submissions_ui.conftest import confirm_test_layout, csv_bytes, use_private_storage
+from tests.submissions.helpers import confirm_test_layout, use_private_storage
+from tests.submissions_ui.conftest import csv_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

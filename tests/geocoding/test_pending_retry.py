@@ -15,20 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.audit.models import AuditEvent
 from accounts.models import User
 from accounts.services import api_token_create
 from hospitals import services
-from hospitals.models import HospitalSite, MappingProfile, Submission
+from hospitals.models import HospitalSite, Submission
 from incidents import geocode_retry
 from incidents.geocoding.geocoder import Geocoder
 from incidents.geocoding.loaders import gazetteer_load
@@ -38,7 +35,8 @@ from incidents.tasks import retry_pending_geocodes
 from istv_portal.celery import app as celery_app
 from tests.factories import login_verified
 from tests.geocoding.conftest import HACKNEY, LAMBETH, SOUTHWARK, write_mini_gazetteer
-from tests.submissions.helpers import HEADER, PROFILE_COLUMNS, upload
+from tests.locks import advisory_lock_held_elsewhere
+from tests.submissions.helpers import HEADER, confirm_test_layout, upload, use_private_storage
 from tests.worker import WorkerHandle, wait_until
 
 Status = Submission.Status
@@ -74,21 +72,12 @@ def _csv(rows: int = ROWS) -> bytes:
 
 @pytest.fixture
 def storage_root(settings: object, tmp_path: Path) -> Path:
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"  # type: ignore[attr-defined]
-    settings.QUARANTINE_STORAGE_ROOT = tmp_path / "quarantine"  # type: ignore[attr-defined]
-    return tmp_path
+    return use_private_storage(settings, tmp_path)
 
 
 @pytest.fixture
 def mapped_site(site_a: HospitalSite) -> HospitalSite:
-    MappingProfile.objects.create(
-        site=site_a,
-        columns=PROFILE_COLUMNS,
-        source_columns=list(PROFILE_COLUMNS),
-        detected_format="csv",
-        confirmed_at=timezone.now(),
-    )
-    return site_a
+    return confirm_test_layout(site_a)
 
 
 @pytest.fixture
@@ -298,12 +287,7 @@ def test_retry_without_a_gazetteer_leaves_them_pending(
 def test_a_second_run_while_one_holds_the_lock_does_nothing(
     loaded_while_down: Submission,
 ) -> None:
-    params = connection.get_connection_params()
-    with psycopg.connect(**params, autocommit=True) as other:
-        other.execute(
-            "SELECT pg_advisory_lock(%s, %s)",
-            [geocode_retry._LOCK_NAMESPACE, geocode_retry._LOCK_KEY],
-        )
+    with advisory_lock_held_elsewhere(geocode_retry._LOCK_NAMESPACE, geocode_retry._LOCK_KEY):
         assert geocode_retry.pending_geocodes_retry().status == "locked"
         _assert_all_pending(loaded_while_down)
     assert geocode_retry.pending_geocodes_retry().status == "completed"

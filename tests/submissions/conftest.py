@@ -6,32 +6,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from accounts.models import User
 from hospitals import services
-from hospitals.models import HospitalSite, MappingProfile, Submission
-from tests.submissions.helpers import DEFAULT_SPEC, PROFILE_COLUMNS, CsvSpec, csv_bytes, upload
+from hospitals.models import HospitalSite, Submission
+from tests.submissions.helpers import (
+    DEFAULT_SPEC,
+    CsvSpec,
+    confirm_test_layout,
+    csv_bytes,
+    upload,
+    use_private_storage,
+)
 
 
 @pytest.fixture(autouse=True)
 def private_storage(settings: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
-    settings.QUARANTINE_STORAGE_ROOT = tmp_path / "quarantine"
-    return tmp_path
+    return use_private_storage(settings, tmp_path)
 
 
 @pytest.fixture
 def mapped_site(site_a: HospitalSite) -> HospitalSite:
     """Site A with a confirmed mapping for the test CSV layout."""
-    MappingProfile.objects.create(
-        site=site_a,
-        columns=PROFILE_COLUMNS,
-        source_columns=list(PROFILE_COLUMNS),
-        detected_format="csv",
-        confirmed_at=timezone.now(),
-    )
-    return site_a
+    return confirm_test_layout(site_a)
 
 
 @pytest.fixture

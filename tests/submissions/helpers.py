@@ -7,9 +7,13 @@ import random
 import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from hospitals.models import HospitalSite, MappingProfile
 from incidents.pipeline.synthetic import fake_nhs_number
 
 HEADER = [
@@ -96,3 +100,22 @@ XXE_XML = (
     b"<ISTVSubmission><SubmissionHeader><SiteCode>&x;</SiteCode></SubmissionHeader>"
     b"</ISTVSubmission>\n"
 )
+
+
+def use_private_storage(settings: Any, root: Path) -> Path:
+    """Originals and quarantine under ``root`` (a test's tmp_path)."""
+    settings.PRIVATE_STORAGE_ROOT = root / "private"
+    settings.QUARANTINE_STORAGE_ROOT = root / "quarantine"
+    return root
+
+
+def confirm_test_layout(site: HospitalSite) -> HospitalSite:
+    """Give ``site`` a confirmed mapping for the test CSV layout."""
+    MappingProfile.objects.create(
+        site=site,
+        columns=PROFILE_COLUMNS,
+        source_columns=list(PROFILE_COLUMNS),
+        detected_format="csv",
+        confirmed_at=timezone.now(),
+    )
+    return site

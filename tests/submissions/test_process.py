@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -18,6 +17,7 @@ from accounts.models import User
 from hospitals import services, storage
 from hospitals.models import HospitalSite, MappingProfile, Submission
 from incidents.models import Incident, Release, SetAsideRow
+from tests.locks import advisory_lock_held_elsewhere
 from tests.submissions.helpers import HEADER, CsvSpec, csv_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -184,9 +184,7 @@ def test_lock_held_elsewhere_makes_processing_exit(receive: Callable[..., Submis
     """Fault 10 at service level: a second process holding the site+month lock."""
     submission = receive(CsvSpec(rows=5))
     key = services._lock_key(submission.site_id, submission.period)
-    params = connection.get_connection_params()
-    with psycopg.connect(**params, autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [services._LOCK_PROCESS, key])
+    with advisory_lock_held_elsewhere(services._LOCK_PROCESS, key):
         result = _process(submission)
         assert result.status == Status.RECEIVED and result.attempts == 0
     assert _process(submission).status == Status.READY_FOR_REVIEW

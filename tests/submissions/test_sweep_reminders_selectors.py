@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import psycopg
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,6 +14,7 @@ from hospitals import selectors, services
 from hospitals.models import HospitalSite, Submission
 from incidents.models import HarmonisedCode, ValueSynonym
 from incidents.reference import reference_codes_seed
+from tests.locks import advisory_lock_held_elsewhere
 from tests.submissions.helpers import CsvSpec
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +53,7 @@ def test_sweeper_picks_never_sent_lost_and_stale_but_not_live_ones(
     )
     Submission.objects.filter(pk=done.pk).update(status=Status.READY_FOR_REVIEW, enqueued_at=old)
     key = services._lock_key(live.site_id, live.period)
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [services._LOCK_PROCESS, key])
+    with advisory_lock_held_elsewhere(services._LOCK_PROCESS, key):
         swept = services.submissions_sweep(now=now + timedelta(minutes=1))
     assert sorted(swept) == sorted([never_sent.pk, lost.pk, stale.pk])
     assert sorted(sent) == sorted(swept)

@@ -13,12 +13,17 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from accounts.models import User
 from hospitals import storage
-from hospitals.models import HospitalSite, MappingProfile, Submission
-from tests.submissions.helpers import PROFILE_COLUMNS, CsvSpec, upload
+from hospitals.models import HospitalSite, Submission
+from tests.submissions.helpers import (
+    PROFILE_COLUMNS,
+    CsvSpec,
+    confirm_test_layout,
+    upload,
+    use_private_storage,
+)
 from tests.submissions.helpers import csv_bytes as submission_csv
 
 PERIOD = date(2025, 5, 1)
@@ -136,25 +141,6 @@ SCORECARD: dict[str, Any] = {
     "passes": False,
     "failed_checks": ["set_aside_share", "volume"],
 }
-
-
-def use_private_storage(settings: Any, root: Path) -> Path:
-    """Originals and quarantine under ``root`` (a test's tmp_path)."""
-    settings.PRIVATE_STORAGE_ROOT = root / "private"
-    settings.QUARANTINE_STORAGE_ROOT = root / "quarantine"
-    return root
-
-
-def confirm_test_layout(site: HospitalSite) -> HospitalSite:
-    """Give ``site`` a confirmed mapping for the test CSV layout."""
-    MappingProfile.objects.create(
-        site=site,
-        columns=PROFILE_COLUMNS,
-        source_columns=list(PROFILE_COLUMNS),
-        detected_format="csv",
-        confirmed_at=timezone.now(),
-    )
-    return site
 
 
 @pytest.fixture(autouse=True)
