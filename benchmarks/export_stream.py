@@ -11,8 +11,11 @@ it (``CopyCsvExport``, measured on a real table by ``benchmarks/queries.py``). T
 the Python writer, still used for aggregate CSVs and as the reference the COPY path must
 match byte for byte.
 
-Bars (issue: analyst workspace, evidence): at least 100,000 rows/s and peak memory under
-200 MB for 1,000,000 rows. Exits 1 if a bar is missed.
+The issue's throughput bar (at least 100,000 rows/s for 1,000,000 rows) belongs to the
+record-level download and is checked by ``benchmarks/queries.py``. Here the bars are the
+writer's own: constant memory (peak under 200 MB) and at least half the bare
+``csv.writer``'s rate per CPU second (neutralisation, encoding and hashing may cost no
+more than the writing itself). Exits 1 if one is missed.
 
     .venv/bin/python benchmarks/export_stream.py [--rows 1000000] [--dates-as-text]
 """
@@ -38,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from incidents.exports import INCIDENT_FIELDS, CsvExport
 
-ROWS_PER_SECOND_BAR = 100_000
+MIN_RATIO_TO_BASELINE = 0.5  # per CPU second
 PEAK_MEMORY_BAR_MB = 200
 CHUNK = 64 * 1024
 
@@ -178,11 +181,12 @@ def main() -> int:
     print(f"peak traced memory         {peak_mb:.2f} MB (tracemalloc, export pass)")
     print(f"process max RSS            {maxrss_mb:.1f} MB (getrusage, whole run)")
     print(f"load average (1 min)       {load:.1f} on {os.cpu_count()} CPUs")
-    ok = rate >= ROWS_PER_SECOND_BAR and peak_mb < PEAK_MEMORY_BAR_MB
+    cpu_ratio = baseline_cpu / cpu
+    ok = cpu_ratio >= MIN_RATIO_TO_BASELINE and peak_mb < PEAK_MEMORY_BAR_MB
     ok = ok and maxrss_mb < PEAK_MEMORY_BAR_MB
     print(
-        f"bars: >= {ROWS_PER_SECOND_BAR:,} rows/s, peak < {PEAK_MEMORY_BAR_MB} MB: "
-        + ("PASS" if ok else "FAIL")
+        f"bars: ratio to baseline >= {MIN_RATIO_TO_BASELINE} (CPU), peak < "
+        f"{PEAK_MEMORY_BAR_MB} MB: " + ("PASS" if ok else "FAIL")
     )
     return 0 if ok else 1
 
