@@ -570,6 +570,9 @@ def download(request: HttpRequest) -> HttpResponse:
             items.append(("group_by", form.cleaned_data["group_by"]))
         if purpose:
             items.append(("purpose", purpose))
+        # A zip of the data, its data dictionary and the manifest (query, release, row
+        # count, recipient, SHA-256 and any disclosure note), as the page promises.
+        items.append(("package", "zip"))
         # 303: the browser fetches the export with GET; the export endpoint audits it.
         return _see_other(f"{target}?{urlencode(items)}")
     context = _panel_context(request, access, fs)

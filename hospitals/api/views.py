@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from accounts.audit.api import AuditedAPIMixin
 from accounts.audit.denials import get_in_scope_or_404
 from accounts.models import User
 from accounts.permissions import IsVerifiedUser
@@ -70,7 +71,7 @@ class SubmissionPagination(LimitOffsetPagination):
     max_limit = 500
 
 
-class SubmissionAPIView(APIView):
+class SubmissionAPIView(AuditedAPIMixin, APIView):
     permission_classes = [IsVerifiedUser, HandlesSubmissions]
     throttle_classes = [UserRateThrottle]
 

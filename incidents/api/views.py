@@ -29,6 +29,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.access import EffectiveAccess, effective_access
+from accounts.audit.api import AuditedAPIMixin
 from accounts.audit.denials import get_in_scope_or_404
 from accounts.audit.models import Action
 from accounts.models import User
@@ -106,7 +107,7 @@ class HasDataAccess(BasePermission):
         return _access(request).has_data_access
 
 
-class DataAPIView(APIView):
+class DataAPIView(AuditedAPIMixin, APIView):
     """Base for every workspace endpoint: deny by default, no-store, throttled per user."""
 
     permission_classes = [IsVerifiedUser, HasDataAccess]

@@ -3,7 +3,10 @@ map and a CSV download; suppressed counts for an aggregate-only user; axe-core c
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import zipfile
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -88,17 +91,26 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
         const done = arguments[arguments.length - 1];
         const form = document.getElementById("id_purpose").form;
         fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"})
-          .then(async (r) => done(JSON.stringify({status: r.status, url: r.url,
-              type: r.headers.get("Content-Type"), body: await r.text()})))
+          .then(async (r) => {
+            const bytes = new Uint8Array(await r.arrayBuffer());
+            let binary = "";
+            for (const b of bytes) binary += String.fromCharCode(b);
+            done(JSON.stringify({status: r.status, url: r.url,
+              type: r.headers.get("Content-Type"), body: btoa(binary)}));
+          })
           .catch((e) => done(JSON.stringify({error: String(e)})));
         """
     )
     download = json.loads(result)
     assert download.get("status") == 200, download
     assert "/api/v1/exports/incidents.csv" in download["url"]
-    assert download["type"].startswith("text/csv")
-    lines = download["body"].strip().splitlines()
+    # A zip package: the CSV, its data dictionary and the manifest.
+    assert download["type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(download["body"]))) as package:
+        lines = package.read("incidents.csv").decode().strip().splitlines()
+        manifest = json.loads(package.read("manifest.json"))
     assert len(lines) == 23 and lines[0].startswith("id,")
+    assert manifest["row_count"] == 22
     assert _console_errors(driver) == []
 
 

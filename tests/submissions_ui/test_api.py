@@ -132,3 +132,23 @@ def test_session_upload_needs_csrf(liaison_a, site_a):
     response = client.post(LIST, _upload(), format="multipart")
     assert response.status_code == 403
     assert not Submission.objects.exists()
+
+
+def test_listing_and_opening_submissions_is_audited(liaison_a, ready_a):
+    """Every API call is on the record: these handlers write nothing themselves, so the
+    API's catch-all writes one ``api.called`` each."""
+    client = _token_client(liaison_a)
+    before = AuditEvent.objects.filter(action=Action.API_CALLED).count()
+    assert client.get(LIST).status_code == 200
+    detail = reverse("submissions_api:submission_detail", kwargs={"pk": ready_a.pk})
+    assert client.get(detail).status_code == 200
+    events = list(
+        AuditEvent.objects.filter(action=Action.API_CALLED, actor=liaison_a).order_by("id")
+    )
+    assert len(events) == before + 2
+    listed, opened = events[-2:]
+    assert listed.details == {
+        "endpoint": "submissions_api:submission_list", "method": "GET", "status": 200, "rows": 1,
+    }  # fmt: skip
+    assert opened.details["endpoint"] == "submissions_api:submission_detail"
+    assert opened.details["status"] == 200

@@ -130,6 +130,10 @@ def test_eleventh_export_in_a_minute_is_429(world, api_as, mps_analyst) -> None:
     refused = client.get(AGG_CSV, {"group_by": "borough"})
     assert refused.status_code == 429  # SECURITY 32
     assert refused["Cache-Control"] == "no-store"
+    # The refused call is on the record too.
+    throttled = AuditEvent.objects.filter(action="api.called", actor=mps_analyst).latest("id")
+    assert throttled.details["status"] == 429
+    assert throttled.details["endpoint"] == "api:export-aggregates"
     # Other API calls are not export-throttled.
     assert client.get("/api/v1/aggregates/", {"group_by": "borough"}).status_code == 200
 

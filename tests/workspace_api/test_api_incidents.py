@@ -141,6 +141,16 @@ def test_every_call_is_audited(world, api_as, mps_analyst) -> None:
     assert event.details["endpoint"] == "incidents"
     assert event.details["filter"] == {"borough": [SOUTHWARK], "method": ["knife"]}
     assert event.details["rows"] == 2
+    assert AuditEvent.objects.filter(action=Action.API_CALLED).count() == 1  # once, not twice
+
+    # A refused filter is on the record as well, once.
+    assert client.get(URL, {"assault_date_from": "not-a-date"}).status_code == 400
+    refused = AuditEvent.objects.filter(action=Action.API_CALLED).latest("id")
+    assert refused.pk != event.pk and refused.actor_id == mps_analyst.pk
+    assert refused.details == {
+        "endpoint": "api:incident-list", "method": "GET", "status": 400, "rows": None,
+    }  # fmt: skip
+    assert AuditEvent.objects.filter(action=Action.API_CALLED).count() == 2
 
 
 def test_query_count_is_bounded(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import re
+import zipfile
 from typing import Any
 
 import pytest
@@ -379,9 +383,19 @@ def test_record_download_needs_a_purpose_then_hands_off_to_the_export(
     assert "purpose=Hotspot+review" in target and f"borough={SOUTHWARK}" in target
     export = client.get(target)
     assert export.status_code == 200
-    text = b"".join(export.streaming_content).decode()
+    # The page's download is the package: data, data dictionary and manifest.
+    with zipfile.ZipFile(io.BytesIO(b"".join(export.streaming_content))) as package:
+        assert package.namelist() == ["incidents.csv", "data-dictionary.csv", "manifest.json"]
+        data = package.read("incidents.csv")
+        text = data.decode()
+        manifest = json.loads(package.read("manifest.json"))
+        dictionary = package.read("data-dictionary.csv").decode()
     assert len(text.strip().splitlines()) == 23  # header + 22
     assert "'=HYPERLINK(x)" in text
+    assert manifest["row_count"] == 22 and manifest["query"]["borough"] == [SOUTHWARK]
+    assert manifest["data_file"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["purpose"] == "Hotspot review"
+    assert dictionary.startswith("field,label,type,description")
     assert AuditEvent.objects.filter(actor=mps_analyst, action="data.downloaded").exists()
 
 
@@ -394,6 +408,13 @@ def test_aggregate_user_gets_aggregate_downloads_only(
     response = client.post(reverse("incidents:download"), {"format": "csv", "group_by": "borough"})
     assert response.status_code == 303
     assert response["Location"].startswith("/api/v1/exports/aggregates.csv?")
+    export = client.get(response["Location"])
+    assert export.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(b"".join(export.streaming_content))) as package:
+        counts = package.read("aggregates.csv").decode()
+        manifest = json.loads(package.read("manifest.json"))
+    # The disclosure note travels inside the file, not only in a response header.
+    assert manifest["disclosure_control"] and "*" in counts
 
 
 def test_no_download_right_means_403_and_no_option(
