@@ -534,6 +534,12 @@ class ExportView(DataAPIView):
         export_format = stream.extension
         zipped = self.request.query_params.get("package") == "zip"
         common = {
+            # Every organisation the user acts for, not only the one the grant came from.
+            "organisations": sorted(
+                user.memberships.filter(is_active=True, organisation__is_active=True)
+                .values_list("organisation__name", flat=True)
+                .distinct()
+            ),
             "format": export_format,
             "package": "zip" if zipped else None,
             "purpose": purpose,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -29,7 +30,9 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
 
 
 def test_csv_export_neutralises_and_is_audited(world, api_as, southwark_analyst) -> None:
-    response = api_as(southwark_analyst).get(CSV, {"purpose": "Licensing review"})
+    response = api_as(southwark_analyst).get(
+        CSV, {"purpose": "Licensing review", "assault_date_from": "2000-01-01"}
+    )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     assert response["X-Export-Row-Count"] == "3"
@@ -51,6 +54,10 @@ def test_csv_export_neutralises_and_is_audited(world, api_as, southwark_analyst)
     assert done.details["format"] == "csv"
     assert done.details["purpose"] == "Licensing review"
     assert done.details["sha256"] == hashlib.sha256(data).hexdigest()  # SECURITY 34
+    assert done.details["filter"] == {"assault_date_from": ["2000-01-01"]}
+    memberships = southwark_analyst.memberships.filter(is_active=True)
+    assert done.details["organisations"] == sorted(m.organisation.name for m in memberships)
+    assert done.occurred_at.utcoffset() == dt.timedelta(0)  # a UTC timestamp
     assert events[0].details["rows"] == 3
 
 
