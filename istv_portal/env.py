@@ -8,6 +8,7 @@ silently replaced by a default.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 
 class ImproperlyConfiguredEnv(Exception):
@@ -58,3 +59,21 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None or value.strip() == "":
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def tile_image_source(url: str) -> list[str]:
+    """The CSP ``img-src`` source for a Leaflet tile URL template ("" → none).
+
+    ``https://{s}.tile.example.org/{z}/{x}/{y}.png`` → ``["https://*.tile.example.org"]``:
+    the origin only, with a ``{s}`` sub-domain placeholder as a wildcard. Anything that is
+    not an http(s) URL with a host is refused, so a typo cannot open the policy.
+    """
+    if not url:
+        return []
+    parts = urlsplit(url.replace("{s}", "s-placeholder"))
+    if parts.scheme not in ("https", "http") or not parts.hostname or "{" in parts.netloc:
+        raise ImproperlyConfiguredEnv(
+            "MAP_TILE_URL must be an http(s) URL template, e.g. https://{s}.tile.example/{z}/{x}/{y}.png"
+        )
+    host = parts.netloc.replace("s-placeholder", "*")
+    return [f"{parts.scheme}://{host}"]

@@ -13,7 +13,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONCE
 
-from istv_portal.env import env_bool, env_int, env_list, env_str
+from istv_portal.env import env_bool, env_int, env_list, env_str, tile_image_source
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -262,6 +262,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+# The tile server's images must pass the CSP: its origin is added to img-src by itself.
+MAP_TILE_IMG_SRC = tile_image_source(MAP_TILE_URL)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -269,7 +271,7 @@ CONTENT_SECURITY_POLICY = {
         # used request.csp_nonce, dropped otherwise (a plain "'nonce'" string is invalid).
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *env_list("CSP_EXTRA_IMG_SRC")],
+        "img-src": ["'self'", "data:", *MAP_TILE_IMG_SRC, *env_list("CSP_EXTRA_IMG_SRC")],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

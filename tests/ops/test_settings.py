@@ -14,7 +14,14 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import include, path
 
-from istv_portal.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+from istv_portal.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    tile_image_source,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PRODUCTION = "istv_portal.settings.production"
@@ -80,6 +87,7 @@ REFUSALS: dict[str, tuple[dict[str, str | None], str]] = {
     "idle-minutes-zero": ({"SESSION_IDLE_MINUTES": "0"}, "SESSION_IDLE_MINUTES"),
     "tls-not-a-boolean": ({"EMAIL_USE_TLS": "maybe"}, "EMAIL_USE_TLS"),
     "hsts-too-short": ({"SECURE_HSTS_SECONDS": "3600"}, "SECURE_HSTS_SECONDS"),
+    "tile-url-not-http": ({"MAP_TILE_URL": "javascript:alert(1)"}, "MAP_TILE_URL"),
 }
 
 
@@ -203,3 +211,39 @@ def test_forced_exception_returns_a_generic_500():
         assert leak not in body
     # The request id lets an operator find the logged traceback without showing it.
     assert response["X-Request-ID"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", []),
+        ("https://{s}.tile.example.org/{z}/{x}/{y}.png", ["https://*.tile.example.org"]),
+        (
+            "https://tiles.example.gov.uk:8443/osm/{z}/{x}/{y}.png",
+            ["https://tiles.example.gov.uk:8443"],
+        ),
+    ],
+)
+def test_a_tile_server_is_allowed_by_the_csp_without_a_second_setting(url, expected):
+    assert tile_image_source(url) == expected
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "tiles/{z}/{x}/{y}.png", "https://{z}.x/"])
+def test_a_malformed_tile_url_is_refused(url):
+    with pytest.raises(ImproperlyConfiguredEnv, match="MAP_TILE_URL"):
+        tile_image_source(url)
+
+
+def test_production_csp_carries_the_tile_origin():
+    code = (
+        "import importlib, os, json\n"
+        "s = importlib.import_module(os.environ['DJANGO_SETTINGS_MODULE'])\n"
+        "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']))\n"
+    )
+    env = production_env(MAP_TILE_URL="https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "https://*.tile.example.org" in result.stdout

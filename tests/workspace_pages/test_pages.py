@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -269,6 +270,16 @@ def test_dashboard_compares_last_month_with_a_year_before(
     assert len(_viewed(southwark_analyst)) == 1
 
 
+def test_dashboard_mixes_methods_and_location_types_over_the_last_year(
+    client: Client, mps_analyst: User, seeded: dict[str, Any]
+) -> None:
+    board = _get(client, mps_analyst, "incidents:dashboard").context["board"]
+    # Last month: 12 + 3 knife and 9 body; the year-before month is outside the 12 months.
+    assert {r.key: r.count for r in board.methods.rows} == {"knife": 15, "body": 9}
+    assert [r.key for r in board.methods.rows] == ["knife", "body"]  # largest first
+    assert {r.key: r.count for r in board.location_types.rows} == {"street": 24}
+
+
 def test_dashboard_for_aggregate_user_is_protected(
     client: Client, aggregate_user: User, seeded: dict[str, Any]
 ) -> None:
@@ -287,9 +298,41 @@ def test_charts_page_has_data_and_tables(
     assert 'id="chart-data"' in body and 'id="heat-map"' in body
     assert response.context["total"] == 34
     assert len(_viewed(mps_analyst)) == 1
+    # Every cell of the hour x weekday heat map is the count of its published rows.
+    expected = Counter(
+        Incident.objects.filter(submission__status="published").values_list(
+            "assault_hour", "assault_weekday"
+        )
+    )
+    weekdays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    shown = {
+        (int(row["hour"][:2]), weekdays.index(cell["weekday"]) + 1): cell["count"]
+        for row in response.context["heat"].rows
+        for cell in row["cells"]
+    }
+    assert len(shown) == 24 * 7
+    assert {k: v for k, v in shown.items() if v} == dict(expected)
 
 
 # --- map ----------------------------------------------------------------------------------------
+
+
+def test_the_map_draws_tiles_only_when_a_tile_server_is_set(
+    client: Client, southwark_analyst: User, seeded: dict[str, Any], settings: Any
+) -> None:
+    """No tile server by default (boundaries come from the gazetteer); the setting adds one."""
+
+    def config() -> dict[str, Any]:
+        body = client.get(reverse("incidents:map")).content.decode()
+        found = re.search(r'<script id="map-config" type="application/json">(.*?)</script>', body)
+        assert found, "map configuration missing"
+        return dict(json.loads(found.group(1)))
+
+    login_verified(client, southwark_analyst)
+    settings.MAP_TILE_URL = ""
+    assert config()["tileUrl"] == ""
+    settings.MAP_TILE_URL = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    assert config()["tileUrl"] == "https://{s}.tile.example.org/{z}/{x}/{y}.png"
 
 
 def test_map_data_gives_record_users_a_masked_grid(
