@@ -404,9 +404,17 @@ class ReleaseDetailView(DataAPIView):
 
 
 def saved_query_url(saved: SavedQuery, name: str, request: Request | HttpRequest | None) -> str:
-    """The URL that opens ``saved`` (its filter and release) on the incidents/aggregates API."""
+    """The URL that opens ``saved`` (its filter and release) on the incidents/aggregates API.
+
+    The stored release is the one pinned. A ``release`` inside the stored params (the save
+    views never put one there, but nothing below them forbids it) is dropped, as the
+    page's open view drops it, or the link would carry ``release`` twice.
+    """
     params: list[tuple[str, str]] = [
-        (key, value) for key, values in sorted(saved.params.items()) for value in values
+        (key, value)
+        for key, values in sorted(saved.params.items())
+        if key != "release"
+        for value in values
     ]
     if saved.release is not None:
         params.append(("release", str(saved.release.number)))

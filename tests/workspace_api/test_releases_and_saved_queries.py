@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import Membership
 from hospitals.models import Submission
+from incidents.models import Release
+from incidents.services import saved_query_create
 from tests.factories import MembershipFactory, UserFactory
 from tests.workspace_api.factories import (
     LAMBETH,
@@ -132,3 +136,36 @@ def test_saved_query_stores_the_release(superseded, api_as, southwark_analyst) -
     assert len(client.get(saved["incidents_url"]).json()["results"]) == 3
     latest = client.post(SAVED, {"name": "Now", "params": {}}, format="json").json()
     assert latest["release"] == 2
+
+
+def test_release_cannot_be_given_inside_params(superseded, api_as, southwark_analyst) -> None:
+    response = api_as(southwark_analyst).post(
+        SAVED, {"name": "x", "params": {"release": ["1"]}}, format="json"
+    )
+    assert response.status_code == 400
+
+
+def test_links_carry_only_the_stored_release(
+    superseded, api_as, southwark_analyst, client, login_as
+) -> None:
+    """Stored params that hold ``release`` (the save views never store one, but the
+    service and the column allow it) must not put a second ``release`` in the links:
+    the stored release is the one pinned, on the API links and the page alike."""
+    saved = saved_query_create(
+        actor=southwark_analyst,
+        name="Old style",
+        params={"method": ["knife"], "release": ["1"]},
+        release=Release.objects.get(number=2),
+        shared_with_organisation=False,
+    )
+    api = api_as(southwark_analyst)
+    body = api.get(f"{SAVED}{saved.pk}/").json()
+    for key in ("incidents_url", "aggregates_url"):
+        query = parse_qs(urlsplit(body[key]).query)
+        assert query == {"method": ["knife"], "release": ["2"]}, key
+    assert len(api.get(body["incidents_url"]).json()["results"]) == 5  # release 2's rows
+
+    login_as(southwark_analyst)
+    opened = client.get(reverse("incidents:saved_query_open", args=[saved.pk]))
+    assert opened.status_code == 302
+    assert parse_qs(urlsplit(opened["Location"]).query) == {"method": ["knife"], "release": ["2"]}

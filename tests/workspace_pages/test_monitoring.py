@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.schedules import crontab
 from django.test import Client
 from django.urls import reverse
 
@@ -59,6 +60,23 @@ def test_nightly_task_writes_missing_reports_once(
         app.conf.task_always_eager = False
     assert generate_monitoring_report(seeded["release"].pk) == 1
     assert generate_monitoring_report(999_999) is None
+
+
+def test_the_catch_up_is_on_the_beat_schedule_once_a_night() -> None:
+    """Beat is the only caller of the catch-up: without its entry no report is ever written.
+    Read from the Celery app (what beat runs), not only from the settings."""
+    from istv_portal.celery import app
+
+    name = "incidents.tasks.monitoring_reports_catch_up"
+    entries = [e for e in app.conf.beat_schedule.values() if e["task"] == name]
+    assert len(entries) == 1
+    assert monitoring_reports_catch_up.name == name and name in app.tasks
+    schedule = entries[0]["schedule"]
+    assert isinstance(schedule, crontab)
+    assert schedule.month_of_year == set(range(1, 13))
+    assert schedule.day_of_month == set(range(1, 32))
+    assert schedule.day_of_week == set(range(7))
+    assert len(schedule.hour) == 1 and len(schedule.minute) == 1  # once a day
 
 
 def test_reader_lists_and_downloads_a_report_audited(
