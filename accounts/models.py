@@ -181,6 +181,12 @@ class AccessGrant(models.Model):
     boroughs = ArrayField(models.CharField(max_length=9), default=list, blank=True)
     download_allowed = models.BooleanField(default=False)
     free_text_visible = models.BooleanField(default=False)
+    # Borough grants only (a pan-London grant already sees every incident): also the
+    # incidents with no mappable place (home, vague, unknown, ...) treated at EDs sited in
+    # the grant's boroughs. See incidents/selectors.py for the whole scope rule.
+    include_unlocated = models.BooleanField(
+        "include unlocated incidents treated at EDs in these boroughs", default=False
+    )
     location_precision = models.CharField(
         max_length=20, choices=Precision.choices, default=Precision.LSOA
     )
