@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.audit.models import Action
 from accounts.audit.services import audit_record
+from accounts.mfa import mark_session_enrolled
 from accounts.models import User
 
 logger = logging.getLogger("istv.auth")
@@ -177,8 +178,6 @@ def on_authenticator_added(
     else:
         action = Action.MFA_ADDED
         if request is not None:
-            from accounts.mfa import mark_session_enrolled
-
             mark_session_enrolled(request, user, authenticator)
     _record_mfa_change(action, request, user, authenticator)
 

@@ -20,6 +20,7 @@ from accounts.audit.selectors import can_view_audit
 from accounts.geography import LONDON_BOROUGHS
 from accounts.mfa import session_passed_mfa
 from accounts.models import Membership, User
+from accounts.roles import in_programme_team, reads_monitoring_reports
 from accounts.selectors import is_access_admin
 
 Role = Membership.Role
@@ -88,11 +89,8 @@ def _audit_viewers(viewer: _Viewer) -> bool:
 
 
 def _monitoring_readers(viewer: _Viewer) -> bool:
-    # The same test as the monitoring views; the role check spares everyone else the query.
-    # Imported here: the workspace builds on accounts, not the other way round.
-    from incidents.monitoring import reads_reports
-
-    return reads_reports(viewer.role_kinds)
+    # The same rule as the monitoring views, from the memberships already loaded.
+    return reads_monitoring_reports(viewer.role_kinds)
 
 
 def _members(viewer: _Viewer) -> bool:
@@ -104,10 +102,8 @@ def _agreement_managers(viewer: _Viewer) -> bool:
 
 
 def _programme_team(viewer: _Viewer) -> bool:
-    # The impact dashboard's audience, by the programme tools' own rule.
-    from programme.roles import PROGRAMME_TEAM_KINDS
-
-    return any(kind in PROGRAMME_TEAM_KINDS for _role, kind in viewer.role_kinds)
+    # The impact dashboard's audience, by the same rule as the programme tools.
+    return in_programme_team(viewer.role_kinds)
 
 
 NAVIGATION: tuple[_NavEntry, ...] = (

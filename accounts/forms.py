@@ -16,11 +16,10 @@ from django.contrib.auth.password_validation import (
 from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
+from accounts.agreements import agreement_registered, grant_agreement_check
 from accounts.geography import BOROUGH_CHOICES, LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, Organisation, User
-from accounts.selectors import liaison_users
 from accounts.services import GRANT_FIELDS, MEMBERSHIP_FIELDS, ORGANISATION_FIELDS
-from hospitals.models import HospitalSite
 
 
 def _date_widget() -> forms.DateInput:
@@ -121,6 +120,13 @@ class GrantForm(forms.ModelForm):
             "pan_london": "Pan-London (all 33 boroughs)",
             "download_allowed": "Downloads allowed",
             "free_text_visible": "Free-text location visible (record level only)",
+            "include_unlocated": "Also incidents with no mappable place treated at EDs in "
+            "these boroughs",
+        }
+        help_texts = {
+            "include_unlocated": "Assaults at home, or where the place is vague or unknown, "
+            "have no borough. A pan-London grant always sees them; a borough grant sees "
+            "them only with this option, for the EDs sited in its boroughs.",
         }
         widgets = {
             "valid_from": _date_widget(),
@@ -152,12 +158,7 @@ class GrantForm(forms.ModelForm):
         """A grant must fit its data-sharing agreement (dates, status, recipient) once that
         agreement is in the register; references not registered yet are accepted while
         the register is being filled in."""
-        # Imported here: the programme tools build on accounts, not the other way round.
-        from programme.models import DataSharingAgreement
-        from programme.services import grant_agreement_check
-
-        reference = (data.get("agreement_reference") or "").strip()
-        if not DataSharingAgreement.objects.filter(reference=reference).exists():
+        if not agreement_registered(data.get("agreement_reference") or ""):
             return []
         candidate = AccessGrant(
             organisation_id=self.instance.organisation_id,
@@ -167,18 +168,6 @@ class GrantForm(forms.ModelForm):
 
     def grant_values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
-
-
-class UploadRightForm(forms.Form):
-    site = forms.ModelChoiceField(
-        label="Hospital site",
-        queryset=HospitalSite.objects.order_by("name"),
-    )
-    user = forms.ModelChoiceField(label="Liaison", queryset=User.objects.none())
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = liaison_users()  # type: ignore[attr-defined]
 
 
 class ApiTokenForm(forms.Form):

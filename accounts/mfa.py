@@ -11,8 +11,6 @@ from allauth.account.internal.flows.login import (
     get_authentication_records,
     record_authentication,
 )
-from allauth.core import context
-from allauth.mfa.base import forms as mfa_forms
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -57,25 +55,3 @@ def mark_session_enrolled(
 
 def is_rate_limited(exc: ValidationError) -> bool:
     return any(getattr(e, "code", None) in RATE_LIMIT_ERROR_CODES for e in exc.error_list)
-
-
-class _LockoutAuditMixin(mfa_forms.BaseAuthenticateForm):
-    """Audits an MFA code refused by the rate limit; allauth itself emits no signal then."""
-
-    def clean_code(self) -> str:
-        try:
-            return super().clean_code()
-        except ValidationError as exc:
-            if is_rate_limited(exc):
-                from accounts.auth_events import record_lockout
-
-                record_lockout(context.request, self.user, factor="mfa")
-            raise
-
-
-class AuthenticateForm(_LockoutAuditMixin, mfa_forms.AuthenticateForm):
-    """The sign-in MFA step (``MFA_FORMS["authenticate"]``)."""
-
-
-class ReauthenticateForm(_LockoutAuditMixin, mfa_forms.ReauthenticateForm):
-    """Re-entering a code before a sensitive change (``MFA_FORMS["reauthenticate"]``)."""

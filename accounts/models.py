@@ -6,6 +6,7 @@ computed in one place, ``accounts.access.effective_access``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -229,6 +230,79 @@ class AccessGrant(models.Model):
         unknown = [code for code in self.boroughs if code not in LONDON_BOROUGHS]
         if unknown:
             raise ValidationError({"boroughs": f"Not London borough codes: {', '.join(unknown)}"})
+
+
+class DataSharingAgreement(models.Model):
+    """A signed agreement between data providers (hospital trusts) and recipients.
+
+    Access grants name their agreement by ``reference`` (``AccessGrant.agreement_reference``);
+    an agreement that is not in force switches off every grant that names it
+    (``accounts.agreements``). The register pages and their services are the programme
+    tools'; the model lives here because access depends on it.
+    """
+
+    # The table and the audit log keep the names they had when the register began in the
+    # programme app: no data moved, and each agreement's audit history stays under one
+    # object type (see ``accounts.audit.models.audit_object_type``).
+    audit_object_type = "programme.datasharingagreement"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        ENDED = "ended", "Ended"
+
+    reference = models.CharField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    providers = models.ManyToManyField(
+        Organisation,
+        related_name="agreements_as_provider",
+        blank=True,
+        help_text="Hospital trusts that supply data under this agreement.",
+    )
+    recipients = models.ManyToManyField(
+        Organisation,
+        related_name="agreements_as_recipient",
+        blank=True,
+        help_text="Organisations that receive data under this agreement.",
+    )
+    legal_basis = models.CharField(max_length=300)
+    purpose = models.TextField()
+    signed_on = models.DateField(null=True, blank=True)
+    review_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status_reason = models.TextField(blank=True)
+    # The signed document: a generated name under PRIVATE_STORAGE_ROOT/agreements; the
+    # uploaded name is metadata only.
+    document_name = models.CharField(max_length=64, blank=True)
+    document_original_name = models.CharField(max_length=255, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    # Reminders already sent, by the date they were about (a moved date is reminded again).
+    review_reminder_for = models.DateField(null=True, blank=True)
+    end_reminder_for = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "programme_datasharingagreement"
+        ordering = ["reference"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_on__isnull=True) | Q(ends_on__gte=models.F("signed_on")),
+                name="agreement_ends_after_signing",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.title}"
+
+    def is_active_on(self, day: date) -> bool:
+        return self.status == self.Status.ACTIVE and day <= self.ends_on
 
 
 class ApiToken(models.Model):

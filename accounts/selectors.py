@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from guardian.models import UserObjectPermission
 
 from accounts.access import EffectiveAccess, active_grants_q, effective_access_for_users
 from accounts.audit.denials import OutOfScope, get_in_scope_or_404
 from accounts.models import AccessGrant, ApiToken, Membership, Organisation, User
-from hospitals.models import HospitalSite
 from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 
 ACCESS_REVIEW_EXPIRY_DAYS = 30
@@ -252,29 +249,7 @@ def user_api_token_get(*, user: User, pk: int) -> ApiToken:
     return get_in_scope_or_404(ApiToken.objects.filter(user=user), pk=pk)
 
 
-# --- hospital upload rights --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SiteUploaders:
-    site: HospitalSite
-    uploaders: list[User]
-
-
-def upload_rights() -> list[SiteUploaders]:
-    """Every hospital site with the people who may upload for it (three queries)."""
-    sites = list(HospitalSite.objects.select_related("organisation").order_by("name"))
-    perms = UserObjectPermission.objects.filter(
-        content_type=ContentType.objects.get_for_model(HospitalSite),
-        permission__codename="upload_submission",
-    ).select_related("user")
-    by_site: dict[str, list[User]] = {}
-    for perm in perms:
-        by_site.setdefault(str(perm.object_pk), []).append(perm.user)
-    return [
-        SiteUploaders(site=s, uploaders=sorted(by_site.get(str(s.pk), []), key=lambda u: u.email))
-        for s in sites
-    ]
+# --- liaisons --------------------------------------------------------------------------
 
 
 def liaison_users() -> QuerySet[User]:
@@ -289,10 +264,3 @@ def liaison_users() -> QuerySet[User]:
         .distinct()
         .order_by("email")
     )
-
-
-def hospital_site_get(*, pk: int) -> HospitalSite:
-    site = HospitalSite.objects.select_related("organisation").filter(pk=pk).first()
-    if site is None:
-        raise Http404
-    return site

@@ -1,4 +1,4 @@
-"""Every write to people, organisations, memberships, grants, tokens and upload rights.
+"""Every write to people, organisations, memberships, grants and tokens.
 
 Each service takes keyword arguments and an explicit ``actor`` (``None`` for the
 scheduler), runs in one transaction and writes its audit event in that transaction with
@@ -29,22 +29,20 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.access import active_grants_q
 from accounts.audit.models import Action
 from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.authentication import TOKEN_PREFIX_LENGTH, new_token_key, token_digest
 from accounts.models import AccessGrant, ApiToken, Invitation, Membership, Organisation, User
-from hospitals.models import HospitalSite
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_PERMISSION = "hospitals.upload_submission"
 GRANT_FIELDS = (
     "level",
     "pan_london",
     "boroughs",
+    "include_unlocated",
     "download_allowed",
     "free_text_visible",
     "location_precision",
@@ -492,8 +490,8 @@ def _grant_shrinks(before: dict[str, Any], after: dict[str, Any]) -> bool:
         return True
     if not after["pan_london"] and not set(after["boroughs"]) >= set(before["boroughs"]):
         return True
-    for flag in ("download_allowed", "free_text_visible"):
-        if before[flag] and not after[flag]:
+    for flag in ("download_allowed", "free_text_visible", "include_unlocated"):
+        if before.get(flag) and not after.get(flag):
             return True
     if _PRECISION_RANK[after["location_precision"]] < _PRECISION_RANK[before["location_precision"]]:
         return True
@@ -504,7 +502,9 @@ def _grant_shrinks(before: dict[str, Any], after: dict[str, Any]) -> bool:
 
 def _grant_clean(grant: AccessGrant) -> None:
     if grant.pan_london:
+        # A pan-London grant already sees every incident, placed or not.
         grant.boroughs = []
+        grant.include_unlocated = False
     grant.boroughs = sorted(set(grant.boroughs))
     if grant.level == AccessGrant.Level.AGGREGATE:
         # Aggregate output carries neither free text nor points (ISTV-DATASET.md section 6).
@@ -759,51 +759,3 @@ def api_token_revoke(
         request=request,
     )
     return token
-
-
-# --- hospital upload rights (django-guardian object permissions) -------------------------
-
-
-def _check_liaison(user: User, site: HospitalSite) -> None:
-    is_liaison = Membership.objects.filter(
-        user=user,
-        role=Membership.Role.LIAISON,
-        is_active=True,
-        organisation__kind=Organisation.Kind.HOSPITAL,
-    )
-    if site.organisation_id is not None:
-        is_liaison = is_liaison.filter(organisation_id=site.organisation_id)
-    if not is_liaison.exists():
-        raise ValidationError({"user": "Only a liaison of this site's trust can upload for it."})
-
-
-@transaction.atomic
-def upload_right_grant(
-    *, actor: User | None, user: User, site: HospitalSite, request: HttpRequest | None = None
-) -> None:
-    _check_liaison(user, site)
-    assign_perm(UPLOAD_PERMISSION, user, site)
-    audit_record(
-        action=Action.UPLOAD_RIGHT_GRANTED,
-        actor=actor,
-        organisation=site.organisation,
-        obj=site,
-        details={"user_id": user.pk, "site_code": site.site_code},
-        request=request,
-    )
-
-
-@transaction.atomic
-def upload_right_revoke(
-    *, actor: User, user: User, site: HospitalSite, request: HttpRequest | None = None
-) -> None:
-    remove_perm(UPLOAD_PERMISSION, user, site)
-    access_epochs_bump(user_ids=[user.pk])
-    audit_record(
-        action=Action.UPLOAD_RIGHT_REVOKED,
-        actor=actor,
-        organisation=site.organisation,
-        obj=site,
-        details={"user_id": user.pk, "site_code": site.site_code},
-        request=request,
-    )

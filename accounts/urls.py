@@ -33,12 +33,6 @@ urlpatterns = [
     path("grants/", views.grant_list, name="grant_list"),
     path("grants/<int:pk>/edit/", views.grant_edit, name="grant_edit"),
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
-    path("upload-rights/", views.upload_rights, name="upload_rights"),
-    path(
-        "upload-rights/<int:site_pk>/<int:user_pk>/revoke/",
-        views.upload_right_revoke,
-        name="upload_right_revoke",
-    ),
     path("access-review/", views.access_review, name="access_review"),
     path("access-review.csv", views.access_review_csv, name="access_review_csv"),
 ]

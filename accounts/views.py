@@ -39,7 +39,6 @@ from accounts.forms import (
     OrganisationForm,
     ReasonForm,
     SetPasswordForm,
-    UploadRightForm,
 )
 from accounts.models import AccessGrant, Organisation, User
 
@@ -576,38 +575,6 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         intro=f"{grant}. Everyone in the organisation is signed out at once.",
         danger=True,
     )
-
-
-# --- hospital upload rights ---------------------------------------------------------------
-
-
-@access_admin_required
-@require_http_methods(["GET", "POST"])
-def upload_rights(request: HttpRequest) -> HttpResponse:
-    form = UploadRightForm(request.POST or None)
-    granted = _submit(
-        request,
-        form,
-        lambda data: services.upload_right_grant(
-            actor=_actor(request), user=data["user"], site=data["site"], request=request
-        ),
-    )
-    if granted is not None:
-        messages.success(request, "Upload right granted.")
-        return redirect("accounts:upload_rights")
-    return render(
-        request, "manage/upload_rights.html", {"form": form, "sites": selectors.upload_rights()}
-    )
-
-
-@access_admin_required
-@require_POST
-def upload_right_revoke(request: HttpRequest, site_pk: int, user_pk: int) -> HttpResponse:
-    site = selectors.hospital_site_get(pk=site_pk)
-    person = selectors.user_get(pk=user_pk)
-    services.upload_right_revoke(actor=_actor(request), user=person, site=site, request=request)
-    messages.success(request, f"Upload right for {site.site_code} removed from {person.email}.")
-    return redirect("accounts:upload_rights")
 
 
 # --- access review ------------------------------------------------------------------------

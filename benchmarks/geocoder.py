@@ -1,11 +1,11 @@
 """Geocoder accuracy and speed against a naive exact-substring baseline, in one run.
 
     DATABASE_URL=... DJANGO_SECRET_KEY=... python benchmarks/geocoder.py \
-        [--split test|dev|all] [--load ../shared/data/geo]
+        [--split test|dev|all] [--load DIR]
 
-Needs a loaded gazetteer (``--load DIR`` loads it first when the tables are empty). Pinned
-to one CPU core. Prints, for the chosen split of the labelled set built by
-``benchmarks/data/build_geocoder_eval.py``:
+Needs a loaded gazetteer: when the tables are empty it loads ``--load DIR`` (default: the
+shipped ``data/gazetteer``) first. Pinned to one CPU core. Prints, for the chosen split of
+the labelled set built by ``benchmarks/data/build_geocoder_eval.py``:
 
 * share of specific descriptions placed within 250 m of the truth;
 * share with the correct LSOA and the correct borough;
@@ -100,7 +100,11 @@ def pin_one_core() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Geocoder benchmark")
     parser.add_argument("--split", choices=["test", "dev", "all"], default="test")
-    parser.add_argument("--load", default="", help="Load the gazetteer from DIR if empty.")
+    parser.add_argument(
+        "--load",
+        default=str(ROOT / "data" / "gazetteer"),
+        help="Load the gazetteer from DIR if empty (default: the shipped data/gazetteer).",
+    )
     parser.add_argument("--show-failures", action="store_true", help="List misses (dev only).")
     args = parser.parse_args()
     pin_one_core()

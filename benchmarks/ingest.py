@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.5, help="1.5 = ~40,000 rows a year")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load-rows", type=int, default=5000, help="rows for COPY vs save()")
-    parser.add_argument("--geo-dir", default=str(ROOT.parent / "shared" / "data" / "geo"))
+    parser.add_argument("--geo-dir", default=str(ROOT / "data" / "gazetteer"))
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="istv-bench-") as tmp:

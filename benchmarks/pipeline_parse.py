@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.5, help="1.5 = ~40,000 rows a year")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="best of N timed runs")
-    parser.add_argument("--geo-dir", default=str(ROOT.parent / "shared" / "data" / "geo"))
+    parser.add_argument("--geo-dir", default=str(ROOT / "data" / "gazetteer"))
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,9 @@ Builds a separate benchmark database (default ``istv_bench``; dropped and re-cre
 runs the project's migrations, creates 28 hospital sites, one published submission per
 site and month over ten years, and loads synthetic incidents spread over London's LSOAs
 (codes and interior points from ``london_lsoa21_lookup.csv`` in the geography folder) with
-``COPY`` through psycopg; indexes are rebuilt after the load and the table ANALYZEd.
+``COPY`` through psycopg, 35% of them without a mappable place (home, unknown, vague, a
+chain, abroad: no point and no area codes, as the geocoder leaves them); indexes are
+rebuilt after the load and the table ANALYZEd.
 
 It then times the real ORM path — ``IncidentFilterSet`` (which starts from
 ``visible_to``), the page query with masking, and ``aggregate_counts`` — for a record-level
@@ -79,6 +81,9 @@ LOCATIONS = [
     "other",
     "not_known",
 ]
+# The share of incidents with no mappable place, and their classes (home the most common).
+UNLOCATED_SHARE = 0.35
+UNLOCATED_CLASSES = ["home"] * 5 + ["unknown", "vague", "chain_without_place", "abroad"]
 PRECISIONS = ["postcode_unit", "venue", "street", "junction", "postcode_sector", "area"]
 DESCRIPTIONS = [
     "o/s the station",
@@ -108,7 +113,7 @@ def _setup_django(database: str) -> None:
 
 
 def _geo_dir(arg: str | None) -> Path:
-    return Path(arg) if arg else ROOT.parent / "shared" / "data" / "geo"
+    return Path(arg) if arg else ROOT / "data" / "gazetteer"  # the shipped London gazetteer
 
 
 # --- build -----------------------------------------------------------------------------
@@ -335,6 +340,10 @@ def build(rows: int, geo_dir: Path) -> dict[str, Any]:
             precision = rng.integers(0, len(PRECISIONS), n)
             described = rng.integers(0, len(DESCRIPTIONS), n)
             time_known = rng.random(n) < 0.85
+            # A share of incidents have no mappable place (home, vague, unknown, ...): no
+            # point and no area codes, counted by every pan-London query.
+            unlocated = rng.random(n) < UNLOCATED_SHARE
+            unlocated_class = rng.integers(0, len(UNLOCATED_CLASSES), n)
             lines = []
             for i in range(n):
                 day = dates[int(local_days[i])]
@@ -343,15 +352,25 @@ def build(rows: int, geo_dir: Path) -> dict[str, Any]:
                 arrival = dt.datetime.fromtimestamp(int(utc[i]) + 3600, dt.UTC).isoformat()
                 source_row += 1
                 known = bool(time_known[i])
+                if unlocated[i]:
+                    geo = (
+                        f"{UNLOCATED_CLASSES[unlocated_class[i]]}\t\\N\t\\N\t\\N\t\\N\t"
+                        "\tbench\t\t[]\t\t\t\t"
+                    )
+                else:
+                    geo = (
+                        f"place\t{lat[i]:.6f}\t{lon[i]:.6f}\t{east[i]:.1f}\t{north[i]:.1f}\t"
+                        f"{PRECISIONS[precision[i]]}\tbench\t\t[]\t\t"
+                        f"{lsoa_codes[which[i]]}\t{ward_codes[which[i]]}\t"
+                        f"{borough_codes[which[i]]}"
+                    )
                 lines.append(
                     f"{sub_ids[site[i], month_index]}\t{site_ids[site[i]]}\t{source_row}\t"
                     f"{arrival}\tt\t{stamp}\t{'t' if known else 'f'}\t{day.isoformat()}\t"
                     f"{day.replace(day=1).isoformat()}\t{day.isoweekday()}\t"
                     f"{int(local_hour[i]) if known else chr(92) + 'N'}\t"
                     f"{METHODS[method[i]]}\t\t\t{LOCATIONS[location[i]]}\t\t"
-                    f"{DESCRIPTIONS[described[i]]}\tdone\tplace\t{lat[i]:.6f}\t{lon[i]:.6f}\t"
-                    f"{east[i]:.1f}\t{north[i]:.1f}\t{PRECISIONS[precision[i]]}\tbench\t\t[]\t\t"
-                    f"{lsoa_codes[which[i]]}\t{ward_codes[which[i]]}\t{borough_codes[which[i]]}\t[]\t[]\n"
+                    f"{DESCRIPTIONS[described[i]]}\tdone\t{geo}\t[]\t[]\n"
                 )
             copy.write("".join(lines))
             print(f"  loaded {offset + n:,} rows", file=sys.stderr, flush=True)

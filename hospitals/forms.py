@@ -1,4 +1,5 @@
-"""Forms for the submission pages: the upload and the mapping confirmation."""
+"""Forms for the submission pages (the upload and the mapping confirmation) and for giving a
+liaison the upload right on a site."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from accounts.models import User
+from accounts.selectors import liaison_users
 from hospitals.models import HospitalSite
 from hospitals.page_selectors import reporting_month_choices
 from incidents.pipeline import Field
@@ -167,3 +170,17 @@ class MappingForm(forms.Form):
             raise forms.ValidationError(f"Choose a column for {', '.join(missing)}.")
         self.source_to_field = {column: name for name, column in chosen.items()}
         return cleaned
+
+
+class UploadRightForm(forms.Form):
+    """An access administrator gives a liaison the right to upload for a site."""
+
+    site = forms.ModelChoiceField(
+        label="Hospital site",
+        queryset=HospitalSite.objects.order_by("name"),
+    )
+    user = forms.ModelChoiceField(label="Liaison", queryset=User.objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = liaison_users()  # type: ignore[attr-defined]

@@ -1,4 +1,6 @@
-"""Scoped reads for submissions: the chokepoint ``submissions_visible_to`` and the tracker.
+"""Scoped reads for submissions: the chokepoint ``submissions_visible_to``, the tracker,
+whether a site may submit under its trust's data-sharing agreement, and the upload rights
+listed for access administrators.
 
 Liaisons see their own sites' submissions (the django-guardian upload right); data
 managers see all; everyone else sees none. Pages and the API start here, so an
@@ -10,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
+from guardian.models import UserObjectPermission
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.access import user_roles
-from accounts.models import Membership, User
+from accounts.models import DataSharingAgreement, Membership, User
 from hospitals.models import HospitalSite, Submission
 from hospitals.scorecard import due_date
 from incidents.pipeline import Period
@@ -132,3 +138,73 @@ def tracker_grid(user: User, months: int = 12, *, today: date | None = None) -> 
             row.cells.append(TrackerCell(period, state, sub.pk, sub.status, passes))
         rows.append(row)
     return rows
+
+
+# --- whether a site may submit ------------------------------------------------------------
+
+
+def site_can_submit(site: HospitalSite, *, on: date | None = None) -> tuple[bool, str]:
+    """Whether ``site`` may submit, and the reason to show when it may not.
+
+    A site may submit while its trust is a provider under an agreement in force. A trust
+    with no provider agreement registered at all may submit unless
+    ``PROGRAMME_REQUIRE_PROVIDER_AGREEMENT`` is set (the register may still be filling).
+    """
+    day = on or timezone.localdate()
+    if site.organisation_id is None:
+        return True, ""
+    agreements = list(
+        DataSharingAgreement.objects.filter(providers=site.organisation_id).exclude(
+            status=DataSharingAgreement.Status.DRAFT
+        )
+    )
+    if any(a.is_active_on(day) for a in agreements):
+        return True, ""
+    if not agreements:
+        if getattr(settings, "PROGRAMME_REQUIRE_PROVIDER_AGREEMENT", False):
+            return False, (
+                f"{site.name} has no data-sharing agreement in force, so uploads are paused. "
+                "Please contact the GLA data team."
+            )
+        return True, ""
+    latest = max(agreements, key=lambda a: a.ends_on)
+    if latest.status == DataSharingAgreement.Status.SUSPENDED:
+        why = f"agreement {latest.reference} is suspended"
+    else:
+        why = f"agreement {latest.reference} ended on {latest.ends_on:%d %B %Y}"
+    return False, (
+        f"{site.name} cannot submit data because its data-sharing {why}. Uploads resume "
+        "once the agreement is renewed; please contact the GLA data team."
+    )
+
+
+# --- upload rights (for access administrators) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteUploaders:
+    site: HospitalSite
+    uploaders: list[User]
+
+
+def upload_rights() -> list[SiteUploaders]:
+    """Every hospital site with the people who may upload for it (three queries)."""
+    sites = list(HospitalSite.objects.select_related("organisation").order_by("name"))
+    perms = UserObjectPermission.objects.filter(
+        content_type=ContentType.objects.get_for_model(HospitalSite),
+        permission__codename=UPLOAD_PERMISSION.split(".")[1],
+    ).select_related("user")
+    by_site: dict[str, list[User]] = {}
+    for perm in perms:
+        by_site.setdefault(str(perm.object_pk), []).append(perm.user)
+    return [
+        SiteUploaders(site=s, uploaders=sorted(by_site.get(str(s.pk), []), key=lambda u: u.email))
+        for s in sites
+    ]
+
+
+def hospital_site_get(*, pk: int) -> HospitalSite:
+    site = HospitalSite.objects.select_related("organisation").filter(pk=pk).first()
+    if site is None:
+        raise Http404
+    return site

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -40,6 +41,7 @@ from hospitals.enrichment import RowGeocode, geocode_rows, incident_rows, site_h
 from hospitals.models import HospitalSite, MappingProfile, Submission
 from hospitals.reference_services import code_references_for_site
 from hospitals.scorecard import Thresholds, build_scorecard
+from hospitals.selectors import site_can_submit
 from incidents import loader
 from incidents.models import Release
 from incidents.pipeline import (
@@ -59,6 +61,8 @@ logger = logging.getLogger(__name__)
 
 Status = Submission.Status
 UPLOAD_PERMISSION = "hospitals.upload_submission"
+# The name ``hospitals.tasks.process_submission`` is registered under.
+PROCESS_SUBMISSION_TASK = "hospitals.tasks.process_submission"
 # Statuses that count as "this file was already received" for duplicate detection.
 DUPLICATE_STATUSES = (
     Status.RECEIVED,
@@ -202,9 +206,7 @@ def submission_receive(
     raw_name = str(getattr(upload, "name", "") or "upload")
     name = sanitise_filename(raw_name)
     # A trust whose data-sharing agreement as a provider has lapsed cannot submit until it
-    # is renewed. Imported here: the programme tools build on hospitals, not the reverse.
-    from programme.selectors import site_can_submit
-
+    # is renewed.
     allowed, reason = site_can_submit(site)
     if not allowed:
         raise _refuse(
@@ -351,11 +353,13 @@ def _register(
 
 def submission_enqueue(*, submission_id: int) -> bool:
     """Send the processing task. If the broker is down the submission stays "received"
-    (queued) and the sweeper sends it later (SECURITY 45): never fail the upload."""
-    from hospitals.tasks import process_submission
+    (queued) and the sweeper sends it later (SECURITY 45): never fail the upload.
 
+    Sent by name: the task module calls these services, so they never import it back.
+    """
     try:
-        process_submission.apply_async(
+        current_app.send_task(
+            PROCESS_SUBMISSION_TASK,
             (submission_id,),
             retry=True,
             retry_policy={

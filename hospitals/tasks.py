@@ -39,7 +39,7 @@ def _warm_geocoder(**kwargs: Any) -> None:
 
 
 @shared_task(
-    name="hospitals.tasks.process_submission",
+    name=services.PROCESS_SUBMISSION_TASK,  # services send it by this name
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(DatabaseError, InterfaceError),

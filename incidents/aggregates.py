@@ -45,6 +45,36 @@ def _text(value: Any) -> Any:
     return value if value not in ("", None) else None
 
 
+# The bucket that grouping by an area (borough, ward, LSOA) puts incidents without a
+# place at that level in: home, vague, unknown, abroad, outside London, a chain without
+# a place. They are counted, never dropped; disclosure control treats the bucket like any
+# other cell.
+NOT_LOCATED = "not_located"
+
+
+def _area(value: Any) -> Any:
+    return value if value not in ("", None) else NOT_LOCATED
+
+
+# The location classes the geocoder gives (``incidents.geocoding.classify``), with labels.
+# ``awaiting`` is the class of rows still awaiting geocoding (no class yet): they are in
+# nobody's rows or counts until placed or classed (incidents/selectors.py).
+GEO_CLASSES: dict[str, str] = {
+    "place": "Place",
+    "home": "Home",
+    "vague": "Vague",
+    "unknown": "Unknown",
+    "abroad": "Abroad",
+    "outside_london": "Outside London",
+    "chain_without_place": "Chain without a place",
+    "awaiting": "Awaiting geocoding",
+}
+
+
+def _geo_class(value: Any) -> Any:
+    return value if value not in ("", None) else "awaiting"
+
+
 @dataclass(frozen=True)
 class Dimension:
     """A group-by dimension: the SQL expression and how its value is shown."""
@@ -64,9 +94,20 @@ DIMENSIONS: dict[str, Dimension] = {
         ),
         Dimension("weekday", "Weekday of the assault (1 = Monday)", F("assault_weekday")),
         Dimension("hour", "Hour of the assault (0-23; null when unknown)", F("assault_hour")),
-        Dimension("borough", "Borough (GSS code)", F("borough_code")),
-        Dimension("ward", "Ward (GSS code)", F("ward_code")),
-        Dimension("lsoa", "LSOA 2021 (GSS code)", F("lsoa_code")),
+        Dimension(
+            "borough", 'Borough (GSS code; "not_located" without a place)', F("borough_code"), _area
+        ),
+        Dimension("ward", 'Ward (GSS code; "not_located" without a place)', F("ward_code"), _area),
+        Dimension(
+            "lsoa", 'LSOA 2021 (GSS code; "not_located" without a place)', F("lsoa_code"), _area
+        ),
+        Dimension(
+            "geo_class",
+            "Location class (place, home, vague, unknown, abroad, outside_london, "
+            "chain_without_place)",
+            F("geo_class"),
+            _geo_class,
+        ),
         Dimension("hospital", "Hospital site (ODS code)", F("site__site_code")),
         Dimension("method", "Assault method (harmonised code)", F("method_code")),
         Dimension("location_type", "Location type (harmonised code)", F("location_type_code")),

@@ -35,7 +35,7 @@ from accounts.access import EffectiveAccess, effective_access
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from incidents.models import Incident, Release
-from incidents.selectors import visible_to
+from incidents.selectors import scope_q, visible_to
 
 GSS_WARD = re.compile(r"^E05\d{6}$")
 GSS_LSOA = re.compile(r"^E01\d{6}$")
@@ -214,6 +214,7 @@ class IncidentFilterSet(filters.FilterSet):
         user: User | None = None,
         access: EffectiveAccess | None = None,
         records: bool = False,
+        downloads: bool = False,
         request: Any = None,
         prefix: str | None = None,
     ) -> None:
@@ -231,6 +232,7 @@ class IncidentFilterSet(filters.FilterSet):
             access if access is not None else (effective_access(user) if user is not None else None)
         )
         self.records = records
+        self.downloads = downloads
 
     # --- the base queryset ------------------------------------------------------------
 
@@ -242,6 +244,7 @@ class IncidentFilterSet(filters.FilterSet):
             self.user,
             release=self.form.cleaned_data.get("release"),
             records=self.records,
+            downloads=self.downloads,
             access=self.access,
         )
         return super().filter_queryset(base)
@@ -271,7 +274,7 @@ class IncidentFilterSet(filters.FilterSet):
             hour = data.get(name)
             if hour is not None and (hour != int(hour) or not 0 <= hour <= 23):
                 form.add_error(name, "Enter a whole hour from 0 to 23.")
-        if data.get("q") and (self.access is None or not self.access.free_text_boroughs):
+        if data.get("q") and (self.access is None or scope_q(self.access, "free_text") is None):
             form.add_error(
                 "q", "Your access does not include free-text locations, so q cannot be used."
             )
@@ -304,10 +307,10 @@ class IncidentFilterSet(filters.FilterSet):
         return qs.filter(Q(assault_hour__gte=low) | Q(assault_hour__lte=high))
 
     def filter_text(self, qs: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
-        allowed = self.access.free_text_boroughs if self.access is not None else frozenset()
-        return qs.filter(
-            borough_code__in=sorted(allowed), location_description__icontains=value.strip()
-        )
+        allowed = scope_q(self.access, "free_text") if self.access is not None else None
+        if allowed is None:
+            return qs.none()
+        return qs.filter(allowed, location_description__icontains=value.strip())
 
     def filter_release(
         self, qs: QuerySet[Incident], name: str, value: Release

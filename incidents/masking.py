@@ -54,6 +54,7 @@ SNAP_CELL_METRES = 250
 RAW_FIELDS: tuple[str, ...] = (
     "id",
     "site__site_code",
+    "site__borough_code",
     "assault_at",
     "assault_date",
     "assault_hour",
@@ -273,7 +274,7 @@ class Masker:
     @property
     def shows_free_text(self) -> bool:
         """Whether the output should carry a ``location_description`` field at all."""
-        return bool(self.access.free_text_boroughs)
+        return bool(self.access.free_text_boroughs or self.access.unlocated_free_text)
 
     def _lsoa_point(self, lsoa: str) -> tuple[float, float] | None:
         return self.geography.lsoa_centroids.get(lsoa)
@@ -340,7 +341,8 @@ class Masker:
     def mask(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """The row as a user may receive it, or ``None`` if they may not see it as a record."""
         borough = row["borough_code"]
-        if borough not in self.access.record_boroughs:
+        ed_borough = row.get("site__borough_code") or ""
+        if not self.access.allows("record", borough, ed_borough):
             return None
         lat, lon, shown = self.location(row)
         assault_at = row["assault_at"]
@@ -356,7 +358,7 @@ class Masker:
             ),
             "assault_time_known": bool(row.get("assault_time_known")),
             "arrival_datetime": row.get("arrival_at"),
-            "borough": borough,
+            "borough": borough or None,
             "ward": row.get("ward_code") or None,
             "lsoa": row.get("lsoa_code") or None,
             "lat": lat,
@@ -369,7 +371,7 @@ class Masker:
         if self.shows_free_text:
             out["location_description"] = (
                 row.get("location_description") or ""
-                if borough in self.access.free_text_boroughs
+                if self.access.allows("free_text", borough, ed_borough)
                 else None
             )
         return out

@@ -9,14 +9,16 @@ test_copy_export.py compares the two over every rule below. Change both together
 
 What the SQL reproduces:
 
-* rows outside ``access.record_boroughs`` are dropped (the queryset already does that);
+* rows the user does not see at record level are dropped (the queryset already does
+  that): placed rows by their borough, unlocated rows by their ED's borough
+  (``EffectiveAccess.allows``);
 * the location per row from the grant's precision in its borough: ``exact`` the stored
   point and ``geo_precision`` (or "exact"); ``snapped`` the cell centre from
   :meth:`_Geography.snap_cells` when the cell centre lies in the incident's borough, else
   the LSOA centroid; any other precision the LSOA centroid; no grant precision, no point
   or no centroid: empty and "not_located";
-* the free-text column only when the masker shows it, text only in
-  ``access.free_text_boroughs``;
+* the free-text column only when the masker shows it, text only where the free-text right
+  reaches (by the same rule);
 * cell formatting as Python's csv module writes Python values: ``float`` as ``repr`` (see
   :func:`_float_text`), datetimes as ``str()`` in UTC, the assault time as local
   ``HH:MM:SS``, empty text and ``None`` as an empty unquoted field, and every text cell
@@ -38,6 +40,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from accounts.access import ALL_EDS, EffectiveAccess
 from accounts.models import AccessGrant
 from incidents.exports.copy_csv import CopyCsvExport
 from incidents.exports.fields import FieldSpec
@@ -56,6 +59,7 @@ from istv_portal.spreadsheet import FORMULA_PREFIXES
 _INNER: dict[str, F] = {
     "x_id": F("id"),
     "x_site": F("site__site_code"),
+    "x_site_borough": F("site__borough_code"),
     "x_assault_at": F("assault_at"),
     "x_assault_date": F("assault_date"),
     "x_time_known": F("assault_time_known"),
@@ -68,10 +72,24 @@ _INNER: dict[str, F] = {
     "x_easting": F("easting"),
     "x_northing": F("northing"),
     "x_geo_precision": F("geo_precision"),
+    "x_geo_class": F("geo_class"),
     "x_method": F("method_code"),
     "x_location_type": F("location_type_code"),
     "x_description": F("location_description"),
 }
+
+
+def _allows(table: str) -> str:
+    """SQL for ``EffectiveAccess.allows`` on one row; parameters from :func:`_allows_params`."""
+    return (
+        f"({table}.x_borough = ANY(%s::text[]) OR ({table}.x_borough = '' "
+        f"AND (%s OR {table}.x_site_borough = ANY(%s::text[]))))"
+    )
+
+
+def _allows_params(access: EffectiveAccess, right: str) -> list[Any]:
+    boroughs, eds = access.scope(right)
+    return [sorted(boroughs), ALL_EDS in eds, sorted(eds - {ALL_EDS})]
 
 
 def _neutralise(expr: str) -> str:
@@ -256,11 +274,12 @@ def masked_csv_query(
         "lat": (coordinate("p.x_lat", 0), []),
         "lon": (coordinate("p.x_lon", 1), []),
         "precision": (_neutralise(shown), []),
+        "geo_class": (_text("p.x_geo_class"), []),
         "method": (_text("p.x_method"), []),
         "location_type": (_text("p.x_location_type"), []),
         "location_description": (
-            f"CASE WHEN p.x_borough = ANY(%s::text[]) THEN {_text('p.x_description')} END",
-            [sorted(access.free_text_boroughs)],
+            f"CASE WHEN {_allows('p')} THEN {_text('p.x_description')} END",
+            _allows_params(access, "free_text"),
         ),
     }
     names = [f.name for f in fields]
@@ -283,7 +302,7 @@ def masked_csv_query(
         f"SELECT q.*, {mode} AS mode, {snap} AS snap, {centroid} AS centroid "
         f"FROM ({inner}) q "
         # A second line of defence: the queryset is already limited to these boroughs.
-        f"WHERE q.x_borough = ANY(%s::text[]){' AND false' if empty else ''} "
+        f"WHERE {_allows('q')}{' AND false' if empty else ''} "
         # Already in this order: stated so the outer ORDER BY is seen to need no sort.
         "ORDER BY q.x_assault_at DESC, q.x_id DESC OFFSET 0) p "
         "ORDER BY p.x_assault_at DESC, p.x_id DESC"
@@ -292,7 +311,7 @@ def masked_csv_query(
         *select_params,
         *middle_params,
         *inner_params,
-        sorted(access.record_boroughs),
+        *_allows_params(access, "record"),
     ]
     return sql, params
 

@@ -1,4 +1,4 @@
-"""Harmonised incidents, monthly releases, set-aside rows and the reference code lists.
+"""Harmonised incidents, monthly releases and their notes, set-aside rows and code lists.
 
 Incident rows are written only by the pipeline's bulk loader (COPY) and read only through
 the scoping chokepoint ``Incident.objects.visible_to(user)`` in ``incidents/selectors.py``.
@@ -7,6 +7,7 @@ the scoping chokepoint ``Incident.objects.visible_to(user)`` in ``incidents/sele
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class HarmonisedCode(models.Model):
@@ -75,6 +76,41 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"Release {self.number} ({self.label})"
+
+
+class ReleaseNote(models.Model):
+    """The notes for one monthly release, in Markdown (rendered safely on display).
+
+    Written and published by data managers with the programme tools; read here by the
+    analyst dashboard and the API (``incidents.release_notes``).
+    """
+
+    # The table and the audit log keep the names they had when release notes began in the
+    # programme app: no data moved, and each note's audit history stays under one object
+    # type (see ``accounts.audit.models.audit_object_type``).
+    audit_object_type = "programme.releasenote"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="release_note")
+    body = models.TextField(blank=True)
+    # The facts the pre-filled draft was built from, kept for reference.
+    facts = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    author = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "programme_releasenote"
+        ordering = ["-release__number"]
+
+    def __str__(self) -> str:
+        return f"Notes for release {self.release_id}"
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -154,10 +190,12 @@ class Incident(models.Model):
             models.Index(fields=["lsoa_code", "assault_date"]),
             models.Index(fields=["submission"]),
             # Covers the workspace's counts (borough x month, a borough's months): the
-            # published check needs only submission_id, so both are index-only scans.
+            # published check needs only submission_id, and the scope's "not awaiting
+            # geocoding" check only geocode_status, so both are index-only scans.
             models.Index(
                 fields=["borough_code", "assault_month", "submission"],
-                name="incident_borough_month_sub",
+                include=["geocode_status"],
+                name="incident_borough_month_scope",
             ),
             # Rows still awaiting geocoding: normally none, so a tiny index that lets the
             # retry job and the map's "awaiting geocoding" note avoid a full-table scan.

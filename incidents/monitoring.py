@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,12 @@ from django.utils import timezone
 
 from accounts.access import user_role_kinds
 from accounts.geography import LONDON_BOROUGHS
-from accounts.models import Membership, Organisation, User
-from incidents.aggregates import DIMENSIONS, aggregate_counts
+from accounts.models import User
+from accounts.roles import reads_monitoring_reports
+from incidents.aggregates import DIMENSIONS, GEO_CLASSES, NOT_LOCATED, aggregate_counts
 from incidents.exports import EXPORT_FORMATS, FieldSpec
 from incidents.models import Incident, Release
 from incidents.page_queries import add_months, code_labels
-
-# Who reads the reports: members of these organisations in a data role, and data managers.
-READER_KINDS = (Organisation.Kind.MOPAC, Organisation.Kind.VRU)
-READER_ROLES = (Membership.Role.ANALYST, Membership.Role.ORG_LEAD, Membership.Role.DATA_MANAGER)
 
 
 @dataclass(frozen=True)
@@ -64,6 +60,12 @@ TABLES: tuple[TableSpec, ...] = (
         ("location_type",),
         12,
     ),
+    TableSpec(
+        "incidents_by_location_class",
+        "Incidents by location class (place, home, not located), last 12 months",
+        ("geo_class",),
+        12,
+    ),
 )
 
 
@@ -84,17 +86,23 @@ def release_incidents(release: Release) -> QuerySet[Incident]:
 
     Not a per-user read: the report is an aggregate output for which disclosure control is
     always applied, so it needs the release's whole data rather than one person's scope.
+    Like every scoped read, it counts incidents without a mappable place (in a "not
+    located" row when grouped by borough) and leaves out rows still awaiting geocoding.
     """
     return Incident.objects.filter(
         submission_id__in=release.submissions.through.objects.filter(release_id=release.pk).values(
             "submission_id"
         )
-    )
+    ).exclude(geocode_status=Incident.GeocodeStatus.PENDING)
 
 
 def _label(dimension: str, value: Any, labels: dict[str, dict[str, str]]) -> str:
     if value is None:
         return "Not recorded"
+    if value == NOT_LOCATED:
+        return "Not located"
+    if dimension == "geo_class":
+        return GEO_CLASSES.get(value, value)
     if dimension == "borough":
         return LONDON_BOROUGHS.get(value, value)
     if dimension in ("method", "location_type"):
@@ -119,7 +127,7 @@ def build_tables(release: Release) -> list[dict[str, Any]]:
                 **{
                     f"{d}_name": _label(d, r[d], labels)
                     for d in spec.group_by
-                    if d in ("borough", "method", "location_type")
+                    if d in ("borough", "method", "location_type", "geo_class")
                 },
                 "count": r["count"],
             }
@@ -136,7 +144,7 @@ def build_tables(release: Release) -> list[dict[str, Any]]:
                     *(
                         f"{d}_name"
                         for d in spec.group_by
-                        if d in ("borough", "method", "location_type")
+                        if d in ("borough", "method", "location_type", "geo_class")
                     ),
                     "count",
                 ],
@@ -214,19 +222,12 @@ def monitoring_reports_missing() -> list[int]:
     return [pk for pk, number in Release.objects.values_list("pk", "number") if number not in done]
 
 
-def reads_reports(role_kinds: Iterable[tuple[str, str]]) -> bool:
-    """Whether active memberships, as (role, organisation kind) pairs, may read reports:
-    data managers anywhere, and analysts or leads at MOPAC or the VRU."""
-    return any(
-        role == Membership.Role.DATA_MANAGER or (role in READER_ROLES and kind in READER_KINDS)
-        for role, kind in role_kinds
-    )
-
-
 def can_read_reports(user: User) -> bool:
+    """Who reads the reports is a role rule (``accounts.roles``), shared with the
+    navigation so the link never leads to a 404."""
     if not user.is_authenticated:
         return False
-    return reads_reports(user_role_kinds(user))
+    return reads_monitoring_reports(user_role_kinds(user))
 
 
 def report_file(release_number: int, name: str) -> Path | None:

@@ -31,8 +31,15 @@ from accounts.audit.models import Action, AuditEvent
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import Membership, User
 from hospitals.models import HospitalSite, Submission
-from incidents.aggregates import AggregateResult, aggregate_counts, needs_protection
-from incidents.disclosure import SUPPRESSED, DisclosurePolicy, Published
+from incidents import completeness
+from incidents.aggregates import (
+    GEO_CLASSES,
+    NOT_LOCATED,
+    AggregateResult,
+    aggregate_counts,
+    needs_protection,
+)
+from incidents.disclosure import SUPPRESSED, DisclosurePolicy, Published, percentage
 from incidents.filters import IncidentFilterSet
 from incidents.geocoding.models import Area
 from incidents.masking import RAW_FIELDS, Masker
@@ -254,6 +261,7 @@ def _table(
     order_by_count: bool,
     limit: int | None,
 ) -> CountTable:
+    labels = {NOT_LOCATED: "Not located", **GEO_CLASSES, **labels}
     rows = [
         CountRow(
             r[dimension], labels.get(r[dimension], str(r[dimension] or "Not recorded")), r["count"]
@@ -294,6 +302,24 @@ def last_complete_month(today: dt.date | None = None) -> dt.date:
     return add_months(month_start(today or timezone.localdate()), -1)
 
 
+@dataclass(frozen=True)
+class Share:
+    """A share of the dashboard's incidents (at home, not located), from published figures.
+
+    ``percent`` is None whenever a percentage must not or cannot be given (the part or
+    the whole suppressed, nothing to divide by, outside the viewer's access); ``text``
+    then says why in words.
+    """
+
+    key: str
+    label: str
+    count: Published | None
+    total: Published | None
+    percent: float | None
+    text: str
+    detail: str = ""  # with a percentage: "6 of 43 incidents"
+
+
 @dataclass
 class Dashboard:
     month: dt.date
@@ -308,9 +334,22 @@ class Dashboard:
     freshness: list[dict[str, Any]]
     note: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Whether the month and its base month a year before are complete, and the
+    # comparison in words (a percentage only when both are complete and comparable).
+    month_coverage: completeness.MonthCoverage | None = None
+    year_before_coverage: completeness.MonthCoverage | None = None
+    comparison: str = ""
+    # The 24-month trend with incomplete months marked, and its chart data.
+    trend_rows: list[completeness.TrendRow] = field(default_factory=list)
+    trend_chart: dict[str, Any] = field(default_factory=dict)
+    trend_note: str = ""
+    shares: list[Share] = field(default_factory=list)
 
 
 DASHBOARD_CACHE_SECONDS = 600
+# Part of the dashboard's cache key: bump it when ``Dashboard`` changes shape, so a new
+# release never serves a board cached by the previous one.
+DASHBOARD_CACHE_VERSION = 2
 
 
 DATA_GENERATION_KEY = "incidents:data-generation"
@@ -344,33 +383,155 @@ def access_key(access: EffectiveAccess) -> str:
         sorted(access.download_boroughs),
         sorted(access.free_text_boroughs),
         list(access.precisions),
+        sorted(access.unlocated),
+        sorted(access.unlocated_record),
+        sorted(access.unlocated_download),
+        sorted(access.unlocated_free_text),
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def dashboard_months(today: dt.date | None = None) -> list[dt.date]:
+    """The dashboard's 24 months, oldest first, ending with the last calendar month."""
+    month = last_complete_month(today)
+    return [add_months(month, i - 23) for i in range(24)]
 
 
 def dashboard_cached(
     base: QuerySet[Incident], access: EffectiveAccess, *, today: dt.date | None = None
 ) -> Dashboard:
     """The dashboard, cached per access and data version: everyone with the same access
-    sees the same figures, and any publication changes the version (so the key)."""
+    sees the same figures, and any publication changes the version (so the key). The
+    months' coverage is part of the key too, so a change to the hospital registry (a
+    site opening or closing) shows at once."""
     month = last_complete_month(today)
-    key = f"incidents:dashboard:{access_key(access)}:{month:%Y%m}:{data_version()}"
+    coverage = completeness.month_coverage(dashboard_months(today), today=today)
+    digest = hashlib.sha256(
+        json.dumps(
+            [[m.isoformat(), c.expected, c.received, c.published] for m, c in coverage.items()]
+        ).encode()
+    ).hexdigest()[:16]
+    key = (
+        f"incidents:dashboard:v{DASHBOARD_CACHE_VERSION}:{access_key(access)}:{month:%Y%m}:"
+        f"{data_version()}:{digest}"
+    )
     cached = cache.get(key)
     if isinstance(cached, Dashboard):
         return cached
-    board = dashboard(base, access, today=today)
+    board = dashboard(base, access, today=today, coverage=coverage)
     cache.set(key, board, DASHBOARD_CACHE_SECONDS)
     return board
 
 
+def year_on_year(
+    current: Published,
+    previous: Published,
+    month: completeness.MonthCoverage,
+    base: completeness.MonthCoverage,
+    *,
+    policy: DisclosurePolicy | None = None,
+) -> tuple[float | None, str]:
+    """The change on the same month a year before, as (percentage or None, words).
+
+    A percentage only when both months are complete, neither count is suppressed and the
+    base is not zero; otherwise the words say which of those stops the comparison.
+    """
+    name, base_name = f"{month.month:%B %Y}", f"{base.month:%B %Y}"
+    if month.status == completeness.NO_DATA:
+        return None, f"No data for {name} yet, so no comparison with {base_name}."
+    if not month.complete:
+        return None, f"{month.sentence()} No comparison with {base_name} until it is complete."
+    if base.status == completeness.NO_DATA:
+        return None, f"No data for {base_name} to compare with."
+    if not base.complete:
+        return None, base.sentence()
+    if current == SUPPRESSED or previous == SUPPRESSED:
+        limit = (policy or DisclosurePolicy.from_settings()).suppress_max
+        return None, (
+            f"Too few incidents to compare with {base_name} "
+            f"(counts of 1\u2013{limit} are suppressed)."
+        )
+    assert isinstance(current, int) and isinstance(previous, int)
+    if not previous:
+        return None, f"No incidents in {base_name} to compare with."
+    change = round(100 * (current - previous) / previous, 1)
+    return change, f"{'+' if change > 0 else ''}{change}% on {base_name}."
+
+
+SHARE_PERIOD = "in the last 12 months"
+
+
+def location_shares(
+    by_borough: AggregateResult,
+    by_class: AggregateResult,
+    access: EffectiveAccess,
+    *,
+    policy: DisclosurePolicy | None = None,
+) -> list[Share]:
+    """The shares of incidents at home and not located, from the published counts.
+
+    ``by_borough`` and ``by_class`` are the dashboard's counts of one scoped set by
+    borough and by location class, protected exactly as the viewer's tables are: for an
+    aggregate-level viewer the part and the whole are the published (suppressed or
+    rounded) figures and the percentage is worked out from those, as the disclosure rule
+    says. A suppressed part gives words, never a percentage.
+    """
+    policy = policy or DisclosurePolicy.from_settings()
+    protected = bool(by_borough.disclosure_control.get("applied"))
+    total = by_borough.total
+    home = next((r["count"] for r in by_class.results if r["geo_class"] == "home"), 0)
+    not_located = next(
+        (r["count"] for r in by_borough.results if r["borough"] not in LONDON_BOROUGHS), 0
+    )
+    shares = []
+    for key, label, what, count in (
+        ("home", "At home", "at home", home),
+        ("not_located", "Not located", "with no place in a borough", not_located),
+    ):
+        if not access.unlocated:
+            # Incidents with no place are outside this viewer's scope: a 0% would be false.
+            text = (
+                "Not counted: your access covers incidents placed in your boroughs only, "
+                "not those at home or without a place."
+            )
+            shares.append(Share(key, label, None, None, None, text))
+            continue
+        detail = ""
+        percent = percentage(count, total)
+        if total == 0:
+            text, percent = f"No incidents {SHARE_PERIOD}.", None
+        elif count == SUPPRESSED:
+            text, percent = (
+                f"Between 1 and {policy.suppress_max} incidents {what} {SHARE_PERIOD}: "
+                "too few to give a share (small counts are suppressed).",
+                None,
+            )
+        elif not isinstance(percent, float):
+            text, percent = f"Too few incidents {SHARE_PERIOD} to give a share.", None
+        else:
+            assert isinstance(count, int) and isinstance(total, int)
+            detail = f"{count:,} of {total:,} incidents{', rounded' if protected else ''}"
+            text = f"{percent}% {what} {SHARE_PERIOD} ({detail})."
+        shares.append(Share(key, label, count, total, percent, text, detail))
+    return shares
+
+
 def dashboard(
-    base: QuerySet[Incident], access: EffectiveAccess, *, today: dt.date | None = None
+    base: QuerySet[Incident],
+    access: EffectiveAccess,
+    *,
+    today: dt.date | None = None,
+    coverage: dict[dt.date, completeness.MonthCoverage] | None = None,
 ) -> Dashboard:
-    """Everything the dashboard shows, in six aggregate queries over the scoped set."""
-    month = last_complete_month(today)
-    start = add_months(month, -23)
+    """Everything the dashboard shows: five aggregate queries over the scoped set, three
+    for reference data (code labels, freshness) and, unless given, two small ones for
+    the months' coverage."""
+    months = dashboard_months(today)
+    start, month = months[0], months[-1]
+    if coverage is None:
+        coverage = completeness.month_coverage(months, today=today)
+    protect = needs_protection(access)
     window = base.filter(assault_month__gte=start, assault_month__lte=month)
-    months = [add_months(start, i) for i in range(24)]
     trend_raw = count_table(window, "month", title="Incidents per month", access=access)
     by_month = {r.key: r.count for r in trend_raw.rows}
     trend_rows = [
@@ -380,23 +541,23 @@ def dashboard(
     trend = CountTable(
         trend_raw.title, "month", trend_rows, trend_raw.total, trend_raw.note, trend_raw.protected
     )
+    marked = completeness.month_rows(((r.key, r.label, r.count) for r in trend_rows), coverage)
     year_before = add_months(month, -12)
     current = by_month.get(month.strftime("%Y-%m"), 0)
     previous = by_month.get(year_before.strftime("%Y-%m"), 0)
-    change = None
-    if isinstance(current, int) and isinstance(previous, int) and previous:
-        change = round(100 * (current - previous) / previous, 1)
+    change, comparison = year_on_year(current, previous, coverage[month], coverage[year_before])
     last_year = base.filter(assault_month__gt=year_before, assault_month__lte=month)
     labels = code_labels()
-    top = count_table(
-        last_year,
-        "borough",
-        title="Top boroughs, last 12 months",
-        access=access,
-        labels=LONDON_BOROUGHS,
-        order_by_count=True,
-        limit=10,
+    by_borough = aggregate_counts(last_year, ["borough"], protect=protect)
+    # Incidents with no place are not a borough: they are the "not located" share below.
+    placed = AggregateResult(
+        by_borough.group_by,
+        [r for r in by_borough.results if r["borough"] in LONDON_BOROUGHS],
+        by_borough.total,
+        by_borough.disclosure_control,
     )
+    top = _table(placed, "borough", "Top boroughs, last 12 months", LONDON_BOROUGHS, True, 10)
+    by_class = aggregate_counts(last_year, ["geo_class"], protect=protect)
     methods = count_table(
         last_year,
         "method",
@@ -427,6 +588,13 @@ def dashboard(
         freshness=data_freshness(month),
         note=notes[0] if notes else None,
         notes=notes,
+        month_coverage=coverage[month],
+        year_before_coverage=coverage[year_before],
+        comparison=comparison,
+        trend_rows=marked,
+        trend_chart=completeness.trend_chart(trend.title, marked),
+        trend_note=completeness.trend_note(marked),
+        shares=location_shares(by_borough, by_class, access),
     )
 
 
@@ -495,17 +663,50 @@ class ChartTables:
     methods: CountTable
     places: CountTable
     heat: HeatMap
+    # The month and week trends with incomplete months marked (never cached: the
+    # months' coverage is worked out on each request, in two small queries).
+    month_trend: list[completeness.TrendRow] = field(default_factory=list)
+    week_trend: list[completeness.TrendRow] = field(default_factory=list)
 
 
 def chart_tables(
-    queryset: QuerySet[Incident], access: EffectiveAccess, applied: Mapping[str, list[str]]
+    queryset: QuerySet[Incident],
+    access: EffectiveAccess,
+    applied: Mapping[str, list[str]],
+    *,
+    release: Release | None = None,
+    today: dt.date | None = None,
 ) -> ChartTables:
     """The charts tab's five aggregates, cached per access, filter and data version.
 
     The figures are a pure function of those three (the filter is already validated and
     normalised by ``applied()``), so two analysts with the same access asking the same
-    question share one computation, and a publication starts a new version.
+    question share one computation, and a publication starts a new version. The trends
+    are then marked with each month's coverage (of ``release`` when one is pinned, and of
+    the hospitals the filter names, if any).
     """
+    tables = _chart_tables(queryset, access, applied)
+    months = {completeness.month_start_of(r.key) for r in tables.month.rows}
+    for row in tables.week.rows:
+        months.update(completeness.week_months(str(row.key)))
+    coverage = completeness.month_coverage(
+        [m for m in months if m is not None],
+        today=today,
+        release=release,
+        site_codes=applied.get("hospital"),
+    )
+    tables.month_trend = completeness.month_rows(
+        ((str(r.key), r.label, r.count) for r in tables.month.rows), coverage
+    )
+    tables.week_trend = completeness.week_rows(
+        ((str(r.key), r.label, r.count) for r in tables.week.rows), coverage
+    )
+    return tables
+
+
+def _chart_tables(
+    queryset: QuerySet[Incident], access: EffectiveAccess, applied: Mapping[str, list[str]]
+) -> ChartTables:
     filter_key = hashlib.sha256(json.dumps(applied, sort_keys=True).encode()).hexdigest()[:32]
     key = f"incidents:charts:{access_key(access)}:{filter_key}:{data_version()}"
     cached = cache.get(key)
@@ -618,6 +819,73 @@ def density_grid(
         for c in cells.values()
     ]
     return out, used, capped
+
+
+@dataclass(frozen=True)
+class NotLocated:
+    """Incidents in the map's query that it cannot plot: no place at the map's level.
+
+    ``count`` is the map table's own "not located" cell (so the areas and this add up to
+    the map's total), ``by_class`` the same incidents by location class; both under the
+    same disclosure control as every other count the viewer sees.
+    """
+
+    count: Published
+    by_class: list[tuple[str, str, Published]]
+    text: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "byClass": {code: count for code, _label, count in self.by_class},
+            "note": self.text,
+        }
+
+
+def _incidents(count: Published, *, about: bool) -> str:
+    """ "1 incident", "1,234 incidents", "about 1,235 incidents", "a few incidents"."""
+    if count == SUPPRESSED:
+        return "a few incidents (fewer than the disclosure threshold)"
+    if count == 1:
+        return "1 incident"
+    return f"{'about ' if about else ''}{count:,} incidents"
+
+
+def _count_text(count: Published) -> str:
+    return "fewer than the disclosure threshold" if count == SUPPRESSED else f"{count:,}"
+
+
+def not_located_note(
+    queryset: QuerySet[Incident], level: str, result: AggregateResult, access: EffectiveAccess
+) -> NotLocated:
+    """The map's note on incidents it cannot plot, from the area counts ``result``."""
+    bucket: Published = next((r["count"] for r in result.results if r[level] == NOT_LOCATED), 0)
+    by_class: list[tuple[str, str, Published]] = []
+    if bucket != 0:
+        column = {"borough": "borough_code", "ward": "ward_code", "lsoa": "lsoa_code"}[level]
+        classes = aggregate_counts(
+            queryset.filter(**{column: ""}), ["geo_class"], protect=needs_protection(access)
+        )
+        by_class = [
+            (
+                str(r["geo_class"]),
+                GEO_CLASSES.get(str(r["geo_class"]), str(r["geo_class"])),
+                r["count"],
+            )
+            for r in classes.results
+        ]
+    about = needs_protection(access)
+    if bucket == 0:
+        text = "Every incident in this query has a place on the map."
+    else:
+        unit = {"borough": "", "ward": " at ward level", "lsoa": " at LSOA level"}[level]
+        parts = "; ".join(f"{label}: {_count_text(count)}" for _code, label, count in by_class)
+        text = (
+            f"Not on the map: {_incidents(bucket, about=about)} with no place{unit}"
+            + (f" ({parts})" if parts else "")
+            + ". They are in every count and table."
+        )
+    return NotLocated(bucket, by_class, text)
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,20 @@ from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from incidents import monitoring
 from incidents import page_queries as pq
-from incidents.aggregates import aggregate_counts, needs_protection
+from incidents.aggregates import GEO_CLASSES, NOT_LOCATED, aggregate_counts, needs_protection
+from incidents.completeness import trend_chart, trend_note
 from incidents.filters import WEEKDAYS, IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
 from incidents.models import HarmonisedCode, Release
-from incidents.selectors import hospitals_visible_to, saved_queries_visible_to, visible_to
+from incidents.release_notes import latest_release_note
+from incidents.selectors import (
+    hospitals_visible_to,
+    saved_queries_visible_to,
+    scope_q,
+    visible_to,
+)
 from incidents.services import SavedQueryError, data_access_record, saved_query_create
-from programme.markdown import render_markdown
-from programme.selectors import latest_release_note
+from istv_portal.markdown import render_markdown
 
 EXPORT_FORMATS = {
     "csv": "CSV (spreadsheet-friendly text)",
@@ -55,7 +61,12 @@ AGGREGATE_GROUPINGS = {
     "method,month": "Method and month",
     "location_type,month": "Location type and month",
     "weekday,hour": "Weekday and hour",
+    "geo_class": "Location class",
+    "geo_class,month": "Location class and month",
 }
+# The location classes an incident in someone's rows can have (rows awaiting geocoding
+# are in nobody's rows: incidents/selectors.py).
+LOCATED_CLASS_CHOICES = [(code, label) for code, label in GEO_CLASSES.items() if code != "awaiting"]
 PURPOSE_MAX = 300
 # Parameters of the pages that are not filters: sorting, paging, map level.
 PAGE_PARAMETERS = ("sort", "after", "before", "level")
@@ -146,10 +157,11 @@ def _panel_context(
             "location_type", pq.code_choices(HarmonisedCode.Kind.LOCATION_TYPE)
         ),
         "weekday_choices": ticked("weekday", WEEKDAYS),
+        "geo_class_choices": ticked("geo_class", LOCATED_CLASS_CHOICES),
         "release_choices": list(
             Release.objects.order_by("-number").values_list("number", "label")[:36]
         ),
-        "free_text_allowed": bool(access.free_text_boroughs),
+        "free_text_allowed": scope_q(access, "free_text") is not None,
         "changes_since": pq.changes_since(request.GET.get("release")),
         "access": access,
         "filter_query": _query(request),
@@ -183,7 +195,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "access": access,
             "release_note": note,
             "release_note_html": render_markdown(note.body) if note else "",
-            "trend_chart": board.trend.as_chart(),
+            "trend_chart": board.trend_chart,
             "explore_last_month": urlencode(
                 {
                     "assault_date_from": board.month.isoformat(),
@@ -298,7 +310,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     masked = masker.mask(raw)
     if masked is None:  # second line of defence: never show a record out of level
         raise Http404("Not found.")
-    free_text = incident.borough_code in access.free_text_boroughs
+    free_text = access.allows("free_text", incident.borough_code, incident.site.borough_code)
     data_access_record(
         action=Action.DATA_VIEWED,
         actor=_user(request),
@@ -329,8 +341,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _raw_value(incident: Any, name: str) -> Any:
-    if name == "site__site_code":
-        return incident.site.site_code
+    if name.startswith("site__"):
+        return getattr(incident.site, name.removeprefix("site__"))
     return getattr(incident, name)
 
 
@@ -346,7 +358,7 @@ def charts(request: HttpRequest) -> HttpResponse:
     context = _panel_context(request, access, fs)
     context["tab"] = "charts"
     if fs.is_valid():
-        tables = pq.chart_tables(fs.qs, access, fs.applied())
+        tables = pq.chart_tables(fs.qs, access, fs.applied(), release=fs.release_obj)
         month, week, methods, places, heat = (
             tables.month,
             tables.week,
@@ -365,11 +377,15 @@ def charts(request: HttpRequest) -> HttpResponse:
                 "places": places,
                 "heat": heat,
                 "weekday_names": pq.WEEKDAY_NAMES,
+                "month_trend": tables.month_trend,
+                "week_trend": tables.week_trend,
+                "month_trend_note": trend_note(tables.month_trend),
+                "week_trend_note": trend_note(tables.week_trend, "week"),
                 "notes": list(dict.fromkeys(notes)),
                 "total": month.total,
                 "chart_data": {
-                    "month": month.as_chart(),
-                    "week": week.as_chart(),
+                    "month": trend_chart(month.title, tables.month_trend),
+                    "week": trend_chart(week.title, tables.week_trend),
                     "method": methods.as_chart(),
                     "location_type": places.as_chart(),
                 },
@@ -395,10 +411,15 @@ def map_view(request: HttpRequest) -> HttpResponse:
     fs = _filterset(request, access, records=False)
     context = _panel_context(request, access, fs)
     level = _level(request)
+    not_located = None
+    if fs.is_valid():
+        areas = aggregate_counts(fs.qs, [level], protect=needs_protection(access))
+        not_located = pq.not_located_note(fs.qs, level, areas, access)
     context.update(
         {
             "tab": "map",
             "level": level,
+            "not_located": not_located,
             "awaiting_geocode": pq.awaiting_geocode_note(fs, access),
             "levels": [("borough", "Borough"), ("ward", "Ward"), ("lsoa", "LSOA")],
             "map_config": {
@@ -424,13 +445,14 @@ def map_data(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"errors": fs.form.errors}, status=400)
     level = _level(request)
     result = aggregate_counts(fs.qs, [level], protect=needs_protection(access))
-    areas = {str(r[level]): r["count"] for r in result.results if r[level]}
+    areas = {str(r[level]): r["count"] for r in result.results if r[level] != NOT_LOCATED}
     body: dict[str, Any] = {
         "level": level,
         "areas": areas,
         "names": pq.area_names(level, areas),
         "total": result.total,
         "disclosure": result.note if result.disclosure_control.get("applied") else None,
+        "notLocated": pq.not_located_note(fs.qs, level, result, access).as_json(),
         "grid": None,
     }
     awaiting = pq.awaiting_geocode_note(fs, access)
@@ -548,10 +570,12 @@ class AggregateDownloadForm(DownloadForm):
 def download(request: HttpRequest) -> HttpResponse:
     """Choose a format (and state a purpose), then hand off to the streaming export API."""
     access = _data_access_or_404(request)
-    if not access.download_boroughs:
+    if scope_q(access, "download_counts") is None:
         raise PermissionDenied("Your organisation's access does not include downloads.")
-    record_download = bool(access.record_boroughs & access.download_boroughs)
-    fs = _filterset(request, access, records=record_download)
+    record_download = scope_q(access, "download") is not None
+    fs = IncidentFilterSet(
+        request.GET, user=_user(request), access=access, records=record_download, downloads=True
+    )
     form: DownloadForm
     if record_download:
         form = DownloadForm(request.POST or None, formats=EXPORT_FORMATS, purpose_required=True)
@@ -581,7 +605,7 @@ def download(request: HttpRequest) -> HttpResponse:
             "tab": "download",
             "form": form,
             "record_download": record_download,
-            "mixed": record_download and access.record_boroughs != access.boroughs,
+            "mixed": record_download and not access.record_level,
             "applied": fs.applied() if fs.is_valid() else {},
         }
     )

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", include("istv_portal.health_urls")),
     path("accounts/", include("allauth.urls")),
+    # Access administration: accounts' screens, and the hospitals' upload rights among them.
+    path("manage/upload-rights/", include("hospitals.upload_right_urls")),
     path("manage/", include("accounts.urls")),
     path("audit/", include("accounts.audit.urls")),
     path("geocoding/", include("incidents.geocoding.urls")),

@@ -7,7 +7,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from programme.models import CaseStudy, DataSharingAgreement, ReleaseNote
+from accounts.models import DataSharingAgreement
+from incidents.models import ReleaseNote
+from programme.models import CaseStudy
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -1,4 +1,8 @@
-"""Programme records: data-sharing agreements, release notes and case studies.
+"""Programme records: case studies and usage figures.
+
+The programme tools also keep the data-sharing agreement register and the release notes,
+whose models live lower down because access and the analyst workspace read them:
+``accounts.models.DataSharingAgreement`` and ``incidents.models.ReleaseNote``.
 
 Business rules (who may change what, what an agreement's end does to grants) live in
 ``programme.services``; these models hold fields, constraints and cheap properties only.
@@ -6,106 +10,11 @@ Business rules (who may change what, what an agreement's end does to grants) liv
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
-from django.db.models import F, Q
 from django.utils import timezone
-
-
-class DataSharingAgreement(models.Model):
-    """A signed agreement between data providers (hospital trusts) and recipients.
-
-    Access grants name their agreement by ``reference`` (``AccessGrant.agreement_reference``);
-    an agreement that is not active switches off every grant that names it.
-    """
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        ENDED = "ended", "Ended"
-
-    reference = models.CharField(max_length=100, unique=True)
-    title = models.CharField(max_length=200)
-    providers = models.ManyToManyField(
-        "accounts.Organisation",
-        related_name="agreements_as_provider",
-        blank=True,
-        help_text="Hospital trusts that supply data under this agreement.",
-    )
-    recipients = models.ManyToManyField(
-        "accounts.Organisation",
-        related_name="agreements_as_recipient",
-        blank=True,
-        help_text="Organisations that receive data under this agreement.",
-    )
-    legal_basis = models.CharField(max_length=300)
-    purpose = models.TextField()
-    signed_on = models.DateField(null=True, blank=True)
-    review_on = models.DateField(null=True, blank=True)
-    ends_on = models.DateField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    status_reason = models.TextField(blank=True)
-    # The signed document: a generated name under PRIVATE_STORAGE_ROOT/agreements; the
-    # uploaded name is metadata only.
-    document_name = models.CharField(max_length=64, blank=True)
-    document_original_name = models.CharField(max_length=255, blank=True)
-    document_sha256 = models.CharField(max_length=64, blank=True)
-    # Reminders already sent, by the date they were about (a moved date is reminded again).
-    review_reminder_for = models.DateField(null=True, blank=True)
-    end_reminder_for = models.DateField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["reference"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(signed_on__isnull=True) | Q(ends_on__gte=F("signed_on")),
-                name="agreement_ends_after_signing",
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "ends_on"])]
-
-    def __str__(self) -> str:
-        return f"{self.reference}: {self.title}"
-
-    def is_active_on(self, day: date) -> bool:
-        return self.status == self.Status.ACTIVE and day <= self.ends_on
-
-
-class ReleaseNote(models.Model):
-    """The notes for one monthly release, in Markdown (rendered safely on display)."""
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-
-    release = models.OneToOneField(
-        "incidents.Release", on_delete=models.CASCADE, related_name="release_note"
-    )
-    body = models.TextField(blank=True)
-    # The facts the pre-filled draft was built from, kept for reference.
-    facts = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    author = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    updated_at = models.DateTimeField(default=timezone.now)
-    published_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-release__number"]
-
-    def __str__(self) -> str:
-        return f"Notes for release {self.release_id}"
 
 
 class ChartDimension(models.TextChoices):

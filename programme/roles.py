@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import Membership, Organisation, User
+from accounts.models import Membership, User
+from accounts.roles import PROGRAMME_TEAM_KINDS, in_programme_team
 from accounts.selectors import is_access_admin
 
-PROGRAMME_TEAM_KINDS = frozenset(
-    {Organisation.Kind.MOPAC, Organisation.Kind.VRU, Organisation.Kind.GLA}
-)
+__all__ = [
+    "PROGRAMME_TEAM_KINDS",
+    "case_study_author_organisations",
+    "is_data_manager",
+    "is_member",
+    "is_programme_team",
+    "may_manage_agreements",
+]
 _CACHE_ATTR = "_istv_programme_roles"
 
 
@@ -55,4 +61,4 @@ def case_study_author_organisations(user: Any) -> set[int]:
 
 def is_programme_team(user: Any) -> bool:
     """Any membership at MOPAC, the VRU or the GLA: the impact dashboard's audience."""
-    return any(kind in PROGRAMME_TEAM_KINDS for _, kind, _ in _memberships(user))
+    return in_programme_team((role, kind) for role, kind, _ in _memberships(user))

@@ -1,13 +1,10 @@
 """Scoped reads for the programme tools.
 
-Hooks for other apps (see docs/programme.md):
-
-* ``inactive_agreement_references(on=...)`` / ``inactive_agreement_references_qs(on=...)``:
-  agreements in the register that are not in force, so ``accounts.access`` can ignore
-  grants naming them;
-* ``site_can_submit(site)``: a hospital whose provider agreement has lapsed cannot submit;
-* ``latest_release_note()`` and ``release_note_for(release)``: published release notes
-  for the analyst dashboard and the API.
+The rules other apps depend on live lower down, so that those apps never import the
+programme tools (see docs/architecture.md): whether an agreement is in force in
+``accounts.agreements``, whether a hospital site may submit in
+``hospitals.selectors.site_can_submit``, and the published release notes in
+``incidents.release_notes``.
 """
 
 from __future__ import annotations
@@ -17,77 +14,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import AccessGrant, User
+from accounts.models import AccessGrant, DataSharingAgreement, User
 from hospitals.models import HospitalSite, Submission
+from hospitals.selectors import sites_uploadable_by
 from incidents.aggregates import AggregateResult, aggregate_counts
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident, Release
 from programme import roles
-from programme.models import CaseStudy, DataSharingAgreement, ReleaseNote
+from programme.models import CaseStudy
 
 DUE_WITHIN_DAYS = 60
 
 # --- agreements -------------------------------------------------------------------------
-
-
-def _in_force_q(day: date) -> Q:
-    return Q(status=DataSharingAgreement.Status.ACTIVE, ends_on__gte=day)
-
-
-def inactive_agreement_references_qs(*, on: date | None = None) -> QuerySet[Any]:
-    """References of registered agreements not in force on ``on`` (a lazy subquery).
-
-    Used inside ``__in`` lookups it costs no extra query. A reference that is not in the
-    register at all is not listed (``grant_agreement_check`` catches it on the form).
-    """
-    day = on or timezone.localdate()
-    return DataSharingAgreement.objects.exclude(_in_force_q(day)).values_list(
-        "reference", flat=True
-    )
-
-
-def inactive_agreement_references(*, on: date | None = None) -> set[str]:
-    return set(inactive_agreement_references_qs(on=on))
-
-
-def site_can_submit(site: HospitalSite, *, on: date | None = None) -> tuple[bool, str]:
-    """Whether ``site`` may submit, and the reason to show when it may not.
-
-    A site may submit while its trust is a provider under an agreement in force. A trust
-    with no provider agreement registered at all may submit unless
-    ``PROGRAMME_REQUIRE_PROVIDER_AGREEMENT`` is set (the register may still be filling).
-    """
-    day = on or timezone.localdate()
-    if site.organisation_id is None:
-        return True, ""
-    agreements = list(
-        DataSharingAgreement.objects.filter(providers=site.organisation_id).exclude(
-            status=DataSharingAgreement.Status.DRAFT
-        )
-    )
-    if any(a.is_active_on(day) for a in agreements):
-        return True, ""
-    if not agreements:
-        if getattr(settings, "PROGRAMME_REQUIRE_PROVIDER_AGREEMENT", False):
-            return False, (
-                f"{site.name} has no data-sharing agreement in force, so uploads are paused. "
-                "Please contact the GLA data team."
-            )
-        return True, ""
-    latest = max(agreements, key=lambda a: a.ends_on)
-    if latest.status == DataSharingAgreement.Status.SUSPENDED:
-        why = f"agreement {latest.reference} is suspended"
-    else:
-        why = f"agreement {latest.reference} ended on {latest.ends_on:%d %B %Y}"
-    return False, (
-        f"{site.name} cannot submit data because its data-sharing {why}. Uploads resume "
-        "once the agreement is renewed; please contact the GLA data team."
-    )
 
 
 @dataclass(frozen=True)
@@ -258,25 +200,6 @@ def release_list() -> QuerySet[Release]:
     return Release.objects.select_related("release_note").order_by("-number")
 
 
-def latest_release_note() -> ReleaseNote | None:
-    """The newest published release note (for the analyst dashboard), or None."""
-    return (
-        ReleaseNote.objects.filter(status=ReleaseNote.Status.PUBLISHED)
-        .select_related("release")
-        .order_by("-release__number")
-        .first()
-    )
-
-
-def release_note_for(release: Release) -> ReleaseNote | None:
-    """The published note of ``release`` (for the API), or None."""
-    return (
-        ReleaseNote.objects.filter(release=release, status=ReleaseNote.Status.PUBLISHED)
-        .select_related("release")
-        .first()
-    )
-
-
 # --- feedback for hospitals -------------------------------------------------------------
 
 # How a description was recorded, from the geocoder's class and method (never the text).
@@ -320,8 +243,6 @@ class FeedbackMonth:
 
 def feedback_sites_for(user: User) -> QuerySet[HospitalSite]:
     """Sites whose feedback ``user`` may see: data managers all, liaisons their own."""
-    from hospitals.selectors import sites_uploadable_by
-
     if roles.is_data_manager(user):
         return HospitalSite.objects.order_by("name")
     return sites_uploadable_by(user).order_by("name")

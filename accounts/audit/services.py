@@ -27,7 +27,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
 
-from accounts.audit.models import Action, AuditEvent
+from accounts.audit.models import Action, AuditEvent, audit_object_type
 from istv_portal.middleware import request_id_var
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ def audit_record(
         raise ValueError(f"Unknown audit action {action_value!r}; add it to Action first.")
     details_json = details_to_json(details)
     if obj is not None:
-        object_type = object_type or obj._meta.label_lower
+        object_type = object_type or audit_object_type(obj)
         object_id = object_id if object_id not in ("", None) else obj.pk
     object_id = str(object_id)
     for name, value in (("object_type", object_type), ("object_id", object_id)):

@@ -1,6 +1,6 @@
 """Build the labelled geocoder evaluation set from the open data, deterministically.
 
-    python benchmarks/data/build_geocoder_eval.py --dir ../shared/data/geo
+    python benchmarks/data/build_geocoder_eval.py [--dir data/gazetteer]
 
 Writes ``geocoder_eval_dev.jsonl`` (for tuning) and ``geocoder_eval_test.jsonl`` (held
 out: report it, do not tune on it) next to this file. Every item is generated from a
@@ -600,7 +600,8 @@ def build(data: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--dir", default=str(HERE.parents[1].parent / "shared" / "data" / "geo"))
+    # The London gazetteer shipped with the project.
+    parser.add_argument("--dir", default=str(HERE.parents[1] / "data" / "gazetteer"))
     args = parser.parse_args()
     items = build(Path(args.dir))
     half = len(items) // 2

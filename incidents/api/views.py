@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any, cast
-from urllib.parse import urlencode
 
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
-from django.urls import reverse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -67,8 +65,13 @@ from incidents.exports.streams import ExportStream
 from incidents.filters import IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
 from incidents.masking_sql import incident_csv_export
-from incidents.models import Release, SavedQuery
-from incidents.selectors import hospitals_visible_to, releases_visible_to, saved_queries_visible_to
+from incidents.models import Release
+from incidents.selectors import (
+    hospitals_visible_to,
+    releases_visible_to,
+    saved_queries_visible_to,
+    scope_q,
+)
 from incidents.services import (
     SavedQueryError,
     data_access_record,
@@ -122,13 +125,16 @@ class DataAPIView(AuditedAPIMixin, APIView):
     def access(self) -> EffectiveAccess:
         return _access(self.request)
 
-    def filterset(self, *, records: bool, data: Any = None) -> IncidentFilterSet:
+    def filterset(
+        self, *, records: bool, downloads: bool = False, data: Any = None
+    ) -> IncidentFilterSet:
         """The request's filter, validated (400 with field errors otherwise)."""
         fs = IncidentFilterSet(
             self.request.query_params if data is None else data,
             user=_user(self.request),
             access=self.access,
             records=records,
+            downloads=downloads,
         )
         if not fs.is_valid():
             raise ValidationError(fs.errors)
@@ -403,27 +409,6 @@ class ReleaseDetailView(DataAPIView):
 # --- saved queries -------------------------------------------------------------------
 
 
-def saved_query_url(saved: SavedQuery, name: str, request: Request | HttpRequest | None) -> str:
-    """The URL that opens ``saved`` (its filter and release) on the incidents/aggregates API.
-
-    The stored release is the one pinned. A ``release`` inside the stored params (the save
-    views never put one there, but nothing below them forbids it) is dropped, as the
-    page's open view drops it, or the link would carry ``release`` twice.
-    """
-    params: list[tuple[str, str]] = [
-        (key, value)
-        for key, values in sorted(saved.params.items())
-        if key != "release"
-        for value in values
-    ]
-    if saved.release is not None:
-        params.append(("release", str(saved.release.number)))
-    url = reverse(name)
-    if params:
-        url = f"{url}?{urlencode(params)}"
-    return request.build_absolute_uri(url) if request is not None else url
-
-
 class SavedQueryListView(DataAPIView):
     """The caller's saved queries and those shared with their organisation."""
 
@@ -643,12 +628,12 @@ class IncidentExportView(ExportView):
         access = self.access
         if not access.any_record_level:
             raise PermissionDenied(AGGREGATES_HINT)
-        allowed = access.record_boroughs & access.download_boroughs
-        if not allowed:
+        if scope_q(access, "download") is None:
             raise PermissionDenied("Your access does not include downloads.")
-        fs = self.filterset(records=True)
+        # The scoping chokepoint narrows to the rows the user may download.
+        fs = self.filterset(records=True, downloads=True)
         purpose = self.purpose(required=True)
-        queryset = fs.qs.filter(borough_code__in=sorted(allowed))
+        queryset = fs.qs
         masker = Masker.for_access(access)
         fields = [
             f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
@@ -689,12 +674,12 @@ class AggregateExportView(ExportView):
     )
     def get(self, request: Request, fmt: str) -> StreamingHttpResponse:
         access = self.access
-        if not access.download_boroughs:
+        if scope_q(access, "download_counts") is None:
             raise PermissionDenied("Your access does not include downloads.")
         group_by = _group_by(request)
-        fs = self.filterset(records=False)
+        fs = self.filterset(records=False, downloads=True)
         purpose = self.purpose(required=False)
-        queryset = fs.qs.filter(borough_code__in=sorted(access.download_boroughs))
+        queryset = fs.qs
         result = aggregate_counts(queryset, group_by, protect=needs_protection(access))
         fields = [
             FieldSpec(name, name.replace("_", " ").capitalize(), DIMENSIONS[name].label, "code")

@@ -54,7 +54,8 @@ INCIDENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "borough",
         "Borough",
-        "GSS code of the London borough where the assault took place.",
+        "GSS code of the London borough where the assault took place; empty when the "
+        "incident has no mappable place (see Location class).",
         "code",
     ),
     FieldSpec("ward", "Ward", "GSS code of the electoral ward of the assault location.", "code"),
@@ -82,6 +83,13 @@ INCIDENT_FIELDS: tuple[FieldSpec, ...] = (
         "Location precision",
         "How precisely the location is known or shown (for example exact point, snapped "
         "point, LSOA centroid, borough only, not located).",
+        "code",
+    ),
+    FieldSpec(
+        "geo_class",
+        "Location class",
+        "place (geocoded to a point), or why there is no point: home, vague, unknown, "
+        "abroad, outside_london, chain_without_place. Every class is counted.",
         "code",
     ),
     FieldSpec(

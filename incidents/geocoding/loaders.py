@@ -4,12 +4,18 @@ Each file is recognised by its name and header (see ``LAYOUTS``); rows go in wit
 PostgreSQL COPY through psycopg's ``cursor.copy``. Re-loading a file replaces what that
 file loaded before (places are keyed by their source; postcodes and areas are upserted),
 so running the command twice gives the same tables.
+
+Every load records the folder's version (``GazetteerVersion``): its ``VERSION`` label and
+a digest over the SHA-256 of each file it loads. ``gazetteer_load_if_changed`` skips a
+folder whose digest is the one already loaded. A folder with a ``SHA256SUMS`` manifest
+(the shipped ``data/gazetteer``) is checked against it before anything is loaded.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import re
@@ -20,13 +26,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import shapely
+from django.conf import settings
 from django.db import connection, transaction
 from pyproj import Transformer
 
 from accounts.audit.models import Action
 from accounts.audit.services import audit_record
+from incidents.geocoding.models import GazetteerVersion
 from incidents.geocoding.normalise import name_key
 from incidents.geocoding.postcodes import normalise_postcode
+
+# The London gazetteer shipped with the project (data/gazetteer/README.md: sources,
+# licences, refreshing); the GAZETTEER_DIR setting defaults to it.
+SHIPPED_DIR = Path(settings.BASE_DIR) / "data" / "gazetteer"
+VERSION_FILE = "VERSION"
+MANIFEST_FILE = "SHA256SUMS"
+_LOAD_LOCK = 0x15_7A_6A_2E  # pg_advisory_xact_lock key: one gazetteer load at a time
 
 _BNG_TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 # OS Open Names CSVs ship without a header; this is the documented column order.
@@ -449,10 +464,123 @@ def recognise(path: Path) -> str | None:
     return None
 
 
+# --- versions ----------------------------------------------------------------------------
+
+
+class GazetteerFolderError(ValueError):
+    """The folder does not match its ``SHA256SUMS`` manifest."""
+
+
+@dataclass(frozen=True)
+class FolderVersion:
+    """What a gazetteer folder holds: its label and a digest over the files it loads."""
+
+    label: str
+    digest: str
+    files: dict[str, str]  # file name -> SHA-256, for every file the loader recognises
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """File name -> SHA-256 from a ``sha256sum``-style manifest (``HEX  NAME`` lines)."""
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = re.fullmatch(r"([0-9a-f]{64}) [ *](\S.*)", line.strip())
+        if not match:
+            raise GazetteerFolderError(f"{path.name} line {number} is not 'SHA256  NAME'.")
+        entries[match.group(2)] = match.group(1)
+    return entries
+
+
+def folder_version(directory: Path) -> FolderVersion:
+    """The version of a gazetteer folder, checked against its manifest when it has one.
+
+    The digest is the SHA-256 of the sorted ``SHA256  NAME`` lines of the files the
+    loader recognises, so it changes exactly when what a load would read changes (not
+    for a README). The label is the first line of ``VERSION`` (``unversioned`` without
+    one). With a ``SHA256SUMS`` manifest, every file it lists must be present with that
+    hash and every recognised file must be listed: a half-finished refresh stops here.
+    """
+    files = {
+        path.name: _sha256(path)
+        for path in sorted(p for p in directory.iterdir() if p.is_file())
+        if recognise(path) is not None
+    }
+    manifest_path = directory / MANIFEST_FILE
+    if manifest_path.is_file():
+        problems = []
+        listed = read_manifest(manifest_path)
+        for name, expected in sorted(listed.items()):
+            path = directory / name
+            if not path.is_file():
+                problems.append(f"{name} is listed but missing")
+            elif files.get(name, "") != expected and _sha256(path) != expected:
+                problems.append(f"{name} does not match its SHA-256")
+        problems += [f"{name} is not listed" for name in sorted(set(files) - set(listed))]
+        if problems:
+            raise GazetteerFolderError(
+                f"{directory} does not match {MANIFEST_FILE}: " + "; ".join(problems)
+            )
+    version_path = directory / VERSION_FILE
+    label = ""
+    if version_path.is_file():
+        label = next(iter(version_path.read_text(encoding="utf-8").split()), "")
+    lines = "".join(f"{sha}  {name}\n" for name, sha in sorted(files.items()))
+    return FolderVersion(
+        label=label[:100] or "unversioned",
+        digest=hashlib.sha256(lines.encode("utf-8")).hexdigest(),
+        files=files,
+    )
+
+
+def loaded_version() -> GazetteerVersion | None:
+    """The version in the gazetteer tables now (the newest load), if any."""
+    return GazetteerVersion.objects.order_by("-loaded_at", "-id").first()
+
+
+@dataclass
+class LoadOutcome:
+    version: FolderVersion
+    report: LoadReport | None  # None: skipped, this version was already loaded
+    previous: GazetteerVersion | None
+
+
 @transaction.atomic
-def gazetteer_load(*, directory: Path, actor: Any = None) -> LoadReport:
-    """Load every recognised file in ``directory``; audit one ``gazetteer.loaded`` event."""
+def gazetteer_load_if_changed(
+    *, directory: Path, force: bool = False, actor: Any = None
+) -> LoadOutcome:
+    """Load ``directory`` unless its version is the one already loaded (or ``force``).
+
+    Concurrent calls queue on an advisory lock, so two processes starting at once load
+    the folder once and the second one skips.
+    """
+    version = folder_version(directory)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOAD_LOCK])
+    previous = loaded_version()
+    if previous is not None and previous.digest == version.digest and not force:
+        return LoadOutcome(version, None, previous)
+    report = gazetteer_load(directory=directory, actor=actor, version=version)
+    return LoadOutcome(version, report, previous)
+
+
+@transaction.atomic
+def gazetteer_load(
+    *, directory: Path, actor: Any = None, version: FolderVersion | None = None
+) -> LoadReport:
+    """Load every recognised file in ``directory``; audit one ``gazetteer.loaded`` event
+    and record the folder's version (``GazetteerVersion``) in the same transaction."""
     started = time.perf_counter()
+    version = version or folder_version(directory)
     report = LoadReport()
     readers = {layout: reader for layout, _, reader in PLACE_LAYOUTS}
     for path in sorted(p for p in directory.iterdir() if p.is_file()):
@@ -481,10 +609,23 @@ def gazetteer_load(*, directory: Path, actor: Any = None) -> LoadReport:
     with connection.cursor() as cur:
         cur.execute("ANALYZE geocoding_postcode; ANALYZE geocoding_place; ANALYZE geocoding_area")
     report.seconds = round(time.perf_counter() - started, 2)
+    GazetteerVersion.objects.create(
+        label=version.label,
+        digest=version.digest,
+        files=version.files,
+        counts=report.counts,
+        seconds=report.seconds,
+    )
     audit_record(
         action=Action.GAZETTEER_LOADED,
         actor=actor,
         object_type="geocoding.gazetteer",
-        details={"counts": report.counts, "files": report.files, "seconds": report.seconds},
+        details={
+            "counts": report.counts,
+            "files": report.files,
+            "seconds": report.seconds,
+            "version": version.label,
+            "digest": version.digest,
+        },
     )
     return report

@@ -84,6 +84,31 @@ class Place(models.Model):
         return f"{self.name} ({self.kind})"
 
 
+class GazetteerVersion(models.Model):
+    """One load of a gazetteer folder: which version, which files, what it loaded.
+
+    ``digest`` identifies the folder's contents (see ``loaders.folder_version``); the
+    newest row is the version in the tables, and ``load_gazetteer`` skips a folder whose
+    digest matches it.
+    """
+
+    label = models.CharField(
+        max_length=100, help_text="The folder's VERSION, e.g. 'london-2025.11'."
+    )
+    digest = models.CharField(max_length=64, help_text="SHA-256 over the loaded files' SHA-256s.")
+    files = models.JSONField(default=dict, help_text="File name → SHA-256 of each file loaded.")
+    counts = models.JSONField(default=dict, help_text="Rows loaded per kind.")
+    seconds = models.FloatField(default=0.0)
+    loaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-loaded_at", "-id"]
+        get_latest_by = ["loaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.digest[:12]})"
+
+
 class HospitalPoint(models.Model):
     """ED / UEC site locations, used when ``hospitals.HospitalSite`` has no coordinates."""
 

@@ -119,11 +119,16 @@ if REDIS_URL:
     }
 else:
     # No Redis: a database-backed cache is still shared by every process, which the
-    # TOTP replay guard and login throttling need.
+    # TOTP replay guard and login throttling need. `migrate` creates its table
+    # (accounts/migrations/0004_database_cache_table.py).
+    # Django culls a third of the entries, whatever they are, once there are more than
+    # MAX_ENTRIES (300 by default): cached dashboards would soon push out the replay
+    # guard's and the throttle's entries, so the limit is far above normal use.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "istv_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -231,8 +236,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "accounts.mfa_adapter.EncryptingMFAAdapter"
 MFA_ENCRYPTION_KEY = env_str("MFA_ENCRYPTION_KEY", "")
 MFA_FORMS = {
-    "authenticate": "accounts.mfa.AuthenticateForm",
-    "reauthenticate": "accounts.mfa.ReauthenticateForm",
+    "authenticate": "accounts.mfa_forms.AuthenticateForm",
+    "reauthenticate": "accounts.mfa_forms.ReauthenticateForm",
 }
 MFA_TOTP_ISSUER = "ISTV Portal"
 MFA_TOTP_TOLERANCE = 0
@@ -298,7 +303,8 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # WhiteNoise's compressed manifest storage, rendering pages even before collectstatic.
+    "staticfiles": {"BACKEND": "istv_portal.static_storage.PortalStaticFilesStorage"},
 }
 # Uploaded originals live outside any web root and are never served by URL.
 PRIVATE_STORAGE_ROOT = Path(env_str("PRIVATE_STORAGE_ROOT", str(BASE_DIR / ".data" / "private")))
@@ -321,7 +327,9 @@ SUBMISSION_AUTO_PUBLISH_THRESHOLDS = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-GAZETTEER_DIR = env_str("GAZETTEER_DIR", "")
+# The gazetteer folder `load_gazetteer` (and the demo) reads: by default the London
+# gazetteer shipped with the project (data/gazetteer/README.md).
+GAZETTEER_DIR = env_str("GAZETTEER_DIR", str(BASE_DIR / "data" / "gazetteer"))
 
 # --- E-mail -------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

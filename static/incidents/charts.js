@@ -6,6 +6,7 @@
   if (typeof Chart === "undefined") { return; }
   var BLUE = "#1d70b8";
   var GREY = "#505a5f";
+  var LIGHT_GREY = "#b1b4b6";
 
   function read(id) {
     var el = document.getElementById(id);
@@ -15,26 +16,52 @@
   function draw(canvas, series, kind) {
     if (!canvas || !series) { return; }
     // Suppressed cells arrive as null and are drawn as gaps, never as zero.
+    var datasets = [{
+      label: series.title,
+      data: series.values,
+      borderColor: BLUE,
+      backgroundColor: kind === "bar" ? BLUE : "rgba(29, 112, 184, 0.15)",
+      spanGaps: false,
+      fill: kind === "line",
+      pointRadius: 2
+    }];
+    // Trends: incomplete months (not over, or not every hospital's file published)
+    // arrive in their own series and are drawn as grey points, off the line, so a
+    // missing file never looks like a fall.
+    var incomplete = series.incomplete || [];
+    var hasIncomplete = incomplete.some(function (v) { return v !== null; });
+    if (hasIncomplete) {
+      datasets.push({
+        label: "Incomplete",
+        data: incomplete,
+        borderColor: GREY,
+        backgroundColor: LIGHT_GREY,
+        showLine: false,
+        fill: false,
+        pointStyle: "rectRot",
+        pointRadius: 5
+      });
+    }
+    var notes = series.notes || [];
     return new Chart(canvas, {
       type: kind,
-      data: {
-        labels: series.labels,
-        datasets: [{
-          label: series.title,
-          data: series.values,
-          borderColor: BLUE,
-          backgroundColor: kind === "bar" ? BLUE : "rgba(29, 112, 184, 0.15)",
-          spanGaps: false,
-          fill: kind === "line",
-          pointRadius: 2
-        }]
-      },
+      data: { labels: series.labels, datasets: datasets },
       options: {
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
         indexAxis: kind === "bar" ? "y" : "x",
-        plugins: { legend: { display: false } },
+        plugins: {
+          legend: { display: hasIncomplete },
+          tooltip: {
+            callbacks: {
+              footer: function (items) {
+                var note = items.length ? notes[items[0].dataIndex] : "";
+                return note || "";
+              }
+            }
+          }
+        },
         scales: {
           x: { ticks: { color: GREY }, beginAtZero: kind === "bar" },
           y: { ticks: { color: GREY }, beginAtZero: kind !== "bar" }

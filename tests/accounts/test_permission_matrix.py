@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.services import api_token_create
@@ -39,3 +40,17 @@ def test_matrix_covers_every_management_url() -> None:
     for case in CASES:
         covered.add(case.url if isinstance(case.url, str) else getattr(case.url, "label", ""))
     assert named <= covered, sorted(named - covered)
+
+
+def test_matrix_covers_every_upload_right_url() -> None:
+    """The upload-rights screen (hospitals, mounted under /manage/) is in the matrix too."""
+    from hospitals.upload_right_urls import app_name, urlpatterns
+
+    named = {f"{app_name}:{p.name}" for p in urlpatterns}
+    covered = {c.url if isinstance(c.url, str) else getattr(c.url, "label", "") for c in CASES}
+    assert named <= covered, sorted(named - covered)
+    assert all(reverse(name, kwargs=_sample(name)).startswith("/manage/") for name in named)
+
+
+def _sample(name: str) -> dict[str, int]:
+    return {"site_pk": 1, "user_pk": 1} if name.endswith(":revoke") else {}

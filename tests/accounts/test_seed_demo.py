@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
@@ -16,9 +14,10 @@ from accounts.access import effective_access
 from accounts.demo import DEMO_PASSWORD, TYPE1_SITES
 from accounts.models import AccessGrant, Membership, Organisation, User
 from hospitals.models import HospitalSite
+from incidents.geocoding.loaders import SHIPPED_DIR
 
 pytestmark = pytest.mark.django_db
-GEO_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "geo"
+GEO_DIR = SHIPPED_DIR  # the London gazetteer shipped in data/gazetteer
 DEMO_EMAILS = {
     "access.admin@demo.istv",
     "data.manager@demo.istv",
@@ -82,6 +81,12 @@ def test_demo_personas_have_the_documented_access():
     assert southwark.record_level and southwark.boroughs == {"E09000028"}
     lambeth = effective_access(by_email["lambeth.analyst@demo.istv"])
     assert lambeth.boroughs == {"E09000022"}
+    # Unlocated incidents (no mappable place): Southwark's grant includes those treated at
+    # EDs sited in Southwark; Lambeth's does not, so the demo shows both cases.
+    assert southwark.unlocated == {"E09000028"}
+    assert lambeth.unlocated == frozenset()
+    grants = dict(AccessGrant.objects.values_list("agreement_reference", "include_unlocated"))
+    assert grants["DSA-DEMO-SWK"] is True and grants["DSA-DEMO-LAM"] is False
     vru = effective_access(by_email["vru.aggregate@demo.istv"])
     assert vru.pan_london and not vru.any_record_level
     assert effective_access(by_email["mopac.analyst@demo.istv"]).has_data_access
@@ -97,7 +102,6 @@ def test_demo_personas_have_the_documented_access():
     ).exists()
 
 
-@pytest.mark.skipif(not GEO_DIR.is_dir(), reason="shared geo data not present")
 def test_seed_uses_the_geo_files_when_present():
     seed("--geo-dir", str(GEO_DIR))
     royal_london = HospitalSite.objects.get(site_code="R1H12")
@@ -105,6 +109,21 @@ def test_seed_uses_the_geo_files_when_present():
     assert royal_london.borough_code == "E09000030"
     assert Organisation.objects.filter(kind="csp").count() == 33
     assert HospitalSite.objects.filter(lat__isnull=True).count() == 0
+
+
+def test_demo_submissions_need_the_gazetteer_first():
+    # Without a gazetteer every demo incident would be stored awaiting geocoding.
+    with pytest.raises(CommandError, match="load_gazetteer"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not User.objects.exists()
+
+
+def test_an_older_demo_grant_gains_the_unlocated_option():
+    seed()
+    AccessGrant.objects.filter(agreement_reference="DSA-DEMO-SWK").update(include_unlocated=False)
+    seed()
+    assert AccessGrant.objects.get(agreement_reference="DSA-DEMO-SWK").include_unlocated
+    assert AccessGrant.objects.filter(include_unlocated=True).count() == 1
 
 
 def test_seed_refuses_production_settings(settings):

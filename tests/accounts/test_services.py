@@ -17,6 +17,7 @@ from accounts import services
 from accounts.audit.models import Action, AuditEvent
 from accounts.authentication import token_digest
 from accounts.models import ApiToken, Invitation, Membership, User
+from hospitals import upload_right_services
 
 pytestmark = pytest.mark.django_db
 STRONG = "a long enough passphrase 42"
@@ -254,16 +255,16 @@ def test_api_token_revoke_is_audited(mps_analyst):
 
 def test_upload_right_only_for_a_liaison_of_the_trust(access_admin, liaison_a, site_a, site_b):
     with pytest.raises(ValidationError):
-        services.upload_right_grant(actor=access_admin, user=liaison_a, site=site_b)
+        upload_right_services.upload_right_grant(actor=access_admin, user=liaison_a, site=site_b)
     assert "upload_submission" not in get_perms(liaison_a, site_b)
 
 
 def test_upload_right_grant_and_revoke(access_admin, liaison_b, site_b):
-    services.upload_right_revoke(actor=access_admin, user=liaison_b, site=site_b)
+    upload_right_services.upload_right_revoke(actor=access_admin, user=liaison_b, site=site_b)
     fresh = User.objects.get(pk=liaison_b.pk)
     assert "upload_submission" not in get_perms(fresh, site_b)
     assert fresh.access_epoch == liaison_b.access_epoch + 1
-    services.upload_right_grant(actor=access_admin, user=fresh, site=site_b)
+    upload_right_services.upload_right_grant(actor=access_admin, user=fresh, site=site_b)
     assert "upload_submission" in get_perms(User.objects.get(pk=liaison_b.pk), site_b)
     event = last_event(Action.UPLOAD_RIGHT_GRANTED)
     assert event.details == {"user_id": liaison_b.pk, "site_code": "R1H12"}

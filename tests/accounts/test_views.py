@@ -252,17 +252,13 @@ def test_admin_reactivates_a_user(client, access_admin, southwark_analyst):
 
 def test_upload_rights_screen(client, access_admin, liaison_a, liaison_b, site_a, site_b):
     login_verified(client, access_admin)
-    page = client.get(reverse("accounts:upload_rights"))
+    page = client.get(reverse("upload_rights:list"))
     assert page.status_code == 200
     assert b"liaison_a@personas.test" in page.content
     # A liaison of trust A cannot be given trust B's site.
-    response = client.post(
-        reverse("accounts:upload_rights"), {"site": site_b.pk, "user": liaison_a.pk}
-    )
+    response = client.post(reverse("upload_rights:list"), {"site": site_b.pk, "user": liaison_a.pk})
     assert response.status_code == 200 and b"govuk-error-summary" in response.content
-    revoke = reverse(
-        "accounts:upload_right_revoke", kwargs={"site_pk": site_a.pk, "user_pk": liaison_a.pk}
-    )
+    revoke = reverse("upload_rights:revoke", kwargs={"site_pk": site_a.pk, "user_pk": liaison_a.pk})
     assert client.post(revoke).status_code == 302
     assert not User.objects.get(pk=liaison_a.pk).has_perm("hospitals.upload_submission", site_a)
 
@@ -299,7 +295,7 @@ def crowd(org_southwark, org_lambeth, grant_southwark, grant_lambeth):
         "accounts:organisation_list",
         "accounts:grant_list",
         "accounts:access_review",
-        "accounts:upload_rights",
+        "upload_rights:list",
     ],
 )
 def test_list_pages_use_a_bounded_number_of_queries(

@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 from django.db.models import QuerySet
 
-from accounts.access import EffectiveAccess
+from accounts.access import ALL_EDS, EffectiveAccess
 from hospitals.models import Submission
 from incidents.exports import (
     INCIDENT_FIELDS,
@@ -77,6 +77,8 @@ def access_for(
     *,
     free_text: tuple[str, ...] = ALL,
     aggregate_only: tuple[str, ...] = (),
+    unlocated: tuple[str, ...] = (),
+    unlocated_free_text: tuple[str, ...] = (),
 ) -> EffectiveAccess:
     records = frozenset(precisions)
     return EffectiveAccess(
@@ -85,6 +87,10 @@ def access_for(
         download_boroughs=records,
         free_text_boroughs=frozenset(free_text) & records,
         precisions=tuple(sorted(precisions.items())),
+        unlocated=frozenset(unlocated),
+        unlocated_record=frozenset(unlocated),
+        unlocated_download=frozenset(unlocated),
+        unlocated_free_text=frozenset(unlocated_free_text),
     )
 
 
@@ -98,6 +104,20 @@ ACCESSES = {
     "no free text": access_for(dict.fromkeys(ALL, "snapped"), free_text=()),
     "partly aggregate": access_for(
         {SOUTHWARK: "snapped", LAMBETH: "exact"}, aggregate_only=(TOWER_HAMLETS,)
+    ),
+    # Unlocated incidents: every ED's (pan-London), or only those at EDs in some boroughs,
+    # with free text on some of them only.
+    "pan-London with unlocated": access_for(
+        dict.fromkeys(ALL, "exact"), unlocated=(ALL_EDS,), unlocated_free_text=(ALL_EDS,)
+    ),
+    "unlocated at Southwark EDs": access_for(
+        {SOUTHWARK: "snapped", TOWER_HAMLETS: "lsoa"},
+        free_text=(),
+        unlocated=(SOUTHWARK,),
+        unlocated_free_text=(SOUTHWARK,),
+    ),
+    "unlocated at Lambeth EDs, no free text": access_for(
+        {LAMBETH: "exact", TOWER_HAMLETS: "snapped"}, unlocated=(LAMBETH,)
     ),
 }
 
@@ -211,6 +231,14 @@ def incidents(db: Any) -> QuerySet[Incident]:
                 )
             )
     incidents_create(submission, rows)
+    # Incidents without a mappable place, at an ED in Southwark and one in Lambeth.
+    unlocated = [
+        _row(LAMBETH, located=False, geo_class=geo_class, description=f"{geo_class} {i}")
+        | {"borough_code": "", "ward_code": "", "lsoa_code": ""}
+        for i, geo_class in enumerate(["home", "unknown", "vague", "abroad", "outside_london"])
+    ]
+    incidents_create(submission, unlocated)
+    incidents_create(submission_create(site_get("RJ224", LAMBETH)), unlocated)
     return Incident.objects.all()
 
 
@@ -245,7 +273,7 @@ def test_filtered_sliced_and_empty_querysets(incidents) -> None:
     empty = copy_csv(Incident.objects.none(), access)
     assert empty == python_csv(Incident.objects.none(), access)
     assert empty == b"id,hospital,assault_date,assault_time,arrival_datetime,borough,ward," + (
-        b"lsoa,lat,lon,precision,method,location_type,location_description\n"
+        b"lsoa,lat,lon,precision,geo_class,method,location_type,location_description\n"
     )
 
 
@@ -356,3 +384,25 @@ def test_closing_early_in_autocommit_cancels_the_copy() -> None:
     # And a whole export still runs on the same connection afterwards.
     again = incident_csv_export(queryset, masker, fields_for(masker))
     assert b"".join(again).count(b"\n") == 3001
+
+
+def test_unlocated_rows_follow_the_ed_rule(incidents) -> None:
+    """Guard for the fixture and the rule: unlocated rows are exported at record level only
+    where the ED's borough is covered, and carry no point; free text only where allowed."""
+    everything = list(
+        csv.DictReader(
+            io.StringIO(copy_csv(incidents, ACCESSES["pan-London with unlocated"]).decode())
+        )
+    )
+    unplaced = [r for r in everything if not r["borough"]]
+    assert len(unplaced) == 10
+    assert {r["precision"] for r in unplaced} == {"not_located"}
+    assert all(r["lat"] == "" and r["location_description"] for r in unplaced)
+    southwark = list(
+        csv.DictReader(
+            io.StringIO(copy_csv(incidents, ACCESSES["unlocated at Southwark EDs"]).decode())
+        )
+    )
+    assert sum(1 for r in southwark if not r["borough"]) == 5  # the Southwark ED's only
+    assert all(r["location_description"] == "" for r in southwark if r["borough"])
+    assert all(r["location_description"] for r in southwark if not r["borough"])

@@ -282,7 +282,7 @@ def test_xlsx_memory_is_bounded_by_the_spool():
 def test_incident_fields_and_data_dictionary():
     assert [f.name for f in INCIDENT_FIELDS] == [
         "id", "hospital", "assault_date", "assault_time", "arrival_datetime", "borough",
-        "ward", "lsoa", "lat", "lon", "precision", "method", "location_type",
+        "ward", "lsoa", "lat", "lon", "precision", "geo_class", "method", "location_type",
         "location_description",
     ]  # fmt: skip
     entries = data_dictionary(INCIDENT_FIELDS)

@@ -6,6 +6,7 @@ module and environment variable they name is checked against the project.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import importlib.util
 import re
@@ -177,6 +178,22 @@ def test_dockerfile_builds_from_the_pinned_requirements_and_collects_assets():
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE), "runs as root"
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", "node_modules", ".data", ".git"} <= set(ignored)
+
+
+def test_image_keeps_the_shipped_gazetteer():
+    """load_gazetteer in a container defaults to data/gazetteer: the build context keeps it."""
+    patterns = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "!"))
+    ]
+    shipped = sorted((ROOT / "data" / "gazetteer").iterdir())
+    assert any(p.name == "SHA256SUMS" for p in shipped)
+    for path in shipped:
+        relative = path.relative_to(ROOT).as_posix()
+        for prefix in ("data", "data/gazetteer", relative):
+            excluded = [p for p in patterns if fnmatch.fnmatch(prefix, p.replace("**/", "*"))]
+            assert not excluded, f"{prefix} is excluded by .dockerignore {excluded}"
 
 
 def test_web_health_check_probes_healthz(services):

@@ -101,3 +101,20 @@ def test_parallel_test_processes_get_their_own_redis_database(url, worker, expec
     from tests.xdist_isolation import redis_url_for_worker
 
     assert redis_url_for_worker(url, worker) == expected
+
+
+def test_make_run_loads_the_gazetteer_before_the_demo_data(devstack):
+    steps = devstack.setup_steps({})
+    commands = [step.args[0] for step in steps]
+    assert commands[0] == "migrate"
+    assert commands[-2:] == ["load_gazetteer", "seed_demo"]
+    gazetteer = steps[commands.index("load_gazetteer")]
+    # No --dir: the command reads GAZETTEER_DIR, else the shipped folder.
+    assert gazetteer.args == ("load_gazetteer",) and "(data/gazetteer)" in gazetteer.name
+    assert devstack.SHIPPED_GAZETTEER == ROOT / "data" / "gazetteer"
+    assert (devstack.SHIPPED_GAZETTEER / "SHA256SUMS").is_file()
+    # Only seed_demo's output is kept: it holds the demo sign-in details.
+    assert [step.args[0] for step in steps if step.keep_output] == ["seed_demo"]
+
+    elsewhere = devstack.setup_steps({"GAZETTEER_DIR": "/srv/gazetteer"})
+    assert any(step.name.endswith("(/srv/gazetteer)") for step in elsewhere)

@@ -8,11 +8,10 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from accounts.models import Organisation, User
+from accounts.models import DataSharingAgreement, Organisation, User
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident, Release
 from programme import services
-from programme.models import DataSharingAgreement
 
 # The headless-browser fixtures, for test_browser.py in this folder.
 from tests.browser.conftest import (  # noqa: F401

@@ -7,8 +7,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from incidents.models import Release
-from programme.models import ReleaseNote
+from incidents.models import Release, ReleaseNote
 from tests.browser.conftest import (
     WAIT_SECONDS,
     assert_no_axe_violations,

@@ -257,11 +257,17 @@ def test_unpublished_record_is_404(
 
 
 def test_dashboard_compares_last_month_with_a_year_before(
-    client: Client, southwark_analyst: User, seeded: dict[str, Any]
+    client: Client, southwark_analyst: User, seeded: dict[str, Any], site_b: Any
 ) -> None:
+    from .conftest import make_submission
+
+    # Both hospitals' files for the year-before month are in (site B's had no incidents),
+    # so the comparison is like with like (tests/workspace_pages/test_completeness.py).
+    make_submission(site_b, seeded["year_before"])
     response = _get(client, southwark_analyst, "incidents:dashboard")
     board = response.context["board"]
     assert (board.month_count, board.year_before_count, board.change) == (12, 10, 20.0)
+    assert "+20.0% year on year" in response.content.decode()
     assert len(board.trend.rows) == 24
     assert [r.key for r in board.top_boroughs.rows] == [SOUTHWARK]
     assert {r["site_code"] for r in board.freshness} == {"RJ122", "R1H12"}

@@ -1,8 +1,11 @@
-"""Load demo organisations, hospital sites, grants and one demo user per role.
+"""Load demo organisations, hospital sites, grants, one demo user per role, and 25 months
+of demo submissions (``hospitals.demo``), geocoded as they are loaded.
 
 Idempotent: running it again changes nothing. Refuses to run with production settings.
-The demo accounts share one password and one TOTP secret (``accounts.demo``), printed at
-the end for local use.
+The submissions need the gazetteer loaded first (``manage.py load_gazetteer``, which
+``make run`` runs before this): the command stops if none is loaded, and finishes only
+when no demo incident is left awaiting geocoding. The demo accounts share one password
+and one TOTP secret (``accounts.demo``), printed at the end for local use.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,6 +31,9 @@ from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, TYPE1_SITES, DemoSite
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, Organisation, User
 from hospitals.models import HospitalSite
+from hospitals.selectors import UPLOAD_PERMISSION
+from hospitals.upload_right_services import upload_right_grant
+from incidents.geocoding.loaders import loaded_version
 
 BOROUGHS_FILE = "london_boroughs_lad22.geojson"
 SITES_FILE = "london_uec_sites_ods.csv"
@@ -53,6 +60,9 @@ class DemoGrant(NamedTuple):
     download_allowed: bool
     free_text_visible: bool
     precision: str
+    # Borough grants: also incidents with no mappable place treated at EDs sited in the
+    # grant's boroughs. On for Southwark, off for Lambeth, so the demo shows both.
+    include_unlocated: bool = False
 
 
 R, A = AccessGrant.Level.RECORD, AccessGrant.Level.AGGREGATE
@@ -61,7 +71,14 @@ DEMO_GRANTS = (
     DemoGrant(GLA, "DSA-DEMO-GLA", R, (), True, True, P.EXACT),
     DemoGrant(MPS, "DSA-DEMO-MPS", R, (), True, True, P.EXACT),
     DemoGrant(
-        csp_name(SOUTHWARK, "Southwark"), "DSA-DEMO-SWK", R, (SOUTHWARK,), True, True, P.SNAPPED
+        csp_name(SOUTHWARK, "Southwark"),
+        "DSA-DEMO-SWK",
+        R,
+        (SOUTHWARK,),
+        True,
+        True,
+        P.SNAPPED,
+        include_unlocated=True,
     ),
     DemoGrant(csp_name(LAMBETH, "Lambeth"), "DSA-DEMO-LAM", R, (LAMBETH,), True, False, P.SNAPPED),
     DemoGrant(VRU, "DSA-DEMO-VRU", A, (), True, False, P.LSOA),
@@ -114,12 +131,8 @@ DEMO_USERS = (
 
 
 def default_geo_dir() -> Path:
-    configured = getattr(settings, "GAZETTEER_DIR", "")
-    return (
-        Path(configured)
-        if configured
-        else Path(settings.BASE_DIR).parent / "shared" / "data" / "geo"
-    )
+    """The GAZETTEER_DIR setting: the shipped data/gazetteer unless overridden."""
+    return Path(settings.GAZETTEER_DIR)
 
 
 def read_boroughs(geo_dir: Path) -> dict[str, str]:
@@ -169,13 +182,18 @@ class Command(BaseCommand):
         if "production" in module:
             raise CommandError("seed_demo refuses to run with production settings.")
         geo_dir = options["geo_dir"] or default_geo_dir()
+        if not options["no_submissions"] and loaded_version() is None:
+            raise CommandError(
+                "No gazetteer is loaded, so demo incidents could not be geocoded. "
+                "Run `manage.py load_gazetteer` first (or pass --no-submissions)."
+            )
         with transaction.atomic():
             organisations = self.seed_organisations(read_boroughs(geo_dir))
             sites = self.seed_sites(read_site_locations(geo_dir), organisations)
             self.seed_grants(organisations)
             self.seed_users(organisations, sites)
         if not options["no_submissions"]:
-            self.seed_submissions()
+            self.seed_submissions(geo_dir)
         self.print_sign_in()
 
     # -- steps ------------------------------------------------------------------------
@@ -242,23 +260,32 @@ class Command(BaseCommand):
         today = timezone.localdate()
         for grant in DEMO_GRANTS:
             organisation = organisations[grant.organisation]
-            if AccessGrant.objects.filter(
+            existing = AccessGrant.objects.filter(
                 organisation=organisation, agreement_reference=grant.reference
-            ).exists():
-                continue
-            services.grant_create(
-                actor=None,
-                organisation=organisation,
-                level=grant.level,
-                pan_london=not grant.boroughs,
-                boroughs=list(grant.boroughs),
-                download_allowed=grant.download_allowed,
-                free_text_visible=grant.free_text_visible,
-                location_precision=grant.precision,
-                valid_from=today - dt.timedelta(days=365),
-                valid_until=today + dt.timedelta(days=365),
-                agreement_reference=grant.reference,
-                reason="Demo data-sharing agreement",
+            )
+            if not existing.exists():
+                options: dict[str, Any] = {}
+                if "include_unlocated" in services.GRANT_FIELDS:
+                    options["include_unlocated"] = grant.include_unlocated
+                services.grant_create(
+                    actor=None,
+                    organisation=organisation,
+                    level=grant.level,
+                    pan_london=not grant.boroughs,
+                    boroughs=list(grant.boroughs),
+                    download_allowed=grant.download_allowed,
+                    free_text_visible=grant.free_text_visible,
+                    location_precision=grant.precision,
+                    valid_from=today - dt.timedelta(days=365),
+                    valid_until=today + dt.timedelta(days=365),
+                    agreement_reference=grant.reference,
+                    reason="Demo data-sharing agreement",
+                    **options,
+                )
+            # The demo's setting for unlocated incidents, also on a grant an older
+            # seed_demo created before the option existed.
+            existing.exclude(include_unlocated=grant.include_unlocated).update(
+                include_unlocated=grant.include_unlocated
             )
 
     def seed_users(
@@ -286,14 +313,34 @@ class Command(BaseCommand):
                     actor=None, user=user, organisation=organisation, role=demo.role
                 )
             for code in demo.upload_sites:
-                if services.UPLOAD_PERMISSION.split(".")[1] not in get_perms(user, sites[code]):
-                    services.upload_right_grant(actor=None, user=user, site=sites[code])
+                if UPLOAD_PERMISSION.split(".")[1] not in get_perms(user, sites[code]):
+                    upload_right_grant(actor=None, user=user, site=sites[code])
 
-    def seed_submissions(self) -> None:
-        """A year of demo submissions, ingested and published (hospitals.demo)."""
-        from hospitals.demo import seed_demo_submissions
+    def seed_submissions(self, geo_dir: Path) -> None:
+        """25 months of demo submissions, ingested, geocoded and published (hospitals.demo).
 
-        self.stdout.write(f"Demo submissions: {seed_demo_submissions(months=12)}")
+        Rows an earlier run stored ``pending`` (loaded before any gazetteer was) are
+        geocoded here, and the command fails if any incident is still awaiting geocoding.
+        """
+        from hospitals.demo import DEMO_MONTHS, seed_demo_submissions
+        from incidents.geocode_retry import pending_geocodes_retry
+        from incidents.models import Incident
+
+        started = time.monotonic()
+        counts = seed_demo_submissions(months=DEMO_MONTHS, geo_dir=geo_dir)
+        retried = pending_geocodes_retry(max_seconds=3600)
+        pending = Incident.objects.filter(geocode_status=Incident.GeocodeStatus.PENDING).count()
+        if pending:
+            raise CommandError(
+                f"{pending} incidents are still awaiting geocoding ({retried.status}); "
+                "check that `manage.py load_gazetteer` loaded the gazetteer."
+            )
+        last_month = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+        files = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+        self.stdout.write(
+            f"Demo submissions, {DEMO_MONTHS} months to {last_month:%B %Y}: {files}; "
+            f"no incident awaiting geocoding ({time.monotonic() - started:.0f} s)"
+        )
 
     def print_sign_in(self) -> None:
         base = getattr(settings, "PORTAL_BASE_URL", "http://localhost:8000")

@@ -13,12 +13,8 @@ from incidents.pipeline.types import Period
 
 
 def default_geo_dir() -> Path:
-    configured = getattr(settings, "GAZETTEER_DIR", "") or ""
-    return (
-        Path(configured)
-        if configured
-        else Path(settings.BASE_DIR).parent / "shared" / "data" / "geo"
-    )
+    """The GAZETTEER_DIR setting: the shipped data/gazetteer unless overridden."""
+    return Path(settings.GAZETTEER_DIR)
 
 
 class Command(BaseCommand):
@@ -48,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--geo-dir",
             default=None,
-            help="open London data directory (default: ../shared/data/geo)",
+            help="open London data directory (default: GAZETTEER_DIR, i.e. data/gazetteer)",
         )
         parser.add_argument(
             "--site", action="append", default=[], help="only this site code (repeatable)"
