@@ -46,7 +46,6 @@ from tests.factories import (
     login_verified,
 )
 from tests.workspace_api.conftest import COUNTS
-from tests.workspace_api.test_api_aggregates import _rule
 from tests.workspace_api.factories import (
     LAMBETH,
     LONDON,
@@ -57,6 +56,7 @@ from tests.workspace_api.factories import (
     release_create,
     submission_create,
 )
+from tests.workspace_api.test_api_aggregates import _rule
 
 pytestmark = pytest.mark.django_db
 
