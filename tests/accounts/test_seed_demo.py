@@ -10,7 +10,9 @@ from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from accounts import services
 from accounts.access import effective_access
+from accounts.audit.models import AuditEvent
 from accounts.demo import DEMO_PASSWORD, TYPE1_SITES
 from accounts.models import AccessGrant, Membership, Organisation, User
 from hospitals.models import HospitalSite
@@ -118,12 +120,24 @@ def test_demo_submissions_need_the_gazetteer_first():
     assert not User.objects.exists()
 
 
-def test_an_older_demo_grant_gains_the_unlocated_option():
+def test_an_older_demo_grant_gains_the_unlocated_option_unless_someone_changed_it():
     seed()
-    AccessGrant.objects.filter(agreement_reference="DSA-DEMO-SWK").update(include_unlocated=False)
+    southwark = AccessGrant.objects.get(agreement_reference="DSA-DEMO-SWK")
+    # As a seed_demo from before the option left it: never changed since creation.
+    AccessGrant.objects.filter(pk=southwark.pk).update(include_unlocated=False)
     seed()
-    assert AccessGrant.objects.get(agreement_reference="DSA-DEMO-SWK").include_unlocated
+    southwark.refresh_from_db()
+    assert southwark.include_unlocated
     assert AccessGrant.objects.filter(include_unlocated=True).count() == 1
+    changed = AuditEvent.objects.filter(action="grant.changed", object_id=str(southwark.pk))
+    assert changed.count() == 1 and changed.get().actor is None
+
+    # An access administrator turns it off: seed_demo leaves their decision alone.
+    admin = User.objects.get(email="access.admin@demo.istv")
+    services.grant_update(actor=admin, grant=southwark, include_unlocated=False)
+    seed()
+    southwark.refresh_from_db()
+    assert not southwark.include_unlocated
 
 
 def test_seed_refuses_production_settings(settings):

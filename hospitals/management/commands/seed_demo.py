@@ -27,6 +27,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 
 from accounts import services
+from accounts.audit.models import Action, AuditEvent, audit_object_type
 from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, TYPE1_SITES, DemoSite
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, Organisation, User
@@ -166,6 +167,15 @@ def read_site_locations(geo_dir: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _changed_by_anyone(grant: AccessGrant) -> bool:
+    """Whether the audit log holds any change to ``grant`` since it was created."""
+    return AuditEvent.objects.filter(
+        action=Action.GRANT_CHANGED,
+        object_type=audit_object_type(AccessGrant),
+        object_id=str(grant.pk),
+    ).exists()
+
+
 class Command(BaseCommand):
     help = "Load demo organisations, sites, grants and users (idempotent; never in production)."
 
@@ -262,11 +272,8 @@ class Command(BaseCommand):
             organisation = organisations[grant.organisation]
             existing = AccessGrant.objects.filter(
                 organisation=organisation, agreement_reference=grant.reference
-            )
-            if not existing.exists():
-                options: dict[str, Any] = {}
-                if "include_unlocated" in services.GRANT_FIELDS:
-                    options["include_unlocated"] = grant.include_unlocated
+            ).first()
+            if existing is None:
                 services.grant_create(
                     actor=None,
                     organisation=organisation,
@@ -275,18 +282,25 @@ class Command(BaseCommand):
                     boroughs=list(grant.boroughs),
                     download_allowed=grant.download_allowed,
                     free_text_visible=grant.free_text_visible,
+                    include_unlocated=grant.include_unlocated,
                     location_precision=grant.precision,
                     valid_from=today - dt.timedelta(days=365),
                     valid_until=today + dt.timedelta(days=365),
                     agreement_reference=grant.reference,
                     reason="Demo data-sharing agreement",
-                    **options,
                 )
-            # The demo's setting for unlocated incidents, also on a grant an older
-            # seed_demo created before the option existed.
-            existing.exclude(include_unlocated=grant.include_unlocated).update(
-                include_unlocated=grant.include_unlocated
-            )
+            elif (
+                existing.include_unlocated != grant.include_unlocated
+                and existing.revoked_at is None
+                and not _changed_by_anyone(existing)
+            ):
+                # A demo grant an older seed_demo created before the option existed, and
+                # nobody has changed since: give it the demo's setting (audited).
+                services.grant_update(
+                    actor=None,  # type: ignore[arg-type]  # the system, as at creation
+                    grant=existing,
+                    include_unlocated=grant.include_unlocated,
+                )
 
     def seed_users(
         self, organisations: dict[str, Organisation], sites: dict[str, HospitalSite]
