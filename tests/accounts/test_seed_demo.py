@@ -83,12 +83,12 @@ def test_demo_personas_have_the_documented_access():
     assert southwark.record_level and southwark.boroughs == {"E09000028"}
     lambeth = effective_access(by_email["lambeth.analyst@demo.istv"])
     assert lambeth.boroughs == {"E09000022"}
-    # Unlocated incidents (no mappable place): Southwark's grant includes those treated at
-    # EDs sited in Southwark; Lambeth's does not, so the demo shows both cases.
-    assert southwark.unlocated == {"E09000028"}
-    assert lambeth.unlocated == frozenset()
+    # Unlocated incidents (no mappable place): Lambeth's grant includes those treated at
+    # EDs sited in Lambeth; Southwark's does not, so the demo shows both cases.
+    assert lambeth.unlocated == {"E09000022"}
+    assert southwark.unlocated == frozenset()
     grants = dict(AccessGrant.objects.values_list("agreement_reference", "include_unlocated"))
-    assert grants["DSA-DEMO-SWK"] is True and grants["DSA-DEMO-LAM"] is False
+    assert grants["DSA-DEMO-LAM"] is True and grants["DSA-DEMO-SWK"] is False
     vru = effective_access(by_email["vru.aggregate@demo.istv"])
     assert vru.pan_london and not vru.any_record_level
     assert effective_access(by_email["mopac.analyst@demo.istv"]).has_data_access
@@ -122,22 +122,22 @@ def test_demo_submissions_need_the_gazetteer_first():
 
 def test_an_older_demo_grant_gains_the_unlocated_option_unless_someone_changed_it():
     seed()
-    southwark = AccessGrant.objects.get(agreement_reference="DSA-DEMO-SWK")
+    lambeth = AccessGrant.objects.get(agreement_reference="DSA-DEMO-LAM")
     # As a seed_demo from before the option left it: never changed since creation.
-    AccessGrant.objects.filter(pk=southwark.pk).update(include_unlocated=False)
+    AccessGrant.objects.filter(pk=lambeth.pk).update(include_unlocated=False)
     seed()
-    southwark.refresh_from_db()
-    assert southwark.include_unlocated
+    lambeth.refresh_from_db()
+    assert lambeth.include_unlocated
     assert AccessGrant.objects.filter(include_unlocated=True).count() == 1
-    changed = AuditEvent.objects.filter(action="grant.changed", object_id=str(southwark.pk))
+    changed = AuditEvent.objects.filter(action="grant.changed", object_id=str(lambeth.pk))
     assert changed.count() == 1 and changed.get().actor is None
 
     # An access administrator turns it off: seed_demo leaves their decision alone.
     admin = User.objects.get(email="access.admin@demo.istv")
-    services.grant_update(actor=admin, grant=southwark, include_unlocated=False)
+    services.grant_update(actor=admin, grant=lambeth, include_unlocated=False)
     seed()
-    southwark.refresh_from_db()
-    assert not southwark.include_unlocated
+    lambeth.refresh_from_db()
+    assert not lambeth.include_unlocated
 
 
 def test_seed_refuses_production_settings(settings):

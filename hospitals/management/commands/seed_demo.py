@@ -62,7 +62,8 @@ class DemoGrant(NamedTuple):
     free_text_visible: bool
     precision: str
     # Borough grants: also incidents with no mappable place treated at EDs sited in the
-    # grant's boroughs. On for Southwark, off for Lambeth, so the demo shows both.
+    # grant's boroughs. On for Lambeth (where St Thomas' and King's College are sited),
+    # off for Southwark, so the demo shows both.
     include_unlocated: bool = False
 
 
@@ -72,16 +73,18 @@ DEMO_GRANTS = (
     DemoGrant(GLA, "DSA-DEMO-GLA", R, (), True, True, P.EXACT),
     DemoGrant(MPS, "DSA-DEMO-MPS", R, (), True, True, P.EXACT),
     DemoGrant(
-        csp_name(SOUTHWARK, "Southwark"),
-        "DSA-DEMO-SWK",
+        csp_name(SOUTHWARK, "Southwark"), "DSA-DEMO-SWK", R, (SOUTHWARK,), True, True, P.SNAPPED
+    ),
+    DemoGrant(
+        csp_name(LAMBETH, "Lambeth"),
+        "DSA-DEMO-LAM",
         R,
-        (SOUTHWARK,),
+        (LAMBETH,),
         True,
-        True,
+        False,
         P.SNAPPED,
         include_unlocated=True,
     ),
-    DemoGrant(csp_name(LAMBETH, "Lambeth"), "DSA-DEMO-LAM", R, (LAMBETH,), True, False, P.SNAPPED),
     DemoGrant(VRU, "DSA-DEMO-VRU", A, (), True, False, P.LSOA),
     DemoGrant(MOPAC, "DSA-DEMO-MOPAC", R, (), False, False, P.LSOA),
 )
