@@ -261,7 +261,8 @@ def _table(
     order_by_count: bool,
     limit: int | None,
 ) -> CountTable:
-    labels = {NOT_LOCATED: "Not located", **GEO_CLASSES, **labels}
+    defaults = GEO_CLASSES if dimension == "geo_class" else {NOT_LOCATED: "Not located"}
+    labels = {**defaults, **labels}
     rows = [
         CountRow(
             r[dimension], labels.get(r[dimension], str(r[dimension] or "Not recorded")), r["count"]
@@ -480,9 +481,7 @@ def location_shares(
     protected = bool(by_borough.disclosure_control.get("applied"))
     total = by_borough.total
     home = next((r["count"] for r in by_class.results if r["geo_class"] == "home"), 0)
-    not_located = next(
-        (r["count"] for r in by_borough.results if r["borough"] not in LONDON_BOROUGHS), 0
-    )
+    not_located = next((r["count"] for r in by_borough.results if r["borough"] == NOT_LOCATED), 0)
     shares = []
     for key, label, what, count in (
         ("home", "At home", "at home", home),
@@ -552,7 +551,7 @@ def dashboard(
     # Incidents with no place are not a borough: they are the "not located" share below.
     placed = AggregateResult(
         by_borough.group_by,
-        [r for r in by_borough.results if r["borough"] in LONDON_BOROUGHS],
+        [r for r in by_borough.results if r["borough"] != NOT_LOCATED],
         by_borough.total,
         by_borough.disclosure_control,
     )

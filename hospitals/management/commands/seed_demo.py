@@ -134,11 +134,6 @@ DEMO_USERS = (
 )
 
 
-def default_geo_dir() -> Path:
-    """The GAZETTEER_DIR setting: the shipped data/gazetteer unless overridden."""
-    return Path(settings.GAZETTEER_DIR)
-
-
 def read_boroughs(geo_dir: Path) -> dict[str, str]:
     """GSS code → name from the boundary file when present, else the built-in list."""
     path = geo_dir / BOROUGHS_FILE
@@ -194,7 +189,8 @@ class Command(BaseCommand):
         module = str(getattr(settings, "SETTINGS_MODULE", ""))
         if "production" in module:
             raise CommandError("seed_demo refuses to run with production settings.")
-        geo_dir = options["geo_dir"] or default_geo_dir()
+        # The GAZETTEER_DIR setting: the shipped data/gazetteer unless overridden.
+        geo_dir = options["geo_dir"] or Path(settings.GAZETTEER_DIR)
         if not options["no_submissions"] and loaded_version() is None:
             raise CommandError(
                 "No gazetteer is loaded, so demo incidents could not be geocoded. "

@@ -12,11 +12,6 @@ from incidents.pipeline.synthetic import GeneratorOptions, generate
 from incidents.pipeline.types import Period
 
 
-def default_geo_dir() -> Path:
-    """The GAZETTEER_DIR setting: the shipped data/gazetteer unless overridden."""
-    return Path(settings.GAZETTEER_DIR)
-
-
 class Command(BaseCommand):
     help = (
         "Generate synthetic ISTV submissions in the layouts London trusts send (CSV in "
@@ -57,7 +52,7 @@ class Command(BaseCommand):
             start = Period.parse(opts["start"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        geo = Path(opts["geo_dir"]) if opts["geo_dir"] else default_geo_dir()
+        geo = Path(opts["geo_dir"]) if opts["geo_dir"] else Path(settings.GAZETTEER_DIR)
         if not geo.is_dir():
             self.stderr.write(
                 "Geo data directory not found; using a small built-in list of places."
