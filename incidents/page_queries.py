@@ -850,6 +850,9 @@ def _incidents(count: Published, *, about: bool) -> str:
     return f"{'about ' if about else ''}{count:,} incidents"
 
 
+LEVEL_NAMES = {"borough": "London borough", "ward": "ward", "lsoa": "LSOA"}
+
+
 def _count_text(count: Published) -> str:
     return "fewer than the disclosure threshold" if count == SUPPRESSED else f"{count:,}"
 
@@ -865,12 +868,11 @@ def not_located_note(
         classes = aggregate_counts(
             queryset.filter(**{column: ""}), ["geo_class"], protect=needs_protection(access)
         )
+        # A "place" here was geocoded to a point with no area at this level (just outside
+        # London's boroughs, or an area the gazetteer lacks): say so, not "Place".
+        labels = {**GEO_CLASSES, "place": f"Placed, but in no {LEVEL_NAMES[level]}"}
         by_class = [
-            (
-                str(r["geo_class"]),
-                GEO_CLASSES.get(str(r["geo_class"]), str(r["geo_class"])),
-                r["count"],
-            )
+            (str(r["geo_class"]), labels.get(str(r["geo_class"]), str(r["geo_class"])), r["count"])
             for r in classes.results
         ]
     about = needs_protection(access)

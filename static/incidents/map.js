@@ -98,7 +98,14 @@
       note.textContent = "Disclosure control: " + data.disclosure;
       note.hidden = false;
     }
-    var message = "Map shows " + data.total + " incidents by " + config.level + ".";
+    var shown = function (n) { return typeof n === "number" ? n.toLocaleString("en-GB") : n; };
+    var message = "Map shows " + shown(data.total) + " incidents by " + config.level + ".";
+    var unplaced = data.notLocated ? data.notLocated.count : 0;
+    if (unplaced !== 0) {
+      message = "Of " + shown(data.total) + " incidents, " + shown(unplaced) +
+        " have no place at " + config.level + " level: they are counted in the note above, " +
+        "not drawn. The areas show the rest.";
+    }
     if (data.grid) {
       message += " Circles show where incidents were located, at the precision your access allows";
       message += data.gridCapped ? " (the newest " + data.gridLimit + " only)." : ".";
