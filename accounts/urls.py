@@ -35,4 +35,9 @@ urlpatterns = [
     path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("access-review/", views.access_review, name="access_review"),
     path("access-review.csv", views.access_review_csv, name="access_review_csv"),
+    path(
+        "access-review/query-patterns/<int:pk>/reviewed/",
+        views.pattern_flag_review,
+        name="pattern_flag_review",
+    ),
 ]

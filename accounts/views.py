@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from allauth.account.internal.flows.login import record_authentication
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -27,8 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors, services
 from accounts.access import effective_access
+from accounts.audit import patterns
 from accounts.audit.denials import OutOfScope
-from accounts.audit.models import Action
+from accounts.audit.models import Action, QueryPatternFlag
 from accounts.audit.services import audit_record
 from accounts.forms import (
     ApiTokenForm,
@@ -592,8 +594,22 @@ def access_review(request: HttpRequest) -> HttpResponse:
             "rows": selectors.access_review(users=page.object_list),
             "expiring": selectors.grants_expiring(),
             "expiry_days": selectors.ACCESS_REVIEW_EXPIRY_DAYS,
+            "pattern_flags": patterns.open_flags(),
+            "pattern_queries": settings.AGGREGATE_PATTERN_QUERIES,
+            "pattern_minutes": settings.AGGREGATE_PATTERN_MINUTES,
         },
     )
+
+
+@access_admin_required
+@require_POST
+def pattern_flag_review(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = QueryPatternFlag.objects.select_related("user").filter(pk=pk).first()
+    if flag is None:
+        raise Http404
+    patterns.pattern_flag_review(actor=_actor(request), flag=flag, request=request)
+    messages.success(request, f"Query pattern of {flag.user.email} marked as reviewed.")
+    return redirect(f"{reverse('accounts:access_review')}#query-patterns")
 
 
 @access_admin_required

@@ -52,6 +52,17 @@ sys.path.insert(0, str(ROOT))
 PAGE_P95_BAR = 0.150
 MONTHLY_P95_BAR = 0.300
 PAN_LONDON_BAR = 1.0
+# The cell-key method (disclosure control for aggregate users) within 1.5x of plain counts,
+# and the fine groupings that once ran past the web timeout answered or refused in < 3 s.
+PERTURBATION_RATIO_BAR = 1.5
+FINE_GROUPINGS = (
+    "lsoa,month",
+    "lsoa,hospital",
+    "lsoa,method",
+    "borough,lsoa",
+    "lsoa,ward,hospital",
+)
+FINE_GROUPING_BAR = 3.0
 EXPORT_ROWS_BAR = 100_000
 EXPORT_MEMORY_BAR_MB = 200
 YEARS = 10
@@ -503,7 +514,7 @@ def measure(database: str, export_rows: int) -> int:
     from accounts.access import effective_access
     from accounts.geography import LONDON_BOROUGHS
     from accounts.models import User
-    from incidents.aggregates import aggregate_counts, needs_protection
+    from incidents.aggregates import GridScope, GroupByError, aggregate_counts, needs_protection
     from incidents.filters import IncidentFilterSet
     from incidents.masking import RAW_FIELDS, Masker
 
@@ -545,7 +556,23 @@ def measure(database: str, export_rows: int) -> int:
                 {"borough": boroughs[i % len(boroughs)]}, user=user, access=access
             )
             assert fs.is_valid()
-            aggregate_counts(fs.qs, ["month"], protect=needs_protection(access))
+            aggregate_counts(
+                fs.qs, ["month"], protect=needs_protection(access), scope=GridScope.of(fs)
+            )
+
+        return run
+
+    def monthly_protected(protect: bool) -> Callable[[], None]:
+        """The aggregate user's borough months, with or without the cell-key method."""
+
+        def run() -> None:
+            i = state["i"] = state["i"] + 1
+            access = effective_access(aggregate)
+            fs = IncidentFilterSet(
+                {"borough": boroughs[i % len(boroughs)]}, user=aggregate, access=access
+            )
+            assert fs.is_valid()
+            aggregate_counts(fs.qs, ["month"], protect=protect, scope=GridScope.of(fs))
 
         return run
 
@@ -554,7 +581,12 @@ def measure(database: str, export_rows: int) -> int:
             access = effective_access(user)
             fs = IncidentFilterSet({}, user=user, access=access)
             assert fs.is_valid()
-            aggregate_counts(fs.qs, ["borough", "month"], protect=needs_protection(access))
+            aggregate_counts(
+                fs.qs,
+                ["borough", "month"],
+                protect=needs_protection(access),
+                scope=GridScope.of(fs),
+            )
 
         return run
 
@@ -616,6 +648,36 @@ def measure(database: str, export_rows: int) -> int:
                 f"{name:44} {p50 * 1000:8.1f} {p95 * 1000:8.1f} {d50 * 1000:9.1f} "
                 f"{p50 / d50 if d50 else float('nan'):7.1f}  {kind} < {bar * 1000:.0f} ms "
                 f"{'OK' if ok else 'MISSED'}"
+            )
+
+        # The cell-key method's cost: the same user and question, with and without it.
+        p50_off, p95_off = percentiles(timed(monthly_protected(False), 20))
+        p50_on, p95_on = percentiles(timed(monthly_protected(True), 20))
+        ok = p95_on <= PERTURBATION_RATIO_BAR * p95_off
+        failures += not ok
+        print(
+            f"{'monthly counts, borough, 10 y, cell-key':44} {p50_on * 1000:8.1f} "
+            f"{p95_on * 1000:8.1f} {p50_off * 1000:9.1f} {p95_on / p95_off:7.2f}  "
+            f"p95 <= {PERTURBATION_RATIO_BAR}x without it ({p95_off * 1000:.1f} ms) "
+            f"{'OK' if ok else 'MISSED'}"
+        )
+        # Fine groupings an aggregate-only user may ask for: answered or refused, fast.
+        access = effective_access(aggregate)
+        for grouping in FINE_GROUPINGS:
+            fs = IncidentFilterSet({}, user=aggregate, access=access)
+            assert fs.is_valid()
+            started = time.perf_counter()
+            try:
+                aggregate_counts(fs.qs, grouping.split(","), protect=True, scope=GridScope.of(fs))
+                outcome = "answered"
+            except GroupByError:
+                outcome = "refused"
+            seconds = time.perf_counter() - started
+            ok = seconds < FINE_GROUPING_BAR
+            failures += not ok
+            print(
+                f"{'aggregate user, ' + grouping:44} {seconds * 1000:8.1f} {outcome:>8} "
+                f"bar < {FINE_GROUPING_BAR * 1000:.0f} ms {'OK' if ok else 'MISSED'}"
             )
 
         result = subprocess.run(

@@ -7,7 +7,11 @@ the scoping chokepoint ``Incident.objects.visible_to(user)`` in ``incidents/sele
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Cast, Floor, Random
 from django.utils import timezone
+
+# Record keys run from 0 to RECORD_KEYS - 1 (the cell-key method's usual 256).
+RECORD_KEYS = 256
 
 
 class HarmonisedCode(models.Model):
@@ -169,6 +173,14 @@ class Incident(models.Model):
     ward_code = models.CharField(max_length=9, blank=True)
     borough_code = models.CharField(max_length=9, blank=True)
 
+    # The record key of the cell-key method (incidents/disclosure.py): a random number from
+    # 0 to 255 drawn by the database when the row is written and never shown. A cell's key
+    # is the sum of its records' keys, so the same cell always gets the same perturbation.
+    record_key = models.PositiveSmallIntegerField(
+        db_default=Cast(Floor(Random() * RECORD_KEYS), models.SmallIntegerField()),
+        editable=False,
+    )
+
     rules = models.JSONField(default=list, blank=True, help_text="Cleaning rules applied.")
     warnings = models.JSONField(default=list, blank=True)
 
@@ -190,12 +202,13 @@ class Incident(models.Model):
             models.Index(fields=["lsoa_code", "assault_date"]),
             models.Index(fields=["submission"]),
             # Covers the workspace's counts (borough x month, a borough's months): the
-            # published check needs only submission_id, and the scope's "not awaiting
-            # geocoding" check only geocode_status, so both are index-only scans.
+            # published check needs only submission_id, the scope's "not awaiting
+            # geocoding" check only geocode_status and the cell keys only record_key, so
+            # both are index-only scans.
             models.Index(
                 fields=["borough_code", "assault_month", "submission"],
-                include=["geocode_status"],
-                name="incident_borough_month_scope",
+                include=["geocode_status", "record_key"],
+                name="incident_borough_month_keys",
             ),
             # Rows still awaiting geocoding: normally none, so a tiny index that lets the
             # retry job and the map's "awaiting geocoding" note avoid a full-table scan.

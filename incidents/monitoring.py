@@ -28,7 +28,13 @@ from accounts.access import user_role_kinds
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from accounts.roles import reads_monitoring_reports
-from incidents.aggregates import DIMENSIONS, GEO_CLASSES, NOT_LOCATED, aggregate_counts
+from incidents.aggregates import (
+    DIMENSIONS,
+    GEO_CLASSES,
+    NOT_LOCATED,
+    GridScope,
+    aggregate_counts,
+)
 from incidents.exports import EXPORT_FORMATS, FieldSpec
 from incidents.models import Incident, Release
 from incidents.page_queries import add_months, code_labels
@@ -118,9 +124,20 @@ def build_tables(release: Release) -> list[dict[str, Any]]:
     tables = []
     for spec in TABLES:
         queryset = base
+        window: dict[str, Any] = {}
         if latest is not None:
-            queryset = base.filter(assault_month__gt=add_months(latest, -spec.months))
-        result = aggregate_counts(queryset, list(spec.group_by), protect=True)
+            first = add_months(latest, 1 - spec.months)
+            queryset = base.filter(assault_month__gte=first)
+            last = add_months(latest, 1) - dt.timedelta(days=1)
+            window = {"assault_date_from": first, "assault_date_to": last}
+        # A published table, London-wide: the full grid of its months, never refused.
+        result = aggregate_counts(
+            queryset,
+            list(spec.group_by),
+            protect=True,
+            scope=GridScope(filters=window),
+            refuse_sparse=False,
+        )
         rows = [
             {
                 **{d: r[d] for d in spec.group_by},

@@ -21,7 +21,7 @@ from typing import Any
 
 import shapely
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -36,10 +36,19 @@ from incidents.aggregates import (
     GEO_CLASSES,
     NOT_LOCATED,
     AggregateResult,
+    GridScope,
+    SparseGroupingError,
     aggregate_counts,
     needs_protection,
+    time_budget,
 )
-from incidents.disclosure import SUPPRESSED, DisclosurePolicy, Published, percentage
+from incidents.disclosure import (
+    SUPPRESSED,
+    DisclosurePolicy,
+    Published,
+    percentage,
+    publish_cell,
+)
 from incidents.filters import IncidentFilterSet
 from incidents.geocoding.models import Area
 from incidents.masking import RAW_FIELDS, Masker
@@ -228,6 +237,7 @@ class CountTable:
     total: Published
     note: str | None
     protected: bool
+    refused: bool = False  # too sparse to publish: ``note`` says why, no rows
 
     def as_chart(self) -> dict[str, Any]:
         """Labels and values for Chart.js (suppressed cells are drawn as gaps)."""
@@ -247,9 +257,22 @@ def count_table(
     labels: Mapping[Any, str] | None = None,
     order_by_count: bool = False,
     limit: int | None = None,
+    scope: GridScope | None = None,
+    refuse_sparse: bool = True,
 ) -> CountTable:
-    """Counts of ``queryset`` by one dimension, protected for aggregate-level users."""
-    result = aggregate_counts(queryset, [dimension], protect=needs_protection(access))
+    """Counts of ``queryset`` by one dimension, protected for aggregate-level users (over
+    the full grid of ``scope``). A grouping refused as too sparse gives an empty table
+    whose note says so, with the published total."""
+    try:
+        result = aggregate_counts(
+            queryset,
+            [dimension],
+            protect=needs_protection(access),
+            scope=scope or GridScope(access=access),
+            refuse_sparse=refuse_sparse,
+        )
+    except SparseGroupingError as refusal:
+        return CountTable(title, dimension, [], refusal.total, str(refusal), True, refused=True)
     return _table(result, dimension, title, labels or {}, order_by_count, limit)
 
 
@@ -419,7 +442,8 @@ def dashboard_cached(
     cached = cache.get(key)
     if isinstance(cached, Dashboard):
         return cached
-    board = dashboard(base, access, today=today, coverage=coverage)
+    with time_budget():
+        board = dashboard(base, access, today=today, coverage=coverage)
     cache.set(key, board, DASHBOARD_CACHE_SECONDS)
     return board
 
@@ -501,8 +525,8 @@ def location_shares(
             text, percent = f"No incidents {SHARE_PERIOD}.", None
         elif count == SUPPRESSED:
             text, percent = (
-                f"Between 1 and {policy.suppress_max} incidents {what} {SHARE_PERIOD}: "
-                "too few to give a share (small counts are suppressed).",
+                f"At most {policy.suppress_max} incidents {what} {SHARE_PERIOD}: "
+                "too few to give a share (small counts are not shown).",
                 None,
             )
         elif not isinstance(percent, float):
@@ -531,7 +555,23 @@ def dashboard(
         coverage = completeness.month_coverage(months, today=today)
     protect = needs_protection(access)
     window = base.filter(assault_month__gte=start, assault_month__lte=month)
-    trend_raw = count_table(window, "month", title="Incidents per month", access=access)
+    # The dashboard's groupings are fixed (nobody can narrow them to probe), so they are
+    # never refused; their grids span the dashboard's own months.
+    scope = GridScope(
+        access=access,
+        filters={
+            "assault_date_from": start,
+            "assault_date_to": add_months(month, 1) - dt.timedelta(days=1),
+        },
+    )
+    trend_raw = count_table(
+        window,
+        "month",
+        title="Incidents per month",
+        access=access,
+        scope=scope,
+        refuse_sparse=False,
+    )
     by_month = {r.key: r.count for r in trend_raw.rows}
     trend_rows = [
         CountRow(m.strftime("%Y-%m"), m.strftime("%b %Y"), by_month.get(m.strftime("%Y-%m"), 0))
@@ -547,7 +587,9 @@ def dashboard(
     change, comparison = year_on_year(current, previous, coverage[month], coverage[year_before])
     last_year = base.filter(assault_month__gt=year_before, assault_month__lte=month)
     labels = code_labels()
-    by_borough = aggregate_counts(last_year, ["borough"], protect=protect)
+    by_borough = aggregate_counts(
+        last_year, ["borough"], protect=protect, scope=scope, refuse_sparse=False
+    )
     # Incidents with no place are not a borough: they are the "not located" share below.
     placed = AggregateResult(
         by_borough.group_by,
@@ -556,22 +598,28 @@ def dashboard(
         by_borough.disclosure_control,
     )
     top = _table(placed, "borough", "Top boroughs, last 12 months", LONDON_BOROUGHS, True, 10)
-    by_class = aggregate_counts(last_year, ["geo_class"], protect=protect)
+    by_class = aggregate_counts(
+        last_year, ["geo_class"], protect=protect, scope=scope, refuse_sparse=False
+    )
     methods = count_table(
         last_year,
         "method",
         title="Assault method, last 12 months",
-        access=access,
         labels=labels.get("method", {}),
         order_by_count=True,
+        access=access,
+        scope=scope,
+        refuse_sparse=False,
     )
     location_types = count_table(
         last_year,
         "location_type",
         title="Location type, last 12 months",
-        access=access,
         labels=labels.get("location_type", {}),
         order_by_count=True,
+        access=access,
+        scope=scope,
+        refuse_sparse=False,
     )
     notes = [t.note for t in (trend, top, methods, location_types) if t.note]
     return Dashboard(
@@ -632,8 +680,18 @@ class HeatMap:
     note: str | None
 
 
-def heat_map(queryset: QuerySet[Incident], access: EffectiveAccess) -> HeatMap:
-    result = aggregate_counts(queryset, ["weekday", "hour"], protect=needs_protection(access))
+def heat_map(
+    queryset: QuerySet[Incident], access: EffectiveAccess, scope: GridScope | None = None
+) -> HeatMap:
+    try:
+        result = aggregate_counts(
+            queryset,
+            ["weekday", "hour"],
+            protect=needs_protection(access),
+            scope=scope or GridScope(access=access),
+        )
+    except SparseGroupingError as refused:
+        return HeatMap([], str(refused))
     cells: dict[tuple[int, int], Published] = {
         (r["weekday"], r["hour"]): r["count"] for r in result.results if r["hour"] is not None
     }
@@ -675,6 +733,7 @@ def chart_tables(
     *,
     release: Release | None = None,
     today: dt.date | None = None,
+    scope: GridScope | None = None,
 ) -> ChartTables:
     """The charts tab's five aggregates, cached per access, filter and data version.
 
@@ -684,7 +743,8 @@ def chart_tables(
     are then marked with each month's coverage (of ``release`` when one is pinned, and of
     the hospitals the filter names, if any).
     """
-    tables = _chart_tables(queryset, access, applied)
+    with time_budget():  # one budget for the page's five tables
+        tables = _chart_tables(queryset, access, applied, scope or GridScope(access=access))
     months = {completeness.month_start_of(r.key) for r in tables.month.rows}
     for row in tables.week.rows:
         months.update(completeness.week_months(str(row.key)))
@@ -704,7 +764,10 @@ def chart_tables(
 
 
 def _chart_tables(
-    queryset: QuerySet[Incident], access: EffectiveAccess, applied: Mapping[str, list[str]]
+    queryset: QuerySet[Incident],
+    access: EffectiveAccess,
+    applied: Mapping[str, list[str]],
+    scope: GridScope,
 ) -> ChartTables:
     filter_key = hashlib.sha256(json.dumps(applied, sort_keys=True).encode()).hexdigest()[:32]
     key = f"incidents:charts:{access_key(access)}:{filter_key}:{data_version()}"
@@ -713,8 +776,10 @@ def _chart_tables(
         return cached
     labels = code_labels()
     tables = ChartTables(
-        month=count_table(queryset, "month", title="Incidents per month", access=access),
-        week=count_table(queryset, "week", title="Incidents per week", access=access),
+        month=count_table(
+            queryset, "month", title="Incidents per month", access=access, scope=scope
+        ),
+        week=count_table(queryset, "week", title="Incidents per week", access=access, scope=scope),
         methods=count_table(
             queryset,
             "method",
@@ -722,6 +787,7 @@ def _chart_tables(
             access=access,
             labels=labels.get("method", {}),
             order_by_count=True,
+            scope=scope,
         ),
         places=count_table(
             queryset,
@@ -730,8 +796,9 @@ def _chart_tables(
             access=access,
             labels=labels.get("location_type", {}),
             order_by_count=True,
+            scope=scope,
         ),
-        heat=heat_map(queryset, access),
+        heat=heat_map(queryset, access, scope),
     )
     cache.set(key, tables, DASHBOARD_CACHE_SECONDS)
     return tables
@@ -844,7 +911,7 @@ class NotLocated:
 def _incidents(count: Published, *, about: bool) -> str:
     """ "1 incident", "1,234 incidents", "about 1,235 incidents", "a few incidents"."""
     if count == SUPPRESSED:
-        return "a few incidents (fewer than the disclosure threshold)"
+        return "a small number of incidents (possibly none: small counts are not shown)"
     if count == 1:
         return "1 incident"
     return f"{'about ' if about else ''}{count:,} incidents"
@@ -858,7 +925,11 @@ def _count_text(count: Published) -> str:
 
 
 def not_located_note(
-    queryset: QuerySet[Incident], level: str, result: AggregateResult, access: EffectiveAccess
+    queryset: QuerySet[Incident],
+    level: str,
+    result: AggregateResult,
+    access: EffectiveAccess,
+    scope: GridScope | None = None,
 ) -> NotLocated:
     """The map's note on incidents it cannot plot, from the area counts ``result``."""
     bucket: Published = next((r["count"] for r in result.results if r[level] == NOT_LOCATED), 0)
@@ -866,7 +937,11 @@ def not_located_note(
     if bucket != 0:
         column = {"borough": "borough_code", "ward": "ward_code", "lsoa": "lsoa_code"}[level]
         classes = aggregate_counts(
-            queryset.filter(**{column: ""}), ["geo_class"], protect=needs_protection(access)
+            queryset.filter(**{column: ""}),
+            ["geo_class"],
+            protect=needs_protection(access),
+            scope=scope or GridScope(access=access),
+            refuse_sparse=False,  # a fixed breakdown of a cell the viewer already has
         )
         # A "place" here was geocoded to a point with no area at this level (just outside
         # London's boroughs, or an area the gazetteer lacks): say so, not "Place".
@@ -923,11 +998,14 @@ def awaiting_geocode_note(fs: IncidentFilterSet, access: EffectiveAccess) -> Awa
         return AwaitingGeocode(
             None, f"Some incidents in this period are awaiting geocoding. {AWAITING_GEOCODE_AFTER}"
         )
-    count = fs.filter_awaiting_geocode(base, period_only=False).count()
+    pending = fs.filter_awaiting_geocode(base, period_only=False).aggregate(
+        n=Count("id"), keys=Sum("record_key")
+    )
+    count = pending["n"]
     if not count:
         return None
     policy = DisclosurePolicy.from_settings()
-    shown = policy.publish(count) if needs_protection(access) else count
+    shown = publish_cell(count, pending["keys"], policy) if needs_protection(access) else count
     if shown == SUPPRESSED:
         what = f"Between 1 and {policy.suppress_max} incidents"
         verb = "are"

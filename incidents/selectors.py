@@ -40,7 +40,9 @@ incidents/masking.py.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+
+from django.db.models import Max, Min, Q, QuerySet
 
 from accounts.access import ALL_EDS, EffectiveAccess, effective_access
 from accounts.geography import LONDON_BOROUGHS
@@ -136,6 +138,17 @@ def awaiting_geocode(
             "submission_id"
         )
     )
+
+
+def months_on_record() -> tuple[dt.date | None, dt.date | None]:
+    """The first and last assault months in the whole table, whoever asks.
+
+    Deliberately London-wide and unscoped: it is the extent of the time axis every
+    protected answer's grid spans (incidents/aggregates.py), which must not depend on the
+    rows a question selects. It says nothing about any group. Two index end points.
+    """
+    extent = Incident.objects.aggregate(first=Min("assault_month"), last=Max("assault_month"))
+    return extent["first"], extent["last"]
 
 
 def releases_visible_to(user: User, *, access: EffectiveAccess | None = None) -> QuerySet[Release]:

@@ -28,11 +28,20 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.access import EffectiveAccess, effective_access
 from accounts.audit.denials import get_in_scope_or_404
 from accounts.audit.models import Action
+from accounts.audit.patterns import check_aggregate_pattern
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from incidents import monitoring
 from incidents import page_queries as pq
-from incidents.aggregates import GEO_CLASSES, NOT_LOCATED, aggregate_counts, needs_protection
+from incidents.aggregates import (
+    GEO_CLASSES,
+    NOT_LOCATED,
+    GridScope,
+    GroupByError,
+    SparseGroupingError,
+    aggregate_counts,
+    needs_protection,
+)
 from incidents.completeness import trend_chart, trend_note
 from incidents.filters import WEEKDAYS, IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
@@ -107,6 +116,7 @@ def _audit_view(
     rows: Any,
     extra: dict[str, Any] | None = None,
 ) -> None:
+    protected = needs_protection(_access(request))
     data_access_record(
         action=Action.DATA_VIEWED,
         actor=_user(request),
@@ -114,8 +124,10 @@ def _audit_view(
         filters=fs.applied(),
         row_count=rows if isinstance(rows, int) else None,
         request=request,
-        extra=extra,
+        extra={**(extra or {}), "disclosure_control": protected},
     )
+    if protected:  # query auditing (docs/audit.md)
+        check_aggregate_pattern(_user(request), request=request)
 
 
 def _query(request: HttpRequest, *, drop: tuple[str, ...] = PAGE_PARAMETERS, **extra: str) -> str:
@@ -229,6 +241,7 @@ def explore(request: HttpRequest) -> HttpResponse:
                 title="Incidents by borough",
                 access=access,
                 labels=LONDON_BOROUGHS,
+                scope=GridScope.of(counts_fs),
             )
         if records:
             sort = pq.Sort.parse(request.GET.get("sort"))
@@ -267,7 +280,7 @@ def explore(request: HttpRequest) -> HttpResponse:
             table = context["borough_counts"]
             context["total"] = table.total
             context["month_counts"] = pq.count_table(
-                fs.qs, "month", title="Incidents by month", access=access
+                fs.qs, "month", title="Incidents by month", access=access, scope=GridScope.of(fs)
             )
             _audit_view(request, page="explore", fs=fs, rows=table.total)
     context["save_form"] = SaveQueryForm()
@@ -358,7 +371,9 @@ def charts(request: HttpRequest) -> HttpResponse:
     context = _panel_context(request, access, fs)
     context["tab"] = "charts"
     if fs.is_valid():
-        tables = pq.chart_tables(fs.qs, access, fs.applied(), release=fs.release_obj)
+        tables = pq.chart_tables(
+            fs.qs, access, fs.applied(), release=fs.release_obj, scope=GridScope.of(fs)
+        )
         month, week, methods, places, heat = (
             tables.month,
             tables.week,
@@ -411,15 +426,21 @@ def map_view(request: HttpRequest) -> HttpResponse:
     fs = _filterset(request, access, records=False)
     context = _panel_context(request, access, fs)
     level = _level(request)
-    not_located = None
+    not_located = refused = None
     if fs.is_valid():
-        areas = aggregate_counts(fs.qs, [level], protect=needs_protection(access))
-        not_located = pq.not_located_note(fs.qs, level, areas, access)
+        scope = GridScope.of(fs)
+        try:
+            areas = aggregate_counts(fs.qs, [level], protect=needs_protection(access), scope=scope)
+        except GroupByError as error:
+            refused = str(error)
+        else:
+            not_located = pq.not_located_note(fs.qs, level, areas, access, scope)
     context.update(
         {
             "tab": "map",
             "level": level,
             "not_located": not_located,
+            "map_refused": refused,
             "awaiting_geocode": pq.awaiting_geocode_note(fs, access),
             "levels": [("borough", "Borough"), ("ward", "Ward"), ("lsoa", "LSOA")],
             "map_config": {
@@ -444,7 +465,18 @@ def map_data(request: HttpRequest) -> JsonResponse:
     if not fs.is_valid():
         return JsonResponse({"errors": fs.form.errors}, status=400)
     level = _level(request)
-    result = aggregate_counts(fs.qs, [level], protect=needs_protection(access))
+    scope = GridScope.of(fs)
+    try:
+        result = aggregate_counts(fs.qs, [level], protect=needs_protection(access), scope=scope)
+    except SparseGroupingError as refused:
+        # Too few incidents to shade areas at this level for this viewer: say so.
+        _audit_view(request, page="map", fs=fs, rows=None, extra={"level": level})
+        awaiting = pq.awaiting_geocode_note(fs, access)
+        return JsonResponse(
+            {"level": level, "areas": {}, "names": {}, "total": refused.total,
+             "refused": str(refused), "notLocated": None, "grid": None,
+             "awaitingGeocode": awaiting.as_json() if awaiting is not None else None}
+        )  # fmt: skip
     areas = {str(r[level]): r["count"] for r in result.results if r[level] != NOT_LOCATED}
     body: dict[str, Any] = {
         "level": level,
@@ -452,7 +484,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
         "names": pq.area_names(level, areas),
         "total": result.total,
         "disclosure": result.note if result.disclosure_control.get("applied") else None,
-        "notLocated": pq.not_located_note(fs.qs, level, result, access).as_json(),
+        "notLocated": pq.not_located_note(fs.qs, level, result, access, scope).as_json(),
         "grid": None,
     }
     awaiting = pq.awaiting_geocode_note(fs, access)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import AccessGrant, DataSharingAgreement, User
 from hospitals.models import HospitalSite, Submission
 from hospitals.selectors import sites_uploadable_by
-from incidents.aggregates import AggregateResult, aggregate_counts
+from incidents.aggregates import AggregateResult, GridScope, aggregate_counts
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident, Release
 from programme import roles
@@ -330,4 +330,10 @@ def case_study_chart(study: CaseStudy, viewer: User) -> AggregateResult | None:
     filterset = IncidentFilterSet(params, user=viewer)
     if not filterset.is_valid():
         return None
-    return aggregate_counts(filterset.qs, [study.chart_group_by], protect=True)
+    return aggregate_counts(
+        filterset.qs,
+        [study.chart_group_by],
+        protect=True,
+        scope=GridScope.of(filterset),
+        refuse_sparse=False,  # the study's own fixed chart
+    )

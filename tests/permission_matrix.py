@@ -152,6 +152,7 @@ ADMIN_WRITES: list[tuple[str | Callable[[Fixture], str], Any]] = [
     (url("accounts:user_deactivate", pk="southwark_analyst"), {"reason": "Matrix test"}),
     (url("accounts:user_reactivate", pk="southwark_analyst"), {}),
     (url("accounts:membership_remove", pk="southwark_membership"), {}),
+    (url("accounts:pattern_flag_review", pk="aggregate_pattern_flag"), {}),
     (
         url("upload_rights:revoke", site_pk="site_a", user_pk="liaison_a"),
         {},

@@ -49,6 +49,8 @@ class Action(models.TextChoices):
     AUDIT_VIEWED = "audit.viewed", "Audit log viewed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     ACCESS_REVIEW_EXPORTED = "access_review.exported", "Access review exported"
+    QUERY_PATTERN_FLAGGED = "access.pattern_flagged", "Query pattern flagged for access review"
+    QUERY_PATTERN_REVIEWED = "access.pattern_reviewed", "Query pattern flag reviewed"
     # Data access and submissions (used by later capabilities).
     DATA_VIEWED = "data.viewed", "Incident data viewed"
     DATA_DOWNLOADED = "data.downloaded", "Incident data downloaded"
@@ -127,3 +129,52 @@ class AuditEvent(models.Model):
     def details_text(self) -> str:
         """Details as compact JSON, for display."""
         return json.dumps(self.details, sort_keys=True, separators=(", ", ": "))
+
+
+class QueryPatternFlag(models.Model):
+    """An access-review flag: one aggregate-level user made many narrow, overlapping
+    aggregate queries in a short time (``accounts.audit.patterns``; docs/audit.md).
+
+    It holds counts only; the queries themselves are the user's audit events. At most one
+    flag per user is open (not yet reviewed) at a time.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    raised_at = models.DateTimeField()
+    first_query_at = models.DateTimeField()
+    last_query_at = models.DateTimeField()
+    window_minutes = models.PositiveIntegerField()
+    queries = models.PositiveIntegerField(help_text="Distinct aggregate answers counted.")
+    narrow_overlapping = models.PositiveIntegerField(
+        help_text="How many of them were narrow and overlapped another."
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(reviewed_at__isnull=True),
+                name="audit_one_open_pattern_flag_per_user",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "raised_at"])]
+
+    def __str__(self) -> str:
+        return f"Query pattern of user {self.user_id} flagged {self.raised_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def share_percent(self) -> int:
+        """Narrow and overlapping answers as a whole percentage of those counted."""
+        return round(100 * self.narrow_overlapping / self.queries) if self.queries else 0

@@ -82,9 +82,15 @@ class IncidentPageSerializer(serializers.Serializer[dict[str, Any]]):
 
 class DisclosureControlSerializer(serializers.Serializer[dict[str, Any]]):
     applied = serializers.BooleanField()
+    method = serializers.CharField(required=False, help_text='"cell-key" when applied.')
     suppressed_up_to = serializers.IntegerField(required=False)
     rounded_to = serializers.IntegerField(required=False)
-    secondary_suppressions = serializers.IntegerField(required=False)
+    perturbation_max = serializers.IntegerField(
+        required=False, help_text="The largest adjustment added to a shown count."
+    )
+    secondary_suppressions = serializers.IntegerField(
+        required=False, help_text="Always 0: no group is hidden to protect another."
+    )
     note = serializers.CharField()
 
 

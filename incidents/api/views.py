@@ -19,7 +19,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,11 +30,14 @@ from accounts.access import EffectiveAccess, effective_access
 from accounts.audit.api import AuditedAPIMixin
 from accounts.audit.denials import get_in_scope_or_404
 from accounts.audit.models import Action
+from accounts.audit.patterns import check_aggregate_pattern
 from accounts.models import User
 from accounts.permissions import IsVerifiedUser
 from incidents.aggregates import (
     DIMENSIONS,
     AggregateResult,
+    AggregateTimeout,
+    GridScope,
     GroupByError,
     aggregate_counts,
     needs_protection,
@@ -298,8 +301,11 @@ class AggregateView(DataAPIView):
         summary="Counts grouped by up to three dimensions",
         description="Counts over your whole scope (record-level and aggregate-level "
         "boroughs). Unless your access is record level everywhere, disclosure control is "
-        'applied: counts of 1-7 are "*", others rounded to 5, with secondary suppression; '
-        "`disclosure_control.note` says what was applied.",
+        "applied by the cell-key method: every group of the requested dimensions within "
+        'your scope is listed, counts of 0-7 are "*", others are perturbed by up to 4 and '
+        "rounded to 5; `disclosure_control.note` says what was applied. A grouping too "
+        "sparse to publish (more than 10,000 groups, or fewer than 4 incidents per group) "
+        "is refused with 400 and advice; a question past the time budget gets 503.",
         parameters=[GROUP_BY_PARAMETER, *FILTER_PARAMETERS],
         responses={200: AggregateResponseSerializer, **ERRORS},
         examples=[
@@ -315,10 +321,12 @@ class AggregateView(DataAPIView):
                     "total": 50,
                     "disclosure_control": {
                         "applied": True,
+                        "method": "cell-key",
                         "suppressed_up_to": 7,
                         "rounded_to": 5,
+                        "perturbation_max": 4,
                         "secondary_suppressions": 0,
-                        "note": "Counts of 1-7 suppressed (*); others rounded to the nearest 5.",
+                        "note": "Counts of 0 to 7 are all shown as * ...",
                     },
                 },
             )
@@ -327,7 +335,7 @@ class AggregateView(DataAPIView):
     def get(self, request: Request) -> Response:
         group_by = _group_by(request)
         fs = self.filterset(records=False)
-        result = aggregate_counts(fs.qs, group_by, protect=needs_protection(self.access))
+        result = _counts(fs, group_by)
         self.audit(
             endpoint="aggregates",
             filters=fs.applied(),
@@ -337,7 +345,30 @@ class AggregateView(DataAPIView):
                 "disclosure_control": result.disclosure_control["applied"],
             },
         )
+        if result.disclosure_control["applied"]:  # query auditing (docs/audit.md)
+            check_aggregate_pattern(_user(request), request=request._request)
         return Response(_aggregate_body(result))
+
+
+class AggregateTooSlow(APIException):
+    status_code = 503
+    default_detail = "This question took too long to answer."
+    default_code = "aggregate_time_budget"
+
+
+def _counts(fs: IncidentFilterSet, group_by: list[str]) -> AggregateResult:
+    """Grouped counts of a validated filter set for its user: protected (the full grid,
+    the cell-key method) unless record level everywhere; a grouping too sparse to publish
+    is a 400 with advice, a query past its time budget a 503."""
+    assert fs.access is not None
+    try:
+        return aggregate_counts(
+            fs.qs, group_by, protect=needs_protection(fs.access), scope=GridScope.of(fs)
+        )
+    except GroupByError as refused:
+        raise ValidationError({"group_by": [str(refused)]}) from None
+    except AggregateTimeout as slow:
+        raise AggregateTooSlow(str(slow)) from None
 
 
 def _aggregate_body(result: AggregateResult) -> dict[str, Any]:
@@ -679,8 +710,7 @@ class AggregateExportView(ExportView):
         group_by = _group_by(request)
         fs = self.filterset(records=False, downloads=True)
         purpose = self.purpose(required=False)
-        queryset = fs.qs
-        result = aggregate_counts(queryset, group_by, protect=needs_protection(access))
+        result = _counts(fs, group_by)
         fields = [
             FieldSpec(name, name.replace("_", " ").capitalize(), DIMENSIONS[name].label, "code")
             for name in group_by
@@ -694,7 +724,7 @@ class AggregateExportView(ExportView):
         ]
         stream = EXPORT_FORMATS[fmt](iter(result.results), fields)
         note = result.note if result.disclosure_control["applied"] else None
-        return self.stream_response(
+        response = self.stream_response(
             stream=stream,
             base_name="aggregates",
             fields=fields,
@@ -705,3 +735,6 @@ class AggregateExportView(ExportView):
             disclosure_note=note,
             endpoint=f"exports/aggregates.{fmt}",
         )
+        if note is not None:  # query auditing (docs/audit.md)
+            check_aggregate_pattern(_user(request), request=request._request)
+        return response

@@ -394,6 +394,21 @@ LOGGING = {
     },
 }
 
-# --- Disclosure control (ISTV-DATASET.md section 6) ---------------------------------------
+# --- Disclosure control (docs/disclosure-and-exports.md) ----------------------------------
 DISCLOSURE_SUPPRESS_MAX = env_int("DISCLOSURE_SUPPRESS_MAX", 7, minimum=0)
 DISCLOSURE_ROUND_TO = env_int("DISCLOSURE_ROUND_TO", 5, minimum=1)
+# The cell-key method: the largest perturbation added to a shown count (before rounding).
+DISCLOSURE_PERTURBATION_MAX = env_int("DISCLOSURE_PERTURBATION_MAX", 4, minimum=0)
+# Groupings refused for aggregate-level users as too sparse: more cells than this, or
+# fewer incidents per cell on average than DISCLOSURE_MIN_CELL_MEAN.
+DISCLOSURE_MAX_CELLS = env_int("DISCLOSURE_MAX_CELLS", 10_000, minimum=1)
+DISCLOSURE_MIN_CELL_MEAN = env_int("DISCLOSURE_MIN_CELL_MEAN", 4, minimum=0)
+# Server-side time budget of one aggregate query (PostgreSQL statement_timeout).
+AGGREGATE_TIME_BUDGET_MS = env_int("AGGREGATE_TIME_BUDGET_MS", 10_000, minimum=100)
+
+# --- Query auditing (accounts/audit/patterns.py, docs/audit.md) ----------------------------
+# An access-review flag when an aggregate-level user gets at least this many distinct
+# aggregate answers within this many minutes, at least half of them narrow and overlapping
+# (a sign of differencing). It never blocks.
+AGGREGATE_PATTERN_QUERIES = env_int("AGGREGATE_PATTERN_QUERIES", 30, minimum=2)
+AGGREGATE_PATTERN_MINUTES = env_int("AGGREGATE_PATTERN_MINUTES", 15, minimum=1)

@@ -67,6 +67,12 @@
   Promise.all([getJSON(config.boundariesUrl), getJSON(config.dataUrl)]).then(function (results) {
     var geo = results[0];
     var data = results[1];
+    if (data.refused) {
+      // Too few incidents to shade areas at this level for this access: say why.
+      status.textContent = data.refused;
+      el.setAttribute("data-loaded", "true");
+      return;
+    }
     var numbers = Object.keys(data.areas).map(function (k) { return data.areas[k]; })
       .filter(function (v) { return typeof v === "number"; });
     var top = numbers.length ? Math.max.apply(null, numbers) : 0;

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.audit.models import QueryPatternFlag
 from accounts.models import Membership
 from accounts.services import api_token_create
 from tests.permission_matrix import CASES, Case, run_case
@@ -20,6 +22,20 @@ def mps_analyst_token(mps_analyst):
 @pytest.fixture
 def southwark_membership(southwark_analyst):
     return Membership.objects.get(user=southwark_analyst, role=Membership.Role.ANALYST)
+
+
+@pytest.fixture
+def aggregate_pattern_flag(aggregate_user):
+    now = timezone.now()
+    return QueryPatternFlag.objects.create(
+        user=aggregate_user,
+        raised_at=now,
+        first_query_at=now,
+        last_query_at=now,
+        window_minutes=15,
+        queries=30,
+        narrow_overlapping=20,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

@@ -173,9 +173,11 @@ def test_rows_load_pending_and_the_map_flags_them(
     data, _ = _map(client, mps_analyst, method="knife")
     assert data["awaitingGeocode"] is None
 
-    # Pan-London, aggregate only: the disclosure rule (20 is shown as 20, rounded to 5).
+    # Pan-London, aggregate only: the disclosure rule (20, perturbed by up to 4 and
+    # rounded to 5).
     data, page = _map(client, aggregate_user)
-    assert data["awaitingGeocode"]["count"] == 20 and "About 20 incidents" in page
+    shown = data["awaitingGeocode"]["count"]
+    assert shown in (15, 20, 25) and f"About {shown} incidents" in page
     data, page = _map(client, aggregate_user, assault_date_to="2025-05-04")  # 4 rows
     assert data["awaitingGeocode"]["count"] == "*"
     assert "Between 1 and 7 incidents" in page

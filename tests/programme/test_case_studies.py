@@ -181,7 +181,10 @@ def test_embedded_chart_is_disclosure_controlled(
     chart = selectors.case_study_chart(study, mps_analyst)
     counts = {row["month"]: row["count"] for row in chart.results}
     assert counts[f"{earlier:%Y-%m}"] == "*"  # 3 is suppressed even for record-level viewers
-    assert counts[f"{last_month:%Y-%m}"] in (10, "*")
+    assert counts[f"{last_month:%Y-%m}"] in (
+        10,
+        15,
+    )  # 12, perturbed by up to 4 (at least 8), rounded
     assert chart.disclosure_control["applied"] is True
     login_verified(client, mps_analyst)
     page = client.get(reverse("programme:case_study_detail", args=[study.pk]))

@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from accounts.models import AccessGrant, ApiToken
 from accounts.services import api_token_create
 from hospitals.models import Submission
-from incidents.disclosure import SUPPRESSED, DisclosurePolicy, protect_groups
+from incidents.models import Incident
+from tests.disclosure import cellkey_oracle
 from tests.factories import (
     AccessGrantFactory,
     MembershipFactory,
@@ -55,20 +56,31 @@ def test_aggregate_user_gets_disclosure_control(world, api_as, aggregate_user, s
         extra,
         [
             incident_row(SOUTHWARK, when=dt.datetime(2025, 2, 3, 12, tzinfo=LONDON))
-            for _ in range(9)
+            for _ in range(20)
         ],
     )
-    response = api_as(aggregate_user).get(URL, {"group_by": "borough,month"})
+    response = api_as(aggregate_user).get(
+        URL, {"group_by": "month", "borough": SOUTHWARK, "assault_date_from": "2024-12-01"}
+    )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     body = response.json()
-    counts = {(r["borough"], r["month"]): r["count"] for r in body["results"]}
-    assert counts[(SOUTHWARK, "2025-02")] in (10, "*")  # 9 rounds to 10 unless a complement
-    assert all(v == "*" or (isinstance(v, int) and (v == 0 or v % 5 == 0)) for v in counts.values())
-    assert all(counts[k] == "*" for k in counts if k[1] == "2025-01")  # 2 or 3: suppressed
+    counts = {r["month"]: r["count"] for r in body["results"]}
+    # The full grid of the period, the empty month included and shown like a small count
+    # (3 in January: suppressed); 20 in February, perturbed by up to 4 and rounded.
+    february = Incident.objects.filter(borough_code=SOUTHWARK, assault_month="2025-02-01")
+    feb_truth = cellkey_oracle.truth(february, "borough_code")[SOUTHWARK]
+    assert feb_truth[0] == 20
+    assert counts == {
+        "2024-12": "*",
+        "2025-01": "*",
+        "2025-02": cellkey_oracle.publish(*feb_truth),
+    }
+    assert counts["2025-02"] in (15, 20, 25)
     control = body["disclosure_control"]
     assert control["applied"] is True and control["suppressed_up_to"] == 7
-    assert "suppress" in control["note"].lower()
+    assert control["method"] == "cell-key" and control["perturbation_max"] == 4
+    assert "0 to 7" in control["note"]
 
 
 def test_group_by_is_validated(world, api_as, mps_analyst) -> None:
@@ -136,22 +148,11 @@ def crowded(world, site_a, site_b) -> dict[str, int]:
 
 
 def _rule(count: int) -> int | str:
-    """The published rule written out (ISTV-DATASET.md section 6), independent of the code
-    under test: 0 stays 0, 1-7 is "*", anything else the nearest multiple of 5."""
+    """The rule on one count without perturbation, as record-level-free outputs used it:
+    1-7 is "*", 0 stays 0, anything else the nearest multiple of 5."""
     if count == 0:
         return 0
-    return SUPPRESSED if count <= 7 else 5 * ((count + 2) // 5)
-
-
-def _protected_oracle(raw: dict[str, int]) -> tuple[dict[str, object], object]:
-    """What an aggregate-level user must see for these true counts: the rule on every
-    count, except the cells ``protect_groups`` (run on the known raw counts, not on
-    anything queried) hides as complements, and the rule on the true total."""
-    rows = [{"borough": b, "count": n} for b, n in sorted(raw.items())]
-    protected = protect_groups(rows, ["borough"], policy=DisclosurePolicy(7, 5))
-    hidden = {r["borough"] for r in protected.results if r["count"] == SUPPRESSED}
-    published = {b: SUPPRESSED if b in hidden else _rule(n) for b, n in raw.items()}
-    return published, _rule(sum(raw.values()))
+    return "*" if count <= 7 else 5 * ((count + 2) // 5)
 
 
 @settings(
@@ -189,23 +190,36 @@ def test_counts_cover_permitted_boroughs_only(crowded, pan_london, boroughs, lev
     # Record level in every visible borough (a wider aggregate grant takes that away).
     exact = level == "record" and (pan_london or second is None or second <= boroughs)
     expected = {b: n for b, n in crowded.items() if b in permitted}
-    published, published_total = _protected_oracle(expected)
+    # What a protected answer must hold: the full grid of the permitted boroughs asked
+    # for, each published by the cell-key rule from the true counts and record keys.
+    true = cellkey_oracle.truth(
+        Incident.objects.filter(submission__status="published", borough_code__in=permitted),
+        "borough_code",
+    )
+    published, published_total, refused = cellkey_oracle.expected(
+        sorted(set(BOROUGH_POOL) if pan_london else permitted & set(BOROUGH_POOL)), true
+    )
+    query = {"group_by": "borough", "borough": BOROUGH_POOL}
 
     client = APIClient()
     token = api_token_create(actor=user, name="t", days=1).token
     client.force_authenticate(user=user, token=ApiToken.objects.get(pk=token.pk))
 
-    body = client.get(URL, {"group_by": "borough"}).json()
-    got = {r["borough"]: r["count"] for r in body["results"]}
-    control = body["disclosure_control"]
-    assert control["applied"] is not exact
-    if exact:
-        assert got == expected
-        assert body["total"] == sum(expected.values())
+    answer = client.get(URL, query)
+    if not exact and refused:
+        assert answer.status_code == 400  # too sparse to publish: refused with advice
     else:
-        assert (control["suppressed_up_to"], control["rounded_to"]) == (7, 5)  # as in _rule
-        assert got == published
-        assert body["total"] == published_total
+        body = answer.json()
+        got = {r["borough"]: r["count"] for r in body["results"]}
+        control = body["disclosure_control"]
+        assert control["applied"] is not exact
+        if exact:
+            assert got == expected
+            assert body["total"] == sum(expected.values())
+        else:
+            assert (control["suppressed_up_to"], control["rounded_to"]) == (7, 5)
+            assert got == published
+            assert body["total"] == published_total
 
     response = client.get("/api/v1/exports/incidents.csv", {"purpose": "property test"})
     exported: list[dict[str, str]] = []
@@ -223,8 +237,13 @@ def test_counts_cover_permitted_boroughs_only(crowded, pan_london, boroughs, lev
     # and nothing when not record level.
     pages = Client()
     login_verified(pages, user)
-    mapped = pages.get(reverse("incidents:map_data"), {"level": "borough"}).json()
-    assert mapped["areas"] == (expected if exact else published)
+    mapped = pages.get(reverse("incidents:map_data"), {"level": "borough", **query}).json()
+    if exact:
+        assert mapped["areas"] == expected
+    elif refused:
+        assert mapped["areas"] == {} and mapped["refused"]
+    else:
+        assert mapped["areas"] == published
     if not record:
         assert mapped["grid"] is None
     else:
