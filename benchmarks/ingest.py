@@ -95,7 +95,7 @@ def _reset_submissions() -> None:
 
 
 def bench_pipeline(files: list) -> tuple[int, float]:  # type: ignore[type-arg]
-    from incidents.pipeline import ColumnMapping, Options, process_file
+    from ingest.pipeline import ColumnMapping, Options, process_file
 
     profiles: dict[str, ColumnMapping | None] = {}
     rows = 0
@@ -119,11 +119,10 @@ def bench_load(files: list, limit: int) -> tuple[int, float, float]:  # type: ig
     from django.db import transaction
     from django.utils import timezone
 
-    from hospitals import enrichment
     from hospitals.models import HospitalSite, Submission
-    from incidents import loader
     from incidents.models import Incident
-    from incidents.pipeline import Options, process_file
+    from ingest import enrichment, loader
+    from ingest.pipeline import Options, process_file
 
     site = HospitalSite.objects.get(site_code=files[0].site_code)
     rows = []
@@ -213,9 +212,9 @@ def bench_end_to_end(files: list, env: dict[str, str], log: Path) -> tuple[int, 
     from django.core.files import File
     from django.db.models import Count
 
-    from hospitals import services
     from hospitals.models import HospitalSite, Submission
     from incidents.models import Incident
+    from ingest import services
     from istv_portal.celery import app
 
     _reset_submissions()
@@ -289,8 +288,8 @@ def main() -> None:
         geo_dir = Path(args.geo_dir)
         _setup_database(geo_dir)
 
-        from incidents.pipeline import Period
-        from incidents.pipeline.synthetic import GeneratorOptions, generate
+        from ingest.synthetic import GeneratorOptions, generate
+        from istv_portal.periods import Period
 
         t0 = time.perf_counter()
         files = generate(

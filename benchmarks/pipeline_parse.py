@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from incidents.pipeline import ColumnMapping, Options, process_file  # noqa: E402
-from incidents.pipeline.intake import decode_text  # noqa: E402
-from incidents.pipeline.parsers import detect_delimiter  # noqa: E402
-from incidents.pipeline.synthetic import GeneratedFile, GeneratorOptions, generate  # noqa: E402
-from incidents.pipeline.types import Period  # noqa: E402
+from ingest.pipeline import ColumnMapping, Options, process_file  # noqa: E402
+from ingest.pipeline.intake import decode_text  # noqa: E402
+from ingest.pipeline.parsers import detect_delimiter  # noqa: E402
+from ingest.synthetic import GeneratedFile, GeneratorOptions, generate  # noqa: E402
+from istv_portal.periods import Period  # noqa: E402
 
 BAR_ROWS_PER_S = 20_000
 

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class HospitalsConfig(AppConfig):
     name = "hospitals"
-    verbose_name = "Hospitals and submissions"
+    verbose_name = "Hospital registry"

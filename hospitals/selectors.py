@@ -10,7 +10,7 @@ out-of-scope submission is a 404.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -23,8 +23,7 @@ from guardian.shortcuts import get_objects_for_user
 from accounts.access import user_roles
 from accounts.models import DataSharingAgreement, Membership, User
 from hospitals.models import HospitalSite, Submission
-from hospitals.scorecard import due_date
-from incidents.pipeline import Period
+from istv_portal.periods import due_date, last_complete_month, months_ending
 
 UPLOAD_PERMISSION = "hospitals.upload_submission"
 Status = Submission.Status
@@ -82,15 +81,6 @@ class TrackerRow:
     cells: list[TrackerCell] = field(default_factory=list)
 
 
-def _months_ending(today: date, months: int) -> list[date]:
-    first = today.replace(day=1)
-    out = []
-    for _ in range(months):
-        first = (first - timedelta(days=1)).replace(day=1)
-        out.append(first)
-    return list(reversed(out))
-
-
 CURRENT = (
     Status.PUBLISHED,
     Status.READY_FOR_REVIEW,
@@ -106,7 +96,7 @@ def tracker_grid(user: User, months: int = 12, *, today: date | None = None) -> 
     """Hospitals by the last ``months`` complete months: published / received / late /
     missing / problem, from each month's latest non-dry-run version."""
     today = today or timezone.localdate()
-    periods = _months_ending(today, months)
+    periods = months_ending(last_complete_month(today), months)
     sites = list(sites_tracked_by(user))
     latest: dict[tuple[int, date], Submission] = {}
     for found in (
@@ -121,7 +111,7 @@ def tracker_grid(user: User, months: int = 12, *, today: date | None = None) -> 
         row = TrackerRow(site=site)
         for period in periods:
             sub = latest.get((site.pk, period))
-            due = due_date(Period(period.year, period.month))
+            due = due_date(period)
             if sub is None:
                 state = "missing" if today > due else "not_due"
                 row.cells.append(TrackerCell(period, state))

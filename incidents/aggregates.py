@@ -47,6 +47,7 @@ from incidents.geocoding.geocoder import PRECISIONS
 from incidents.geocoding.models import Area
 from incidents.models import HarmonisedCode, Incident
 from incidents.selectors import months_on_record
+from istv_portal.periods import months_between
 
 MAX_DIMENSIONS = 3
 
@@ -223,14 +224,6 @@ def _listed(filters: Mapping[str, Any], name: str) -> list[Any]:
     return list(value) if value else []
 
 
-def _months(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-    return months
-
-
 def _date_bounds(scope: GridScope) -> tuple[dt.date, dt.date] | None:
     """The assault dates the grid spans: the filter's range, completed with the first and
     last months of the whole table. Never from the rows the question selects: a grid
@@ -258,7 +251,7 @@ def _domain(name: str, scope: GridScope, bounds: Any) -> list[Any]:
         if bounds is None:
             return []
         if name == "month":
-            return [_month(m) for m in _months(*bounds)]
+            return [_month(m) for m in months_between(*bounds)]
         monday = bounds[0] - dt.timedelta(days=bounds[0].weekday())
         weeks = []
         while monday <= bounds[1]:

@@ -37,7 +37,8 @@ from incidents.aggregates import (
 )
 from incidents.exports import EXPORT_FORMATS, FieldSpec
 from incidents.models import Incident, Release
-from incidents.page_queries import add_months, code_labels
+from incidents.workspace.labels import code_labels
+from istv_portal.periods import add_months
 
 
 @dataclass(frozen=True)

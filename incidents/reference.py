@@ -1,7 +1,7 @@
 """Incident reference data: seeding the harmonised codes and value synonyms.
 
-The code lists live as plain data in ``incidents/pipeline/codes.py`` (ISTV-DATASET.md
-section 2); this copies them into the editable ``HarmonisedCode`` and ``ValueSynonym``
+The code lists of the data standard live as plain data in ``incidents/codes.py``; this
+copies them into the editable ``HarmonisedCode`` and ``ValueSynonym``
 tables. Seeding is idempotent and never overwrites a row a data manager has edited.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from incidents.pipeline import codes
+from incidents import codes
 
 METHOD, LOCATION_TYPE = "method", "location_type"
 

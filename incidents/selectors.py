@@ -123,7 +123,7 @@ def awaiting_geocode(
     These rows have no borough or class yet, so :func:`visible_to` never returns them.
     Only users with pan-London access may be told how many there are (with disclosure
     control where they are not record level,
-    ``incidents.page_queries.awaiting_geocode_note``); others may only learn that the
+    ``incidents.workspace.maps.awaiting_geocode_note``); others may only learn that the
     period they chose has some.
     """
     if access is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from incidents import geocode_retry, monitoring
+from incidents import monitoring
 from incidents.models import Release
 
 
@@ -31,15 +31,3 @@ def monitoring_reports_catch_up() -> int:
     for release_id in missing:
         generate_monitoring_report.delay(release_id)
     return len(missing)
-
-
-@shared_task(
-    name="incidents.tasks.retry_pending_geocodes",
-    acks_late=True,
-    time_limit=900,
-    soft_time_limit=840,
-)
-def retry_pending_geocodes() -> dict[str, object]:
-    """Every 15 minutes: geocode incidents stored ``pending`` while the geocoder was
-    unavailable (SECURITY.md fault 12). Locked and idempotent, so overlaps are harmless."""
-    return geocode_retry.pending_geocodes_retry().as_dict()

@@ -32,7 +32,6 @@ from accounts.audit.patterns import check_aggregate_pattern
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from incidents import monitoring
-from incidents import page_queries as pq
 from incidents.aggregates import (
     GEO_CLASSES,
     NOT_LOCATED,
@@ -54,7 +53,32 @@ from incidents.selectors import (
     visible_to,
 )
 from incidents.services import SavedQueryError, data_access_record, saved_query_create
+from incidents.workspace import (
+    charts as ws_charts,
+)
+from incidents.workspace import (
+    dashboard as ws_dashboard,
+)
+from incidents.workspace import (
+    labels as ws_labels,
+)
+from incidents.workspace import (
+    links as ws_links,
+)
+from incidents.workspace import (
+    maps as ws_maps,
+)
+from incidents.workspace import (
+    pagination as ws_pagination,
+)
+from incidents.workspace import (
+    tables as ws_tables,
+)
+from incidents.workspace import (
+    transparency as ws_transparency,
+)
 from istv_portal.markdown import render_markdown
+from istv_portal.periods import add_months
 
 EXPORT_FORMATS = {
     "csv": "CSV (spreadsheet-friendly text)",
@@ -164,9 +188,9 @@ def _panel_context(
         "value": {name: request.GET.get(name, "") for name in request.GET},
         "borough_choices": ticked("borough", [(c, LONDON_BOROUGHS.get(c, c)) for c in boroughs]),
         "hospital_choices": ticked("hospital", hospitals.values_list("site_code", "name")),
-        "method_choices": ticked("method", pq.code_choices(HarmonisedCode.Kind.METHOD)),
+        "method_choices": ticked("method", ws_labels.code_choices(HarmonisedCode.Kind.METHOD)),
         "location_type_choices": ticked(
-            "location_type", pq.code_choices(HarmonisedCode.Kind.LOCATION_TYPE)
+            "location_type", ws_labels.code_choices(HarmonisedCode.Kind.LOCATION_TYPE)
         ),
         "weekday_choices": ticked("weekday", WEEKDAYS),
         "geo_class_choices": ticked("geo_class", LOCATED_CLASS_CHOICES),
@@ -174,7 +198,7 @@ def _panel_context(
             Release.objects.order_by("-number").values_list("number", "label")[:36]
         ),
         "free_text_allowed": scope_q(access, "free_text") is not None,
-        "changes_since": pq.changes_since(request.GET.get("release")),
+        "changes_since": ws_links.changes_since(request.GET.get("release")),
         "access": access,
         "filter_query": _query(request),
         "tab_query": _query(request, drop=PAGING),
@@ -191,13 +215,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     access = _data_access_or_404(request)
     note = latest_release_note()
     fs = IncidentFilterSet({}, user=_user(request), access=access, records=False)
-    board = pq.dashboard_cached(fs.qs, access)
+    board = ws_dashboard.dashboard_cached(fs.qs, access)
     _audit_view(
         request,
         page="dashboard",
         fs=fs,
         rows=board.trend.total,
-        extra={"months": [pq.add_months(board.month, -23).isoformat(), board.month.isoformat()]},
+        extra={"months": [add_months(board.month, -23).isoformat(), board.month.isoformat()]},
     )
     return render(
         request,
@@ -212,7 +236,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 {
                     "assault_date_from": board.month.isoformat(),
                     "assault_date_to": (
-                        pq.add_months(board.month, 1) - dt.timedelta(days=1)
+                        add_months(board.month, 1) - dt.timedelta(days=1)
                     ).isoformat(),
                 }
             ),
@@ -235,7 +259,7 @@ def explore(request: HttpRequest) -> HttpResponse:
     if fs.is_valid():
         counts_fs = fs if not records else _filterset(request, access, records=False)
         if not access.record_level:
-            context["borough_counts"] = pq.count_table(
+            context["borough_counts"] = ws_tables.count_table(
                 counts_fs.qs,
                 "borough",
                 title="Incidents by borough",
@@ -244,19 +268,19 @@ def explore(request: HttpRequest) -> HttpResponse:
                 scope=GridScope.of(counts_fs),
             )
         if records:
-            sort = pq.Sort.parse(request.GET.get("sort"))
+            sort = ws_pagination.Sort.parse(request.GET.get("sort"))
             masker = Masker.for_access(access)
             total = fs.qs.count()
-            page = pq.keyset_page(
+            page = ws_pagination.keyset_page(
                 fs.qs.select_related(None),
                 masker,
                 sort=sort,
                 after=request.GET.get("after") or None,
                 before=request.GET.get("before") or None,
             )
-            labels = pq.code_labels()
+            labels = ws_labels.code_labels()
             for row in page.rows:
-                row["borough_name"] = pq.borough_name(row["borough"])
+                row["borough_name"] = ws_labels.borough_name(row["borough"])
                 row["method_label"] = labels.get("method", {}).get(row["method"], row["method"])
                 row["location_type_label"] = labels.get("location_type", {}).get(
                     row["location_type"], row["location_type"]
@@ -279,7 +303,7 @@ def explore(request: HttpRequest) -> HttpResponse:
         else:
             table = context["borough_counts"]
             context["total"] = table.total
-            context["month_counts"] = pq.count_table(
+            context["month_counts"] = ws_tables.count_table(
                 fs.qs, "month", title="Incidents by month", access=access, scope=GridScope.of(fs)
             )
             _audit_view(request, page="explore", fs=fs, rows=table.total)
@@ -287,10 +311,10 @@ def explore(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/explore.html", context, status=200 if fs.is_valid() else 400)
 
 
-def _columns(request: HttpRequest, sort: pq.Sort) -> list[dict[str, Any]]:
+def _columns(request: HttpRequest, sort: ws_pagination.Sort) -> list[dict[str, Any]]:
     """Sortable column headers: the link toggles direction; aria-sort marks the current one."""
     out = []
-    for key in pq.SORT_KEYS.values():
+    for key in ws_pagination.SORT_KEYS.values():
         current = sort.key.name == key.name
         descending = not sort.descending if current else key.name == "date"
         value = f"{'-' if descending else ''}{key.name}"
@@ -332,7 +356,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         row_count=1,
         request=request,
     )
-    labels = pq.code_labels()
+    labels = ws_labels.code_labels()
     return render(
         request,
         "incidents/incident_detail.html",
@@ -346,7 +370,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "location_type_label": labels.get("location_type", {}).get(
                 incident.location_type_code, incident.location_type_code
             ),
-            "borough_name": pq.borough_name(incident.borough_code),
+            "borough_name": ws_labels.borough_name(incident.borough_code),
             "grant_precision": access.precision_for(incident.borough_code),
             "back_query": request.GET.get("back", ""),
         },
@@ -371,7 +395,7 @@ def charts(request: HttpRequest) -> HttpResponse:
     context = _panel_context(request, access, fs)
     context["tab"] = "charts"
     if fs.is_valid():
-        tables = pq.chart_tables(
+        tables = ws_charts.chart_tables(
             fs.qs, access, fs.applied(), release=fs.release_obj, scope=GridScope.of(fs)
         )
         month, week, methods, places, heat = (
@@ -391,7 +415,7 @@ def charts(request: HttpRequest) -> HttpResponse:
                 "methods": methods,
                 "places": places,
                 "heat": heat,
-                "weekday_names": pq.WEEKDAY_NAMES,
+                "weekday_names": ws_charts.WEEKDAY_NAMES,
                 "month_trend": tables.month_trend,
                 "week_trend": tables.week_trend,
                 "month_trend_note": trend_note(tables.month_trend),
@@ -415,7 +439,7 @@ def charts(request: HttpRequest) -> HttpResponse:
 
 def _level(request: HttpRequest) -> str:
     level = request.GET.get("level", "borough")
-    return level if level in pq.MAP_LEVELS else "borough"
+    return level if level in ws_maps.MAP_LEVELS else "borough"
 
 
 @login_required
@@ -434,14 +458,14 @@ def map_view(request: HttpRequest) -> HttpResponse:
         except GroupByError as error:
             refused = str(error)
         else:
-            not_located = pq.not_located_note(fs.qs, level, areas, access, scope)
+            not_located = ws_maps.not_located_note(fs.qs, level, areas, access, scope)
     context.update(
         {
             "tab": "map",
             "level": level,
             "not_located": not_located,
             "map_refused": refused,
-            "awaiting_geocode": pq.awaiting_geocode_note(fs, access),
+            "awaiting_geocode": ws_maps.awaiting_geocode_note(fs, access),
             "levels": [("borough", "Borough"), ("ward", "Ward"), ("lsoa", "LSOA")],
             "map_config": {
                 "dataUrl": f"{reverse('incidents:map_data')}?{_query(request, drop=PAGING)}",
@@ -471,7 +495,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
     except SparseGroupingError as refused:
         # Too few incidents to shade areas at this level for this viewer: say so.
         _audit_view(request, page="map", fs=fs, rows=None, extra={"level": level})
-        awaiting = pq.awaiting_geocode_note(fs, access)
+        awaiting = ws_maps.awaiting_geocode_note(fs, access)
         return JsonResponse(
             {"level": level, "areas": {}, "names": {}, "total": refused.total,
              "refused": str(refused), "notLocated": None, "grid": None,
@@ -481,19 +505,24 @@ def map_data(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {
         "level": level,
         "areas": areas,
-        "names": pq.area_names(level, areas),
+        "names": ws_maps.area_names(level, areas),
         "total": result.total,
         "disclosure": result.note if result.disclosure_control.get("applied") else None,
-        "notLocated": pq.not_located_note(fs.qs, level, result, access, scope).as_json(),
+        "notLocated": ws_maps.not_located_note(fs.qs, level, result, access, scope).as_json(),
         "grid": None,
     }
-    awaiting = pq.awaiting_geocode_note(fs, access)
+    awaiting = ws_maps.awaiting_geocode_note(fs, access)
     body["awaitingGeocode"] = awaiting.as_json() if awaiting is not None else None
     if access.any_record_level:
         records = _filterset(request, access, records=True)
-        grid, used, capped = pq.density_grid(records.qs, Masker.for_access(access))
+        grid, used, capped = ws_maps.density_grid(records.qs, Masker.for_access(access))
         body.update(
-            {"grid": grid, "gridRows": used, "gridCapped": capped, "gridLimit": pq.MAX_MAP_ROWS}
+            {
+                "grid": grid,
+                "gridRows": used,
+                "gridCapped": capped,
+                "gridLimit": ws_maps.MAX_MAP_ROWS,
+            }
         )
     _audit_view(request, page="map", fs=fs, rows=result.total, extra={"level": level})
     return JsonResponse(body)
@@ -505,7 +534,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
 def map_boundaries(request: HttpRequest) -> HttpResponse:
     """Simplified GeoJSON boundaries from the gazetteer (public geography, within scope)."""
     access = _data_access_or_404(request)
-    text = pq.boundaries_geojson(_level(request), access.boroughs)
+    text = ws_maps.boundaries_geojson(_level(request), access.boroughs)
     return HttpResponse(text, content_type="application/geo+json")
 
 
@@ -563,7 +592,7 @@ def saved_query_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Re-apply a saved query, pinned to its release, for the viewer's own access."""
     _data_access_or_404(request)
     saved = get_in_scope_or_404(saved_queries_visible_to(_user(request)), pk=pk)
-    items = pq.query_items({k: v for k, v in saved.params.items() if k != "release"})
+    items = ws_links.query_items({k: v for k, v in saved.params.items() if k != "release"})
     if saved.release is not None:
         items.append(("release", str(saved.release.number)))
     return redirect(f"{reverse('incidents:explore')}?{urlencode(items)}")
@@ -616,7 +645,7 @@ def download(request: HttpRequest) -> HttpResponse:
             request.POST or None, formats=AGGREGATE_EXPORT_FORMATS, purpose_required=False
         )
     if request.method == "POST" and form.is_valid() and fs.is_valid():
-        items = pq.filter_query_items(fs)
+        items = ws_links.filter_query_items(fs)
         purpose = form.cleaned_data.get("purpose", "").strip()
         fmt = form.cleaned_data["format"]
         if record_download:
@@ -660,16 +689,16 @@ def _see_other(url: str) -> HttpResponse:
 @require_GET
 def transparency(request: HttpRequest) -> HttpResponse:
     """For a hospital liaison: which organisations used their hospital's data, and why."""
-    sites = list(pq.sites_for_liaison(_user(request)))
+    sites = list(ws_transparency.sites_for_liaison(_user(request)))
     if not sites:
         raise Http404("Not found.")
     wanted = request.GET.get("site")
     site = next((s for s in sites if s.site_code == wanted), sites[0])
-    rows = pq.hospital_data_use(site)
+    rows = ws_transparency.hospital_data_use(site)
     return render(
         request,
         "incidents/transparency.html",
-        {"sites": sites, "site": site, "rows": rows, "months": pq.TRANSPARENCY_MONTHS},
+        {"sites": sites, "site": site, "rows": rows, "months": ws_transparency.TRANSPARENCY_MONTHS},
     )
 
 

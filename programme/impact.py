@@ -24,6 +24,7 @@ from accounts.audit.models import Action, AuditEvent
 from accounts.models import Membership, Organisation
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident, SavedQuery
+from istv_portal.periods import add_months, due_date, months_ending
 from programme.models import CaseStudy, UsageMonth, UsageMonthComputed
 
 USAGE_METRICS = (
@@ -40,21 +41,16 @@ HELD_STATUSES = (Submission.Status.PUBLISHED, Submission.Status.SUPERSEDED)
 NOT_KNOWN = "not_known"
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def month_window(months: int, today: date | None = None) -> list[date]:
     """The first days of the last ``months`` months, ending with the current one."""
     current = (today or timezone.localdate()).replace(day=1)
-    return [_add_months(current, -i) for i in range(months - 1, -1, -1)]
+    return months_ending(current, months)
 
 
 def _bounds(window: list[date]) -> tuple[datetime, datetime]:
     tz = ZoneInfo(settings.TIME_ZONE)
     start = datetime.combine(window[0], time.min, tzinfo=tz)
-    end = datetime.combine(_add_months(window[-1], 1), time.min, tzinfo=tz)
+    end = datetime.combine(add_months(window[-1], 1), time.min, tzinfo=tz)
     return start, end
 
 
@@ -219,13 +215,13 @@ def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
             if (valid_from is None or valid_from <= month)
             and (valid_to is None or valid_to >= month)
         ]
-        due = _add_months(month, 2)  # due by the end of the following month
+        due = due_date(month)
         received = on_time = 0
         for pk in expected:
             uploaded = first_upload.get((pk, month))
             if uploaded is not None:
                 received += 1
-                on_time += timezone.localtime(uploaded).date() < due
+                on_time += timezone.localtime(uploaded).date() <= due
         q = quality.get(month)
         total = q["total"] if q else 0
         result.append(

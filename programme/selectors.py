@@ -24,6 +24,7 @@ from hospitals.selectors import sites_uploadable_by
 from incidents.aggregates import AggregateResult, GridScope, aggregate_counts
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident, Release
+from istv_portal.periods import add_months, last_complete_month, months_ending
 from programme import roles
 from programme.models import CaseStudy
 
@@ -91,15 +92,6 @@ def agreement_grants(agreement: DataSharingAgreement) -> QuerySet[AccessGrant]:
 # --- release notes ----------------------------------------------------------------------
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def release_facts(release: Release, *, window_months: int = 12) -> dict[str, Any]:
     """What the system knows about ``release`` (JSON-safe, site names and months only).
 
@@ -126,8 +118,8 @@ def release_facts(release: Release, *, window_months: int = 12) -> dict[str, Any
             "rows": s.rows_accepted,
         }
 
-    last_month = _add_months(_month_start(timezone.localtime(release.created_at).date()), -1)
-    months = [_add_months(last_month, -i) for i in range(window_months - 1, -1, -1)]
+    last_month = last_complete_month(timezone.localtime(release.created_at).date())
+    months = months_ending(last_month, window_months)
     covered = {(s.site_id, s.period) for s in submissions}
     gaps = []
     for site in HospitalSite.objects.order_by("name"):
@@ -256,8 +248,8 @@ def site_feedback(
     Categories and counts only: no free text leaves this function.
     """
     today = today or timezone.localdate()
-    last = _add_months(_month_start(today), -1)
-    first = _add_months(last, -(months - 1))
+    last = last_complete_month(today)
+    first = add_months(last, -(months - 1))
     base = Incident.objects.filter(
         submission__status=Submission.Status.PUBLISHED,
         assault_month__gte=first,
@@ -275,7 +267,7 @@ def site_feedback(
     empty = dict.fromkeys(keys, 0)
     result = []
     for i in range(months):
-        month = _add_months(first, i)
+        month = add_months(first, i)
         site_row = {k: own.get(month, empty)[k] for k in keys}
         london_row = {k: london.get(month, empty)[k] for k in keys}
         result.append(FeedbackMonth(month, site_row, london_row))

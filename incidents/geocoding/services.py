@@ -16,8 +16,8 @@ from accounts.models import User
 from incidents.geocoding import classify
 from incidents.geocoding.geocoder import PLACE, GeocodeResult
 from incidents.geocoding.models import LearnedAlias, ReviewItem
-from incidents.geocoding.normalise import normalise_query
-from incidents.geocoding.service import get_geocoder, refresh_aliases
+from incidents.geocoding.service import refresh_aliases
+from incidents.geocoding.signals import alias_learned
 
 # Results under this confidence, or with a rival candidate, go to the review queue.
 REVIEW_CONFIDENCE = 0.6
@@ -51,43 +51,6 @@ def review_items_record(*, results: Iterable[tuple[GeocodeResult, str]]) -> int:
             )
         queued += 1
     return queued
-
-
-def apply_decision_to_incidents(alias: LearnedAlias) -> int:
-    """Re-geocode the incident rows that used ``alias.phrase`` at ``alias.hospital`` (any
-    hospital when blank), inside the decision's transaction; returns the rows updated.
-
-    Each distinct (hospital, description, location type) whose description normalises to
-    the phrase is geocoded once more, now that the alias exists, and its rows updated.
-    """
-    # Imported here: incidents and the submission pipeline build on the geocoder.
-    from hospitals.enrichment import geocode_columns
-    from incidents.models import Incident
-
-    get_geocoder()
-    refresh_aliases()  # this process's geocoder sees the alias saved in this transaction
-    geocoder = get_geocoder()
-    rows = Incident.objects.all()
-    if alias.hospital:
-        rows = rows.filter(site__site_code=alias.hospital)
-    used = rows.values_list(
-        "site__site_code", "location_description", "location_type_code"
-    ).distinct()
-    updated = 0
-    for site_code, description, location_type in used:
-        if normalise_query(description) != alias.phrase:
-            continue
-        columns = geocode_columns(geocoder.geocode(description, site_code, location_type))
-        updated += rows.filter(
-            site__site_code=site_code,
-            location_description=description,
-            location_type_code=location_type,
-        ).update(geocode_status=columns.status, **columns.fields)
-    if updated:
-        from incidents.page_queries import incident_rows_changed
-
-        transaction.on_commit(incident_rows_changed)
-    return updated
 
 
 @transaction.atomic
@@ -135,7 +98,11 @@ def review_item_decide(
     item.decided_by = actor
     item.alias = alias
     item.save(update_fields=["status", "decided_at", "decided_by", "alias"])
-    updated = apply_decision_to_incidents(alias)
+    # The submission journey re-geocodes the incident rows that used the phrase, inside
+    # this transaction; the geocoder itself knows nothing of incident rows.
+    updated = sum(
+        int(rows or 0) for _, rows in alias_learned.send(sender=LearnedAlias, alias=alias)
+    )
     # The phrase itself can hold personal details: the audit keeps ids and the outcome only.
     audit_record(
         action=Action.GEOCODE_CORRECTED,

@@ -1,4 +1,4 @@
-"""Seed the harmonised codes and value synonyms from incidents/pipeline/codes.py."""
+"""Seed the harmonised codes and value synonyms from incidents/codes.py."""
 
 from django.db import migrations
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "hospitals",
     "incidents",
     "incidents.geocoding",
+    "ingest",
     "programme",
 ]
 
@@ -149,6 +150,9 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(
 # limit or a long task would run twice (tests/submissions checks it).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "Europe/London"
+# A month's file is due by this day of the following month (istv_portal/periods.py); the
+# overdue reminders go out the day after. At most 27, so the reminder day exists every month.
+SUBMISSION_DUE_DAY = env_int("SUBMISSION_DUE_DAY", 15, minimum=1, maximum=27)
 CELERY_BEAT_SCHEDULE = {
     # Access housekeeping (accounts.tasks): one run a night, each idempotent.
     "accounts-expire-grants": {
@@ -169,18 +173,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
     # Incidents stored with geocode pending while the geocoder was unavailable (fault 12).
-    "incidents-retry-pending-geocodes": {
-        "task": "incidents.tasks.retry_pending_geocodes",
+    "ingest-retry-pending-geocodes": {
+        "task": "ingest.tasks.retry_pending_geocodes",
         "schedule": timedelta(minutes=15),
     },
-    # Submissions (hospitals.tasks): recover queued/stuck files; monthly overdue reminders.
-    "hospitals-sweep-stuck-submissions": {
-        "task": "hospitals.tasks.sweep_stuck_submissions",
+    # Submissions (ingest.tasks): recover queued/stuck files; monthly overdue reminders.
+    "ingest-sweep-stuck-submissions": {
+        "task": "ingest.tasks.sweep_stuck_submissions",
         "schedule": timedelta(minutes=2),
     },
-    "hospitals-overdue-reminders": {
-        "task": "hospitals.tasks.send_overdue_reminders",
-        "schedule": crontab(day_of_month=15, hour=8, minute=0),
+    "ingest-overdue-reminders": {
+        "task": "ingest.tasks.send_overdue_reminders",
+        "schedule": crontab(day_of_month=SUBMISSION_DUE_DAY + 1, hour=8, minute=0),
     },
     # Data-sharing agreements (programme.tasks): lapse ended ones, remind before dates.
     "programme-agreement-housekeeping": {
@@ -313,11 +317,10 @@ QUARANTINE_STORAGE_ROOT = Path(
 )
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Submissions: attempts before a file is marked failed, when the sweeper steps in, the
-# due day of the month for the previous month's file, and auto-publication.
+# and auto-publication. (SUBMISSION_DUE_DAY is set with the schedule above.)
 SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 3, minimum=1)
 SUBMISSION_QUEUED_STALE_SECONDS = env_int("SUBMISSION_QUEUED_STALE_SECONDS", 300, minimum=30)
 SUBMISSION_HEARTBEAT_STALE_SECONDS = env_int("SUBMISSION_HEARTBEAT_STALE_SECONDS", 900, minimum=60)
-SUBMISSION_DUE_DAY = env_int("SUBMISSION_DUE_DAY", 15, minimum=1)
 SUBMISSION_AUTO_PUBLISH = env_bool("SUBMISSION_AUTO_PUBLISH", False)
 SUBMISSION_AUTO_PUBLISH_THRESHOLDS = {
     "max_set_aside_share": 0.05,

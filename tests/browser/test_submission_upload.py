@@ -12,8 +12,8 @@ from django.db import connection
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from hospitals import services
 from hospitals.models import Submission
+from ingest import services
 from tests.browser.conftest import (
     WAIT_SECONDS,
     assert_no_axe_violations,

@@ -2,7 +2,7 @@
 
 The fault is injected at the geocoder boundary only (its batch call raises a timeout, as
 a remote geocoder's 5xx or timeout would) while a real submission goes through
-``hospitals.services``. Rows must be stored pending with no point, stay off the map and
+``ingest.services``. Rows must be stored pending with no point, stay off the map and
 the API (with a note on the map saying so), and be completed by the retry job once the
 geocoder is back: directly, and through a real Celery worker.
 """
@@ -24,14 +24,13 @@ from rest_framework.test import APIClient
 from accounts.audit.models import AuditEvent
 from accounts.models import User
 from accounts.services import api_token_create
-from hospitals import services
 from hospitals.models import HospitalSite, Submission
-from incidents import geocode_retry
 from incidents.geocoding.geocoder import Geocoder
 from incidents.geocoding.loaders import gazetteer_load
 from incidents.geocoding.service import reset_geocoder
 from incidents.models import Incident
-from incidents.tasks import retry_pending_geocodes
+from ingest.tasks import retry_pending_geocodes
+from ingest import geocode_retry, services
 from istv_portal.celery import app as celery_app
 from tests.factories import login_verified
 from tests.geocoding.conftest import HACKNEY, LAMBETH, SOUTHWARK, write_mini_gazetteer
@@ -247,7 +246,7 @@ def test_a_retry_that_changed_rows_invalidates_cached_pages(
 ) -> None:
     """Cached dashboards and charts are keyed by the data version; rows completed by a
     retry change what they show, so the version must change too."""
-    from incidents.page_queries import data_version
+    from incidents.workspace.cache import data_version
 
     before = data_version()
     with django_capture_on_commit_callbacks(execute=True):
@@ -265,12 +264,12 @@ def test_retry_while_still_down_leaves_them_pending_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(Geocoder, "geocode_many", _geocoder_down)
-    with caplog.at_level(logging.WARNING, logger="incidents.geocode_retry"):
+    with caplog.at_level(logging.WARNING, logger="ingest.geocode_retry"):
         outcome = geocode_retry.pending_geocodes_retry()
     assert outcome.status == "unavailable" and outcome.still_pending == ROWS
     _assert_all_pending(loaded_while_down)
     assert not AuditEvent.objects.filter(action="geocode.retried").exists()
-    warnings = [r for r in caplog.records if r.name == "incidents.geocode_retry"]
+    warnings = [r for r in caplog.records if r.name == "ingest.geocode_retry"]
     assert len(warnings) == 1 and "GeocoderTimeout" in warnings[0].getMessage()
     assert warnings[0].exc_info is None  # one line, no traceback every 15 minutes
 
@@ -284,7 +283,7 @@ def test_retry_without_a_gazetteer_leaves_them_pending(
     Postcode.objects.all().delete()
     Area.objects.all().delete()
     reset_geocoder()
-    with caplog.at_level(logging.WARNING, logger="incidents.geocode_retry"):
+    with caplog.at_level(logging.WARNING, logger="ingest.geocode_retry"):
         assert geocode_retry.pending_geocodes_retry().status == "unavailable"
     _assert_all_pending(loaded_while_down)
     assert "no gazetteer loaded" in caplog.text
@@ -317,7 +316,7 @@ def test_a_row_decided_meanwhile_is_not_overwritten(loaded_while_down: Submissio
 
 
 def test_the_retry_task_is_scheduled_and_fits_the_visibility_timeout() -> None:
-    name = "incidents.tasks.retry_pending_geocodes"
+    name = "ingest.tasks.retry_pending_geocodes"
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == name]
     assert len(entries) == 1
     assert entries[0]["schedule"].total_seconds() == 15 * 60

@@ -14,10 +14,10 @@ from django.core.management.base import CommandError
 from python_calamine import CalamineWorkbook
 
 from incidents.geocoding.loaders import SHIPPED_DIR
-from incidents.pipeline import Options, Period, process_file
-from incidents.pipeline.pii import kinds_in_text, nhs_number_valid
-from incidents.pipeline.sites import TYPE1_SITES
-from incidents.pipeline.synthetic import (
+from ingest.pipeline import Options, process_file
+from ingest.pipeline.pii import kinds_in_text, nhs_number_valid
+from ingest.pipeline.sites import TYPE1_SITES
+from ingest.synthetic import (
     LAYOUTS,
     GeneratorOptions,
     fake_nhs_number,
@@ -27,6 +27,7 @@ from incidents.pipeline.synthetic import (
     make_rows,
     monthly_count,
 )
+from istv_portal.periods import Period
 
 # The London gazetteer shipped in data/gazetteer (the generator draws place names from it).
 GEO = SHIPPED_DIR

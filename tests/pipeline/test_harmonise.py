@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidents.pipeline import codes
-from incidents.pipeline.dates import (
+from incidents import codes
+from ingest.pipeline.dates import (
     EXCEL_EPOCH,
     BadValue,
     excel_serial_to_datetime,
     parse_datetime,
     parse_time,
 )
-from incidents.pipeline.harmonise import (
+from ingest.pipeline.harmonise import (
     LONDON,
     clean_text,
     location_type_from_description,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from incidents.pipeline.errors import FileErrorCode as E
-from incidents.pipeline.errors import PipelineFileError
-from incidents.pipeline.intake import accept_upload, decode_text, sanitise_filename
-from incidents.pipeline.limits import Limits
-from incidents.pipeline.types import FileFormat
+from ingest.pipeline.errors import FileErrorCode as E
+from ingest.pipeline.errors import PipelineFileError
+from ingest.pipeline.intake import accept_upload, decode_text, sanitise_filename
+from ingest.pipeline.limits import Limits
+from ingest.pipeline.types import FileFormat
 
 from .helpers import GOOD_ROW, csv_text, rezip, xlsx_bytes
 
@@ -179,7 +179,7 @@ def test_zip_bomb_ratio_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) 
     def parser_must_not_run(*a: object, **k: object) -> None:
         raise AssertionError("parser ran on a zip bomb")
 
-    monkeypatch.setattr("incidents.pipeline.parsers.xlsx.parse_xlsx", parser_must_not_run)
+    monkeypatch.setattr("ingest.pipeline.parsers.xlsx.parse_xlsx", parser_must_not_run)
     err = refused(bomb, "x.xlsx")
     assert err.code is E.ZIP_BOMB
     assert "zip bomb" in err.message

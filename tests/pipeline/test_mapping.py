@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.pipeline.mapping import detect_drift, missing_columns, propose_mapping
-from incidents.pipeline.synthetic import LAYOUTS
-from incidents.pipeline.types import Cell, ColumnMapping, Field, RawRow
+from ingest.pipeline.mapping import detect_drift, missing_columns, propose_mapping
+from ingest.pipeline.types import Cell, ColumnMapping, Field, RawRow
+from ingest.synthetic import LAYOUTS
 
 
 def rows_of(header: list[str], data: list[list[Cell]]) -> list[RawRow]:
@@ -87,7 +87,7 @@ def test_location_column_decided_by_values() -> None:
     "layout", [lay for lay in LAYOUTS if lay.kind != "xml"], ids=lambda layout: layout.name
 )
 def test_every_generated_layout_is_proposed_exactly(layout: object) -> None:
-    from incidents.pipeline.synthetic import Layout
+    from ingest.synthetic import Layout
 
     assert isinstance(layout, Layout)
     header = list(layout.columns.values())

@@ -7,19 +7,19 @@ from datetime import date, datetime
 
 import pytest
 
-from incidents.pipeline.errors import FileErrorCode as E
-from incidents.pipeline.errors import PipelineFileError
-from incidents.pipeline.intake import accept_upload
-from incidents.pipeline.limits import Limits
-from incidents.pipeline.parsers import (
+from ingest.pipeline.errors import FileErrorCode as E
+from ingest.pipeline.errors import PipelineFileError
+from ingest.pipeline.intake import accept_upload
+from ingest.pipeline.limits import Limits
+from ingest.pipeline.parsers import (
     XmlLayout,
     detect_delimiter,
     ecds_mapping,
     parse_upload,
     xsd_text,
 )
-from incidents.pipeline.parsers.common import find_header_row
-from incidents.pipeline.types import Field, FileFormat, ParsedFile
+from ingest.pipeline.parsers.common import find_header_row
+from ingest.pipeline.types import Field, FileFormat, ParsedFile
 
 from .helpers import GOOD_RECORD, GOOD_ROW, ISTV_HEADER, NOW, csv_text, istv_xml, xlsx_bytes
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidents.pipeline.pii import (
+from ingest.pipeline.pii import (
     REDACTED,
     PiiScanner,
     header_kind,

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.pipeline import ColumnMapping, Field, Options, Period, process_file
-from incidents.pipeline.errors import FileErrorCode as E
-from incidents.pipeline.limits import Limits
-from incidents.pipeline.synthetic import GeneratorOptions, generate
-from incidents.pipeline.validation import RowCode
+from ingest.pipeline import ColumnMapping, Field, Options, process_file
+from ingest.pipeline.errors import FileErrorCode as E
+from ingest.pipeline.limits import Limits
+from ingest.pipeline.validation import RowCode
+from ingest.synthetic import GeneratorOptions, generate
+from istv_portal.periods import Period
 
 from .helpers import GOOD_RECORD, GOOD_ROW, ISTV_HEADER, csv_text, istv_xml, rezip, xlsx_bytes
 

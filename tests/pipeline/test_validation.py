@@ -6,9 +6,10 @@ from datetime import date, datetime, time
 
 import pytest
 
-from incidents.pipeline.limits import Limits
-from incidents.pipeline.types import Cell, ColumnMapping, Field, Period, Severity
-from incidents.pipeline.validation import RowCode, RowValidator, safe_value
+from ingest.pipeline.limits import Limits
+from ingest.pipeline.types import Cell, ColumnMapping, Field, Severity
+from ingest.pipeline.validation import RowCode, RowValidator, safe_value
+from istv_portal.periods import Period
 
 MAPPING = ColumnMapping(
     columns={

@@ -353,7 +353,7 @@ def test_upload_refused_while_the_provider_agreement_is_suspended(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from hospitals.models import Submission
-    from hospitals.services import UploadRefused, submission_receive
+    from ingest.services import UploadRefused, submission_receive
 
     agreement = make_agreement("DSA-RJ1", providers=[trust_a])
     services.agreement_suspend(actor=access_admin, agreement=agreement, reason="Review")

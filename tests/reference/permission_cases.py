@@ -12,24 +12,24 @@ from tests.permission_matrix import Case, Fixture, everyone
 
 def _code_edit(fx: Fixture) -> str:
     code = HarmonisedCode.objects.get(kind="method", code="firearm")
-    return reverse("hospitals:reference_code_edit", kwargs={"pk": code.pk})
+    return reverse("ingest:reference_code_edit", kwargs={"pk": code.pk})
 
 
 def _synonym_delete(fx: Fixture) -> str:
     synonym = ValueSynonym.objects.filter(source="").order_by("pk").first()
     assert synonym is not None
-    return reverse("hospitals:reference_synonym_delete", kwargs={"pk": synonym.pk})
+    return reverse("ingest:reference_synonym_delete", kwargs={"pk": synonym.pk})
 
 
-_code_edit.label = "hospitals:reference_code_edit"  # type: ignore[attr-defined]
-_synonym_delete.label = "hospitals:reference_synonym_delete"  # type: ignore[attr-defined]
+_code_edit.label = "ingest:reference_code_edit"  # type: ignore[attr-defined]
+_synonym_delete.label = "ingest:reference_synonym_delete"  # type: ignore[attr-defined]
 
 MANAGER = {"data_manager": 200}
 REFERENCE_CASES: list[Case] = []
-REFERENCE_CASES += everyone("GET", "hospitals:reference_codes", allowed=MANAGER, others=404)
+REFERENCE_CASES += everyone("GET", "ingest:reference_codes", allowed=MANAGER, others=404)
 # An empty synonym form is a form error for the data manager.
 REFERENCE_CASES += everyone(
-    "POST", "hospitals:reference_codes", allowed={"data_manager": 400}, others=404
+    "POST", "ingest:reference_codes", allowed={"data_manager": 400}, others=404
 )
 REFERENCE_CASES += everyone("GET", _code_edit, allowed=MANAGER, others=404)
 REFERENCE_CASES += everyone(

@@ -10,10 +10,10 @@ import pytest
 from accounts.audit.denials import OutOfScope
 from accounts.audit.models import AuditEvent
 from accounts.models import User
-from hospitals import reference_services as ref
-from hospitals import services
 from hospitals.models import HospitalSite, MappingProfile, Submission
 from incidents.models import HarmonisedCode, Incident, ValueSynonym
+from ingest import reference_services as ref
+from ingest import services
 from tests.submissions.helpers import CsvSpec, csv_bytes
 
 pytestmark = pytest.mark.django_db

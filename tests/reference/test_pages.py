@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from accounts.audit.models import AuditEvent
 from accounts.models import User
-from hospitals import services
 from hospitals.models import HospitalSite, MappingProfile, Submission
 from incidents.models import HarmonisedCode, Incident, ValueSynonym
+from ingest import services
 from tests.factories import login_verified
 from tests.submissions.helpers import HEADER, PROFILE_COLUMNS, CsvSpec, csv_bytes, upload
 
@@ -21,13 +21,13 @@ def test_data_manager_lists_codes_and_adds_a_site_synonym(
     client: Client, data_manager: User, site_a: HospitalSite
 ) -> None:
     login_verified(client, data_manager)
-    page = client.get(reverse("hospitals:reference_codes"), {"kind": "method", "source": ""})
+    page = client.get(reverse("ingest:reference_codes"), {"kind": "method", "source": ""})
     body = page.content.decode()
     assert page.status_code == 200
     assert "Glass or bottle" in body or "glass_bottle" in body
     assert "knife_sharp" in body
     response = client.post(
-        reverse("hospitals:reference_codes"),
+        reverse("ingest:reference_codes"),
         {
             "kind": "method",
             "source": site_a.site_code,
@@ -39,17 +39,17 @@ def test_data_manager_lists_codes_and_adds_a_site_synonym(
     synonym = ValueSynonym.objects.get(kind="method", source=site_a.site_code, value="machete")
     assert synonym.code == "knife_sharp"
     filtered = client.get(
-        reverse("hospitals:reference_codes"), {"kind": "method", "source": site_a.site_code}
+        reverse("ingest:reference_codes"), {"kind": "method", "source": site_a.site_code}
     )
     assert "machete" in filtered.content.decode()
     # A category of the other item is refused.
     wrong = client.post(
-        reverse("hospitals:reference_codes"),
+        reverse("ingest:reference_codes"),
         {"kind": "method", "source": "", "value": "tyre iron", "code": "location_type:street"},
     )
     assert wrong.status_code == 400
     assert not ValueSynonym.objects.filter(value="tyre iron").exists()
-    delete = client.post(reverse("hospitals:reference_synonym_delete", kwargs={"pk": synonym.pk}))
+    delete = client.post(reverse("ingest:reference_synonym_delete", kwargs={"pk": synonym.pk}))
     assert delete.status_code == 302
     assert not ValueSynonym.objects.filter(pk=synonym.pk).exists()
 
@@ -57,7 +57,7 @@ def test_data_manager_lists_codes_and_adds_a_site_synonym(
 def test_data_manager_edits_a_code_but_not_its_code(client: Client, data_manager: User) -> None:
     code = HarmonisedCode.objects.get(kind="location_type", code="school")
     login_verified(client, data_manager)
-    url = reverse("hospitals:reference_code_edit", kwargs={"pk": code.pk})
+    url = reverse("ingest:reference_code_edit", kwargs={"pk": code.pk})
     assert client.get(url).status_code == 200
     response = client.post(
         url, {"label": "School or college", "description": "Education", "code": "hacked"}
@@ -90,7 +90,7 @@ def test_mapping_page_round_trips_value_mappings(
     assert done.report["unmapped_values"] == {"method": ["Qwerty"]}
 
     login_verified(client, liaison_b)
-    url = reverse("hospitals:submission_mapping", kwargs={"pk": done.pk})
+    url = reverse("ingest:submission_mapping", kwargs={"pk": done.pk})
     page = client.get(url)
     body = page.content.decode()
     assert page.status_code == 200

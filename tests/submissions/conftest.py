@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
-from hospitals import services
 from hospitals.models import HospitalSite, Submission
+from ingest import services
 from tests.submissions.helpers import (
     DEFAULT_SPEC,
     CsvSpec,

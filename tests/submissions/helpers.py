@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from hospitals.models import HospitalSite, MappingProfile
-from incidents.pipeline.synthetic import fake_nhs_number
+from ingest.synthetic import fake_nhs_number
 
 HEADER = [
     "Arrival Date",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from hospitals.tasks import process_submission, sweep_stuck_submissions
+from ingest.tasks import process_submission, sweep_stuck_submissions
 from istv_portal.celery import app as celery_app
 
 
@@ -27,5 +27,5 @@ def test_processing_task_is_late_acked_and_rejected_on_worker_loss() -> None:
 
 def test_sweeper_and_reminders_are_scheduled() -> None:
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "hospitals.tasks.sweep_stuck_submissions" in tasks
-    assert "hospitals.tasks.send_overdue_reminders" in tasks
+    assert "ingest.tasks.sweep_stuck_submissions" in tasks
+    assert "ingest.tasks.send_overdue_reminders" in tasks

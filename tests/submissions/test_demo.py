@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hospitals.demo import seed_demo_submissions
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident, Release
+from ingest.demo import seed_demo_submissions
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,10 @@ from django.db import DatabaseError, connection
 from accounts.audit.denials import OutOfScope
 from accounts.audit.models import AuditEvent
 from accounts.models import User
-from hospitals import services, storage
+from hospitals import storage
 from hospitals.models import HospitalSite, MappingProfile, Submission
 from incidents.models import Incident, Release, SetAsideRow
+from ingest import services
 from tests.locks import advisory_lock_held_elsewhere
 from tests.submissions.helpers import HEADER, CsvSpec, csv_bytes, upload
 
@@ -48,7 +49,7 @@ def test_clean_file_is_loaded_ready_for_review_and_uploader_told(
     card = done.scorecard
     assert set(card["completeness"]) >= {"assault_date", "method", "location_type"}
     assert card["geocoded_by_precision"] == {"pending": 30}
-    assert card["timeliness"]["due"] == "2025-06-30"
+    assert card["timeliness"]["due"] == "2025-06-15"
     assert AuditEvent.objects.filter(action="submission.processed", object_id=str(done.pk)).exists()
     assert [m.to for m in mail.outbox] == [[liaison_a.email]]
     assert "Ready for review" in mail.outbox[0].body

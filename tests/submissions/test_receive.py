@@ -12,8 +12,8 @@ import pytest
 from accounts.audit.denials import OutOfScope
 from accounts.audit.models import AuditEvent
 from accounts.models import User
-from hospitals import services
 from hospitals.models import HospitalSite, Submission
+from ingest import services
 from tests.submissions.helpers import CsvSpec, csv_bytes, upload, zip_bomb_xlsx
 
 pytestmark = pytest.mark.django_db

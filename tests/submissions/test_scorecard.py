@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from hospitals.scorecard import History, Thresholds, build_scorecard, due_date, volume
-from incidents.pipeline import HarmonisedRow, Period
+from ingest.pipeline import HarmonisedRow
+from ingest.scorecard import History, Thresholds, build_scorecard, volume
+from istv_portal.periods import due_date
+from istv_portal.periods import Period
 
 LONDON = ZoneInfo("Europe/London")
 MAY = Period(2025, 5)
@@ -36,9 +38,9 @@ def _history(site: dict[date, int], london: dict[date, int] | None = None, now: 
     return History(site, london or {}, now)
 
 
-def test_due_date_is_end_of_following_month() -> None:
-    assert due_date(MAY) == date(2025, 6, 30)
-    assert due_date(Period(2025, 12)) == date(2026, 1, 31)
+def test_due_date_is_the_due_day_of_the_following_month() -> None:
+    assert due_date(MAY) == date(2025, 6, 15)
+    assert due_date(Period(2025, 12)) == date(2026, 1, 15)
 
 
 def test_card_counts_completeness_geocoding_unknowns_and_lateness() -> None:
@@ -62,10 +64,10 @@ def test_card_counts_completeness_geocoding_unknowns_and_lateness() -> None:
     assert card.geocoded_by_precision == {"pending": 2, "street": 6, "unplaced": 2}
     assert card.geocoded_share == 0.6
     assert card.unknown_code_share == round(2 / 12, 4)
-    assert card.timeliness.days_late == 10 and not card.timeliness.on_time
+    assert card.timeliness.days_late == 25 and not card.timeliness.on_time
     assert card.volume.flag == "no_history"
     assert not card.passes and "set_aside_share" in card.failed_checks
-    assert card.to_json()["timeliness"]["due"] == "2025-06-30"
+    assert card.to_json()["timeliness"]["due"] == "2025-06-15"
 
 
 def _months(values: list[int]) -> dict[date, int]:

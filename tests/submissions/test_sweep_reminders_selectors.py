@@ -10,10 +10,11 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
-from hospitals import selectors, services
+from hospitals import selectors
 from hospitals.models import HospitalSite, Submission
 from incidents.models import HarmonisedCode, ValueSynonym
 from incidents.reference import reference_codes_seed
+from ingest import services
 from tests.locks import advisory_lock_held_elsewhere
 from tests.submissions.helpers import CsvSpec
 
@@ -95,7 +96,7 @@ def test_tracker_grid_shows_received_late_and_missing(
     grid = selectors.tracker_grid(liaison_a, months=3, today=date(2025, 8, 5))
     assert [row.site.site_code for row in grid] == ["RJ122"]
     cells = {c.period: c for c in grid[0].cells}
-    assert cells[date(2025, 5, 1)].state == "late"  # created today, due 30 June 2025
+    assert cells[date(2025, 5, 1)].state == "late"  # created today, due 15 June 2025
     assert cells[date(2025, 5, 1)].submission_id == may.pk
     assert cells[date(2025, 7, 1)].state == "not_due"
     manager_grid = selectors.tracker_grid(data_manager, months=3, today=date(2025, 8, 5))

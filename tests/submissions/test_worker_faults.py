@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from accounts.audit.models import AuditEvent
 from accounts.models import User
-from hospitals import services
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident
+from ingest import services
 from istv_portal.celery import app as celery_app
 from tests.submissions.helpers import (
     DEFAULT_SPEC,
@@ -256,7 +256,7 @@ def test_same_task_twice_concurrently_does_not_double_rows(
 ) -> None:
     """Fault 10: while the worker holds the site+month lock, a second run exits at once;
     a duplicate message delivered afterwards finds the work done."""
-    from hospitals.tasks import process_submission
+    from ingest.tasks import process_submission
 
     submission = _receive(liaison_a, mapped_site, CsvSpec(rows=11))
     process_submission.delay(submission.pk)  # the same id enqueued twice
@@ -265,7 +265,7 @@ def test_same_task_twice_concurrently_does_not_double_rows(
     assert concurrent.attempts == 1  # did not start a second run
     assert wait_until(lambda: _get(submission.pk).status == Status.READY_FOR_REVIEW, timeout=30)
     assert wait_until(
-        lambda: slow_worker.executed().get("hospitals.tasks.process_submission", 0) >= 2,
+        lambda: slow_worker.executed().get("ingest.tasks.process_submission", 0) >= 2,
         timeout=15,
     )
     done = _get(submission.pk)
@@ -278,13 +278,13 @@ def test_redelivery_after_completion_is_harmless(
 ) -> None:
     """Fault 11 (double execution, as a too-short visibility timeout would cause):
     the lock and the status check make the second execution a no-op."""
-    from hospitals.tasks import process_submission
+    from ingest.tasks import process_submission
 
     submission = _receive(liaison_a, mapped_site, CsvSpec(rows=6))
     assert wait_until(lambda: _get(submission.pk).status == Status.READY_FOR_REVIEW, timeout=30)
     process_submission.delay(submission.pk)
     assert wait_until(
-        lambda: worker.executed().get("hospitals.tasks.process_submission", 0) >= 2, timeout=15
+        lambda: worker.executed().get("ingest.tasks.process_submission", 0) >= 2, timeout=15
     )
     done = _get(submission.pk)
     assert (done.status, done.attempts) == (Status.READY_FOR_REVIEW, 1)

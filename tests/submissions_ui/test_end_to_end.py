@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hospitals import services
 from hospitals.models import Submission
+from ingest import services
 from tests.factories import login_verified
 from tests.submissions_ui.conftest import csv_bytes, csv_upload
 
@@ -17,7 +17,7 @@ Status = Submission.Status
 def test_upload_process_report_scorecard_publish(client, liaison_a, data_manager, mapped_site):
     login_verified(client, liaison_a)
     response = client.post(
-        reverse("hospitals:submission_upload"),
+        reverse("ingest:submission_upload"),
         {
             "site": mapped_site.pk,
             "period": "2025-05-01",
@@ -33,20 +33,20 @@ def test_upload_process_report_scorecard_publish(client, liaison_a, data_manager
     assert submission.status == Status.READY_FOR_REVIEW
     assert (submission.rows_accepted, submission.rows_set_aside) == (4, 1)
 
-    progress = client.get(reverse("hospitals:submission_progress", kwargs={"pk": submission.pk}))
+    progress = client.get(reverse("ingest:submission_progress", kwargs={"pk": submission.pk}))
     assert progress.json()["finished"] is True and progress.json()["progress"] == 100
 
-    report = client.get(reverse("hospitals:submission_report", kwargs={"pk": submission.pk}))
+    report = client.get(reverse("ingest:submission_report", kwargs={"pk": submission.pk}))
     body = report.content.decode()
     assert report.status_code == 200
     assert "V002_BAD_DATE" in body and "A date could not be read as a UK date." in body
     assert "Rows set aside" in body  # the SetAsideRow table from the real load
 
-    scorecard = client.get(reverse("hospitals:submission_scorecard", kwargs={"pk": submission.pk}))
+    scorecard = client.get(reverse("ingest:submission_scorecard", kwargs={"pk": submission.pk}))
     assert scorecard.status_code == 200
     assert "Completeness of each ISTV item" in scorecard.content.decode()
 
     login_verified(client, data_manager)
-    client.post(reverse("hospitals:submission_publish", kwargs={"pk": submission.pk}))
+    client.post(reverse("ingest:submission_publish", kwargs={"pk": submission.pk}))
     submission.refresh_from_db()
     assert submission.status == Status.PUBLISHED

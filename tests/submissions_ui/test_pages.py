@@ -25,25 +25,25 @@ def _get(client, user, name, **kwargs):
 
 
 def test_home_lists_a_liaisons_sites_months_due_and_recent_submissions(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_list")
+    response = _get(client, liaison_a, "ingest:submission_list")
     assert response.status_code == 200
     body = response.content.decode()
     assert "St Thomas&#x27; Hospital (RJ122)" in body
     assert "Months still to send" in body and "Overdue" in body
-    assert reverse("hospitals:submission_detail", kwargs={"pk": ready_a.pk}) in body
+    assert reverse("ingest:submission_detail", kwargs={"pk": ready_a.pk}) in body
     assert "govuk-tag--purple" in body  # ready for review
     assert "no-store" in response["Cache-Control"]
 
 
 def test_home_for_a_data_manager_links_the_review_queue(client, data_manager, ready_a):
-    response = _get(client, data_manager, "hospitals:submission_list")
+    response = _get(client, data_manager, "ingest:submission_list")
     assert response.status_code == 200
     assert "1 submission ready for review" in response.content.decode()
 
 
 @pytest.mark.parametrize("persona", ["southwark_analyst", "mps_analyst", "outsider"])
 def test_people_without_a_submission_role_get_404(client, request, persona):
-    response = _get(client, request.getfixturevalue(persona), "hospitals:submission_list")
+    response = _get(client, request.getfixturevalue(persona), "ingest:submission_list")
     assert response.status_code == 404
 
 
@@ -51,7 +51,7 @@ def test_status_page_shows_steps_and_an_accessible_progress_bar(
     client, liaison_a, make_submission, site_a
 ):
     submission = make_submission(site_a, Status.PROCESSING, progress=42, step="Geocoding locations")
-    response = _get(client, liaison_a, "hospitals:submission_detail", pk=submission.pk)
+    response = _get(client, liaison_a, "ingest:submission_detail", pk=submission.pk)
     body = response.content.decode()
     assert response.status_code == 200
     assert 'role="progressbar"' in body
@@ -59,7 +59,7 @@ def test_status_page_shows_steps_and_an_accessible_progress_bar(
     assert 'aria-valuemax="100"' in body
     assert "portal-progress__bar--40" in body
     assert 'aria-live="polite"' in body
-    progress_url = reverse("hospitals:submission_progress", kwargs={"pk": submission.pk})
+    progress_url = reverse("ingest:submission_progress", kwargs={"pk": submission.pk})
     assert f'data-progress-url="{progress_url}"' in body
     assert "Refresh to see the latest progress" in body  # works without JavaScript
     assert "submissions/progress.js" in body and "<script>" not in body
@@ -70,18 +70,18 @@ def test_status_page_shows_steps_and_an_accessible_progress_bar(
 
 
 def test_finished_status_page_links_report_scorecard_and_original(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_detail", pk=ready_a.pk)
+    response = _get(client, liaison_a, "ingest:submission_detail", pk=ready_a.pk)
     body = response.content.decode()
-    assert reverse("hospitals:submission_report", kwargs={"pk": ready_a.pk}) in body
-    assert reverse("hospitals:submission_scorecard", kwargs={"pk": ready_a.pk}) in body
-    assert reverse("hospitals:submission_original", kwargs={"pk": ready_a.pk}) in body
+    assert reverse("ingest:submission_report", kwargs={"pk": ready_a.pk}) in body
+    assert reverse("ingest:submission_scorecard", kwargs={"pk": ready_a.pk}) in body
+    assert reverse("ingest:submission_original", kwargs={"pk": ready_a.pk}) in body
     assert "data-progress-url" not in body  # nothing left to poll
     assert "Publish this submission" not in body  # liaisons do not publish
 
 
 def test_progress_json_is_never_cached(client, liaison_a, make_submission, site_a):
     submission = make_submission(site_a, Status.CHECKING, progress=10, step="Reading the file")
-    response = _get(client, liaison_a, "hospitals:submission_progress", pk=submission.pk)
+    response = _get(client, liaison_a, "ingest:submission_progress", pk=submission.pk)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert response.json() == {
@@ -96,10 +96,10 @@ def test_progress_json_is_never_cached(client, liaison_a, make_submission, site_
 
 def test_another_hospitals_submission_is_an_audited_404(client, liaison_b, ready_a):
     for name in (
-        "hospitals:submission_detail",
-        "hospitals:submission_progress",
-        "hospitals:submission_report",
-        "hospitals:submission_original",
+        "ingest:submission_detail",
+        "ingest:submission_progress",
+        "ingest:submission_report",
+        "ingest:submission_original",
     ):
         assert _get(client, liaison_b, name, pk=ready_a.pk).status_code == 404
     denials = AuditEvent.objects.filter(action=Action.ACCESS_DENIED, actor=liaison_b)
@@ -108,7 +108,7 @@ def test_another_hospitals_submission_is_an_audited_404(client, liaison_b, ready
 
 
 def test_report_page_renders_counts_problems_and_drift(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_report", pk=ready_a.pk)
+    response = _get(client, liaison_a, "ingest:submission_report", pk=ready_a.pk)
     body = response.content.decode()
     assert response.status_code == 200
     assert "A date could not be read as a UK date." in body  # plain-English code text
@@ -122,17 +122,17 @@ def test_quarantine_report_names_kinds_columns_and_rows_never_values(
     client, liaison_a, make_submission, site_a
 ):
     submission = make_submission(site_a, Status.QUARANTINED, report=QUARANTINE_REPORT)
-    response = _get(client, liaison_a, "hospitals:submission_report", pk=submission.pk)
+    response = _get(client, liaison_a, "ingest:submission_report", pk=submission.pk)
     body = response.content.decode()
     assert "Personal data found" in body
     assert "NHS numbers" in body and "NHS Number" in body and "2, 3" in body
-    status = _get(client, liaison_a, "hospitals:submission_detail", pk=submission.pk)
+    status = _get(client, liaison_a, "ingest:submission_detail", pk=submission.pk)
     assert "appears to contain personal data" in status.content.decode()
     assert "Download the original file" not in status.content.decode()
 
 
 def test_report_csv_neutralises_formula_cells(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_report_csv", pk=ready_a.pk)
+    response = _get(client, liaison_a, "ingest:submission_report_csv", pk=ready_a.pk)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -143,7 +143,7 @@ def test_report_csv_neutralises_formula_cells(client, liaison_a, ready_a):
 
 
 def test_scorecard_page_explains_flags_in_words(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_scorecard", pk=ready_a.pk)
+    response = _get(client, liaison_a, "ingest:submission_scorecard", pk=ready_a.pk)
     body = response.content.decode()
     assert response.status_code == 200
     assert "Too many rows were set aside." in body
@@ -157,12 +157,12 @@ def test_scorecard_page_explains_flags_in_words(client, liaison_a, ready_a):
 
 def test_pages_without_a_report_yet_are_404(client, liaison_a, make_submission, site_a):
     submission = make_submission(site_a, Status.RECEIVED)
-    for name in ("hospitals:submission_report", "hospitals:submission_scorecard"):
+    for name in ("ingest:submission_report", "ingest:submission_scorecard"):
         assert _get(client, liaison_a, name, pk=submission.pk).status_code == 404
 
 
 def test_original_download_is_an_attachment_with_a_safe_name(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_original", pk=ready_a.pk)
+    response = _get(client, liaison_a, "ingest:submission_original", pk=ready_a.pk)
     assert response.status_code == 200
     disposition = response["Content-Disposition"]
     assert disposition == 'attachment; filename="RJ122-2025-05-v1-original.csv"'
@@ -178,7 +178,7 @@ def test_a_quarantined_original_is_never_downloadable(
     client, data_manager, make_submission, site_a
 ):
     submission = make_submission(site_a, Status.QUARANTINED, report=QUARANTINE_REPORT)
-    response = _get(client, data_manager, "hospitals:submission_original", pk=submission.pk)
+    response = _get(client, data_manager, "ingest:submission_original", pk=submission.pk)
     assert response.status_code == 404
 
 
@@ -186,13 +186,13 @@ def test_mapping_page_proposes_and_confirms_through_the_service(
     client, liaison_a, make_submission, site_a
 ):
     submission = make_submission(site_a, Status.MAPPING_NEEDED, report=MAPPING_REPORT)
-    response = _get(client, liaison_a, "hospitals:submission_mapping", pk=submission.pk)
+    response = _get(client, liaison_a, "ingest:submission_mapping", pk=submission.pk)
     body = response.content.decode()
     assert response.status_code == 200
     assert "Suggested with high confidence (90%)" in body
     assert "Suggested with low confidence (40%): please check" in body
     assert '<option value="method" selected>' in body
-    url = reverse("hospitals:submission_mapping", kwargs={"pk": submission.pk})
+    url = reverse("ingest:submission_mapping", kwargs={"pk": submission.pk})
     choice = {
         "column_0": "arrival_at",
         "column_1": "assault_date",
@@ -213,7 +213,7 @@ def test_mapping_form_refuses_a_field_chosen_twice_or_a_missing_mandatory_one(
 ):
     submission = make_submission(site_a, Status.MAPPING_NEEDED, report=MAPPING_REPORT)
     login_verified(client, liaison_a)
-    url = reverse("hospitals:submission_mapping", kwargs={"pk": submission.pk})
+    url = reverse("ingest:submission_mapping", kwargs={"pk": submission.pk})
     response = client.post(url, {"column_1": "assault_date", "column_2": "assault_date"})
     body = response.content.decode()
     assert response.status_code == 400
@@ -225,15 +225,15 @@ def test_mapping_form_refuses_a_field_chosen_twice_or_a_missing_mandatory_one(
 
 
 def test_mapping_page_is_404_when_no_mapping_is_needed(client, liaison_a, ready_a):
-    response = _get(client, liaison_a, "hospitals:submission_mapping", pk=ready_a.pk)
+    response = _get(client, liaison_a, "ingest:submission_mapping", pk=ready_a.pk)
     assert response.status_code == 404
 
 
 def test_review_queue_and_publish_through_the_service(client, data_manager, ready_a):
-    response = _get(client, data_manager, "hospitals:review_queue")
+    response = _get(client, data_manager, "ingest:review_queue")
     assert response.status_code == 200
     assert "St Thomas" in response.content.decode()
-    url = reverse("hospitals:submission_publish", kwargs={"pk": ready_a.pk})
+    url = reverse("ingest:submission_publish", kwargs={"pk": ready_a.pk})
     response = client.post(url)
     assert response.status_code == 302
     ready_a.refresh_from_db()
@@ -250,7 +250,7 @@ def test_publishing_twice_or_a_not_ready_submission_says_why(
 ):
     submission = make_submission(site_a, Status.REJECTED, report=QUARANTINE_REPORT)
     login_verified(client, data_manager)
-    url = reverse("hospitals:submission_publish", kwargs={"pk": submission.pk})
+    url = reverse("ingest:submission_publish", kwargs={"pk": submission.pk})
     response = client.post(url, follow=True)
     assert "Only a submission that is ready for review can be published." in (
         response.content.decode()
@@ -260,7 +260,7 @@ def test_publishing_twice_or_a_not_ready_submission_says_why(
 
 
 def test_liaisons_cannot_publish(client, liaison_a, liaison_b, ready_a):
-    url = reverse("hospitals:submission_publish", kwargs={"pk": ready_a.pk})
+    url = reverse("ingest:submission_publish", kwargs={"pk": ready_a.pk})
     login_verified(client, liaison_a)
     assert client.post(url).status_code == 403
     login_verified(client, liaison_b)
@@ -270,16 +270,16 @@ def test_liaisons_cannot_publish(client, liaison_a, liaison_b, ready_a):
 
 
 def test_review_queue_is_for_data_managers_only(client, liaison_a):
-    assert _get(client, liaison_a, "hospitals:review_queue").status_code == 404
+    assert _get(client, liaison_a, "ingest:review_queue").status_code == 404
 
 
 def test_tracker_shows_all_sites_to_data_managers_and_own_sites_to_liaisons(
     client, data_manager, liaison_a, site_b, ready_a
 ):
-    body = _get(client, data_manager, "hospitals:tracker").content.decode()
+    body = _get(client, data_manager, "ingest:tracker").content.decode()
     assert "St Thomas" in body and "The Royal London Hospital" in body
     assert "Missing" in body
-    body = _get(client, liaison_a, "hospitals:tracker").content.decode()
+    body = _get(client, liaison_a, "ingest:tracker").content.decode()
     assert "St Thomas" in body and "The Royal London Hospital" not in body
 
 
@@ -288,16 +288,16 @@ def test_progress_step_reads_as_plain_english(client, liaison_a, make_submission
     done = make_submission(site_a, Status.READY_FOR_REVIEW, step="Done", progress=100)
     login_verified(client, liaison_a)
     for submission, expected in ((queued, "Queued: waiting to start"), (done, "Ready for review")):
-        url = reverse("hospitals:submission_progress", kwargs={"pk": submission.pk})
+        url = reverse("ingest:submission_progress", kwargs={"pk": submission.pk})
         assert client.get(url).json()["step"] == expected
 
 
 def test_data_managers_can_publish_from_the_status_page(client, data_manager, ready_a):
-    response = _get(client, data_manager, "hospitals:submission_detail", pk=ready_a.pk)
+    response = _get(client, data_manager, "ingest:submission_detail", pk=ready_a.pk)
     assert "Publish this submission" in response.content.decode()
-    url = reverse("hospitals:submission_publish", kwargs={"pk": ready_a.pk})
+    url = reverse("ingest:submission_publish", kwargs={"pk": ready_a.pk})
     response = client.post(url, {"next": "detail"})
-    assert response["Location"] == reverse("hospitals:submission_detail", kwargs={"pk": ready_a.pk})
+    assert response["Location"] == reverse("ingest:submission_detail", kwargs={"pk": ready_a.pk})
 
 
 def test_list_pages_keep_a_fixed_number_of_queries(
@@ -318,7 +318,7 @@ def test_list_pages_keep_a_fixed_number_of_queries(
             version=index + 1,
         )
     login_verified(client, data_manager)
-    for name in ("hospitals:submission_list", "hospitals:review_queue", "hospitals:tracker"):
+    for name in ("ingest:submission_list", "ingest:review_queue", "ingest:tracker"):
         with django_assert_max_num_queries(20):
             assert client.get(reverse(name)).status_code == 200
 
@@ -327,7 +327,7 @@ def test_a_queued_file_shows_as_received_and_waiting_for_the_check(
     client, liaison_a, make_submission, site_a
 ):
     submission = make_submission(site_a, Status.RECEIVED, step="queued")
-    body = _get(client, liaison_a, "hospitals:submission_detail", pk=submission.pk)
+    body = _get(client, liaison_a, "ingest:submission_detail", pk=submission.pk)
     text = body.content.decode()
     assert text.count("Completed") == 1 and "Queued" in text
     assert "Queued: waiting to start" in text

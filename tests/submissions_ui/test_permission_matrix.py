@@ -24,40 +24,40 @@ LIAISONS_AND_MANAGERS = {"liaison_a": 200, "liaison_b": 200, "data_manager": 200
 SITE_A_READERS = {"liaison_a": 200, "data_manager": 200}
 
 CASES: list[Case] = []
-CASES += everyone("GET", "hospitals:submission_list", allowed=LIAISONS_AND_MANAGERS, others=404)
-CASES += everyone("GET", "hospitals:tracker", allowed=LIAISONS_AND_MANAGERS, others=404)
+CASES += everyone("GET", "ingest:submission_list", allowed=LIAISONS_AND_MANAGERS, others=404)
+CASES += everyone("GET", "ingest:tracker", allowed=LIAISONS_AND_MANAGERS, others=404)
 CASES += everyone(
-    "GET", "hospitals:submission_upload", allowed={"liaison_a": 200, "liaison_b": 200}, others=404
+    "GET", "ingest:submission_upload", allowed={"liaison_a": 200, "liaison_b": 200}, others=404
 )
 # An empty upload is a form error for liaisons; others may not upload at all.
 CASES += everyone(
     "POST",
-    "hospitals:submission_upload",
+    "ingest:submission_upload",
     allowed={"liaison_a": 400, "liaison_b": 400, "data_manager": 403},
     others=404,
 )
-CASES += everyone("GET", "hospitals:review_queue", allowed={"data_manager": 200}, others=404)
+CASES += everyone("GET", "ingest:review_queue", allowed={"data_manager": 200}, others=404)
 for name in (
-    "hospitals:submission_detail",
-    "hospitals:submission_progress",
-    "hospitals:submission_report",
-    "hospitals:submission_report_csv",
-    "hospitals:submission_scorecard",
-    "hospitals:submission_original",
+    "ingest:submission_detail",
+    "ingest:submission_progress",
+    "ingest:submission_report",
+    "ingest:submission_report_csv",
+    "ingest:submission_scorecard",
+    "ingest:submission_original",
 ):
     CASES += everyone("GET", url(name, pk="ready_a"), allowed=SITE_A_READERS, others=404)
 CASES += everyone(
-    "GET", url("hospitals:submission_mapping", pk="mapping_a"), allowed=SITE_A_READERS, others=404
+    "GET", url("ingest:submission_mapping", pk="mapping_a"), allowed=SITE_A_READERS, others=404
 )
 CASES += everyone(
     "POST",
-    url("hospitals:submission_mapping", pk="mapping_a"),
+    url("ingest:submission_mapping", pk="mapping_a"),
     allowed={"liaison_a": 400, "data_manager": 400},
     others=404,
 )
 CASES += everyone(
     "POST",
-    url("hospitals:submission_publish", pk="ready_a"),
+    url("ingest:submission_publish", pk="ready_a"),
     allowed={"data_manager": 302, "liaison_a": 403},
     others=404,
 )
@@ -101,10 +101,10 @@ def _label(target: str | Callable[[Fixture], str]) -> str:
 
 def test_matrix_covers_every_submission_url() -> None:
     """A page or endpoint added without matrix rows fails here."""
-    from hospitals.api.urls import urlpatterns as api_patterns
-    from hospitals.urls import urlpatterns
+    from ingest.api.urls import urlpatterns as api_patterns
+    from ingest.urls import urlpatterns
 
-    named = {f"hospitals:{p.name}" for p in urlpatterns} | {
+    named = {f"ingest:{p.name}" for p in urlpatterns} | {
         f"submissions_api:{p.name}" for p in api_patterns
     }
     covered = {_label(case.url) for case in (*CASES, *REFERENCE_CASES)}

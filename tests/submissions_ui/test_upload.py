@@ -15,7 +15,7 @@ from tests.factories import login_verified
 from tests.submissions_ui.conftest import csv_bytes, csv_upload
 
 pytestmark = pytest.mark.django_db
-URL = reverse("hospitals:submission_upload")
+URL = reverse("ingest:submission_upload")
 
 
 def _form(site, **overrides):
@@ -46,9 +46,7 @@ def test_a_valid_upload_is_received_and_shows_its_status(client, liaison_a, mapp
     response = client.post(URL, _form(mapped_site, dry_run="on"))
     submission = Submission.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse(
-        "hospitals:submission_detail", kwargs={"pk": submission.pk}
-    )
+    assert response["Location"] == reverse("ingest:submission_detail", kwargs={"pk": submission.pk})
     assert submission.status == Submission.Status.RECEIVED
     assert submission.set_aside_invalid is True and submission.dry_run is True
     assert submission.uploaded_by == liaison_a

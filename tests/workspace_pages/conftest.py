@@ -20,7 +20,7 @@ from hospitals.models import HospitalSite, Submission
 from incidents.geocoding.models import Area
 from incidents.masking import reset_geography_cache
 from incidents.models import HarmonisedCode, Incident, Release
-from incidents.page_queries import add_months, last_complete_month
+from istv_portal.periods import add_months, last_complete_month
 from tests.personas import LAMBETH, SOUTHWARK
 
 TOWER_HAMLETS = "E09000030"

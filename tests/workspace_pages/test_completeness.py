@@ -20,7 +20,7 @@ from accounts.models import User
 from hospitals.models import HospitalSite
 from incidents.completeness import month_coverage
 from incidents.models import Incident, Release
-from incidents.page_queries import add_months, last_complete_month
+from istv_portal.periods import add_months, last_complete_month
 from tests.factories import login_verified
 from tests.personas import LAMBETH, SOUTHWARK
 

@@ -91,7 +91,7 @@ def test_aggregate_user_sees_suppressed_counts_and_never_rows(
 def test_keyset_pagination_walks_forward_and_back(
     client: Client, mps_analyst: User, seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("incidents.page_queries.PAGE_SIZE", 10)
+    monkeypatch.setattr("incidents.workspace.pagination.PAGE_SIZE", 10)
     login_verified(client, mps_analyst)
     url = reverse("incidents:explore")
     seen: list[int] = []

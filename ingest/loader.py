@@ -1,0 +1,148 @@
+"""Bulk loading of harmonised incidents and set-aside rows with PostgreSQL ``COPY``.
+
+The loader runs inside the caller's transaction and commits nothing itself: the
+submission service wraps the COPY, the set-aside rows and the status change of the
+previous version in one transaction, so a failure half-way leaves no partial version.
+
+``COPY`` is used rather than ``bulk_create`` because it streams: rows are sent to the
+server as they are produced, with no per-row SQL to build or parse (benchmarks/ingest.py
+measures it against row-by-row ``save()``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from incidents.models import Incident, SetAsideRow
+
+# Incident columns written by the loader, in COPY order (the id comes from its sequence).
+INCIDENT_COLUMNS: tuple[str, ...] = (
+    "submission_id",
+    "site_id",
+    "source_row",
+    "arrival_at",
+    "arrival_time_known",
+    "assault_at",
+    "assault_time_known",
+    "assault_date",
+    "assault_month",
+    "assault_weekday",
+    "assault_hour",
+    "method_code",
+    "method_raw",
+    "method_other",
+    "location_type_code",
+    "location_type_raw",
+    "location_description",
+    "geocode_status",
+    "geo_class",
+    "lat",
+    "lon",
+    "easting",
+    "northing",
+    "geo_precision",
+    "geo_confidence",
+    "geo_method",
+    "geo_matched",
+    "geo_alternatives",
+    "geo_explanation",
+    "lsoa_code",
+    "ward_code",
+    "borough_code",
+    "rules",
+    "warnings",
+)
+_JSON_COLUMNS = frozenset({"geo_alternatives", "rules", "warnings"})
+SET_ASIDE_COLUMNS: tuple[str, ...] = ("submission_id", "source_row", "reasons", "values")
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    return ", ".join(connection.ops.quote_name(c) for c in columns)
+
+
+def copy_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    json_columns: frozenset[str] = frozenset(),
+    on_batch: Callable[[int], None] | None = None,
+    batch_rows: int = 5000,
+) -> int:
+    """``COPY table (columns) FROM STDIN`` the given rows; returns how many were sent.
+
+    Must run inside a transaction (``connection.in_atomic_block``): the caller decides
+    what else commits with the rows. ``on_batch(n)`` is called after every ``batch_rows``
+    rows (progress reporting).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("copy_rows must run inside the caller's transaction")
+    sql = f"COPY {connection.ops.quote_name(table)} ({_quoted(columns)}) FROM STDIN"
+    sent = 0
+    # wrap_database_errors: psycopg errors raised by COPY become Django's DatabaseError,
+    # as errors from execute() do, so callers and the task's retry policy see one type.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(v, ensure_ascii=False) if c in json_columns else v
+                    for c, v in zip(columns, row, strict=True)
+                ]
+            )
+            sent += 1
+            if on_batch is not None and sent % batch_rows == 0:
+                on_batch(sent)
+    return sent
+
+
+def incidents_copy(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    on_batch: Callable[[int], None] | None = None,
+    batch_rows: int = 5000,
+) -> int:
+    """COPY incident rows (mappings keyed by :data:`INCIDENT_COLUMNS`) into the table."""
+    return copy_rows(
+        Incident._meta.db_table,
+        INCIDENT_COLUMNS,
+        ([row[c] for c in INCIDENT_COLUMNS] for row in rows),
+        json_columns=_JSON_COLUMNS,
+        on_batch=on_batch,
+        batch_rows=batch_rows,
+    )
+
+
+def set_aside_copy(submission_id: int, rows: Iterable[tuple[int, list[dict[str, Any]]]]) -> int:
+    """COPY set-aside rows: ``(source_row, reasons)`` pairs (no values: never free text)."""
+    return copy_rows(
+        SetAsideRow._meta.db_table,
+        SET_ASIDE_COLUMNS,
+        ((submission_id, source_row, reasons, {}) for source_row, reasons in rows),
+        json_columns=frozenset({"reasons", "values"}),
+    )
+
+
+# The journey's own reads and updates of stored rows, never shown to a person: the pending
+# geocode retry and a reviewer's decision re-geocode rows in place. Every read for people
+# goes through ``incidents.selectors`` instead.
+
+
+def incidents_pending_geocode() -> QuerySet[Incident]:
+    """Every stored row whose geocode is pending: the retry's work list."""
+    return Incident.objects.filter(geocode_status=Incident.GeocodeStatus.PENDING)
+
+
+def incidents_of_submissions(submission_ids: Iterable[int]) -> QuerySet[Incident]:
+    """The stored rows of these submissions, to recount their geocode figures."""
+    return Incident.objects.filter(submission_id__in=list(submission_ids))
+
+
+def incidents_at_site(site_code: str | None) -> QuerySet[Incident]:
+    """The stored rows treated at one site (every site when ``None``)."""
+    rows = Incident.objects.all()
+    return rows.filter(site__site_code=site_code) if site_code else rows

@@ -1,0 +1,305 @@
+"""The single entry point: ``process_file`` runs intake → parse → mapping → guard →
+validation → harmonisation over one upload and returns a :class:`ProcessResult`.
+
+It stores nothing. The caller decides what to keep:
+
+* ``status == "quarantined"``: personal data found; no rows are returned at all;
+* ``status == "rejected"``: whole-file error (see ``report.file_errors``), or set-aside
+  rows when ``reject_on_invalid_rows`` is on; no rows returned;
+* ``status == "mapping_needed"``: unseen layout; ``report.proposal`` holds the proposal;
+* ``status == "ok"``: ``rows`` are the accepted rows, ``set_aside`` the rest.
+
+Because the guard must see every row before anything is stored, rows are buffered in
+the result. For very large files a loader can call with ``keep_rows=False`` first (check
+only) and then stream :func:`iter_outcomes` a second time into ``COPY``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from istv_portal.periods import Period
+
+from .errors import FileErrorCode as E
+from .errors import PipelineFileError
+from .harmonise import CodeReference, ValueResolver
+from .intake import accept_upload
+from .limits import Limits
+from .mapping import detect_drift, missing_columns, propose_mapping
+from .parsers import DEFAULT_LAYOUT, XmlLayout, ecds_mapping, parse_upload
+from .parsers.common import cell_text
+from .pii import PiiScanner
+from .types import (
+    FREE_TEXT_FIELDS,
+    ColumnMapping,
+    Field,
+    FileFormat,
+    Issue,
+    MappingStatus,
+    ParsedFile,
+    ProcessResult,
+    Report,
+    SetAsideRow,
+    Severity,
+)
+from .validation import RowCode, RowOutcome, RowValidator, safe_value
+
+MAX_UNMAPPED_VALUES = 50  # per coded field, in the report
+_UNMAPPED_CODES = {
+    RowCode.UNKNOWN_METHOD: Field.METHOD.value,
+    RowCode.UNKNOWN_LOCATION_TYPE: Field.LOCATION_TYPE.value,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    accept_proposed_mapping: bool = False
+    reject_on_invalid_rows: bool = False  # "reject all" instead of "accept valid, set aside"
+    keep_rows: bool = True
+    sheet: str | None = None
+    xml_layout: XmlLayout = DEFAULT_LAYOUT
+    previous_columns: Sequence[str] | None = None  # last file's columns, for drift
+    site_aliases: frozenset[str] = frozenset()  # older codes of the same site
+    sample_rows: int = 50
+    limits: Limits | None = None
+    # Editable reference data (the portal's synonym and code tables); None = built-in lists.
+    method_reference: CodeReference | None = None
+    location_reference: CodeReference | None = None
+
+
+def _file_error(report: Report, exc: PipelineFileError) -> Issue:
+    issue = Issue(exc.code, exc.message + (" " + "; ".join(exc.details) if exc.details else ""))
+    report.file_errors.append(issue)
+    report.errors_by_code[exc.code] = report.errors_by_code.get(exc.code, 0) + 1
+    return issue
+
+
+def _note_unmapped(report: Report, field: str, value: str | None) -> None:
+    if value is None:
+        return
+    seen = report.unmapped_values.setdefault(field, [])
+    if len(seen) < MAX_UNMAPPED_VALUES and value not in seen:
+        seen.append(value)
+
+
+def iter_outcomes(
+    parsed: ParsedFile, validator: RowValidator, scanner: PiiScanner, report: Report
+) -> Iterator[RowOutcome]:
+    """Guard + validate + harmonise a row stream, updating ``report`` as it goes."""
+    cap = validator.limits.max_report_issues
+    errors, warnings = report.errors_by_code, report.warnings_by_code
+    for number, values in parsed.rows:
+        report.rows_read += 1
+        scanner.scan(number, values)
+        outcome = validator.check(number, values)
+        if outcome.row is not None:
+            report.accepted += 1
+        else:
+            report.set_aside += 1
+        for issue in outcome.issues:
+            bucket = errors if issue.severity is Severity.ERROR else warnings
+            bucket[issue.code] = bucket.get(issue.code, 0) + 1
+            if issue.code in _UNMAPPED_CODES:
+                _note_unmapped(report, _UNMAPPED_CODES[RowCode(issue.code)], issue.value)
+            if issue.severity is Severity.WARNING:
+                report.warnings += 1
+            if len(report.issues) < cap:
+                report.issues.append(issue)
+            else:
+                report.issues_truncated = True
+        for kind in outcome.redacted_kinds:
+            report.redactions_by_kind[kind] = report.redactions_by_kind.get(kind, 0) + 1
+        yield outcome
+
+
+def process_file(
+    source: Path | str | bytes,
+    *,
+    filename: str,
+    site_code: str,
+    period: Period | tuple[int, int],
+    mapping: ColumnMapping | None = None,
+    options: Options | None = None,
+) -> ProcessResult:
+    """Check, guard, validate and harmonise one submission file. Stores nothing."""
+    options = options or Options()
+    limits = options.limits or Limits.from_settings()
+    period = period if isinstance(period, Period) else Period(*period)
+    report = Report()
+    result = ProcessResult(status="rejected", intake=None, report=report)
+    try:
+        upload = accept_upload(source, filename=filename, limits=limits)
+        result.intake = upload.info
+        parsed = parse_upload(
+            upload, limits=limits, sheet=options.sheet, xml_layout=options.xml_layout
+        )
+    except PipelineFileError as exc:
+        _file_error(report, exc)
+        return result
+    report.columns = list(parsed.columns)
+    result.header = parsed.header
+    try:
+        _check_header(parsed, site_code, period, options)
+    except PipelineFileError as exc:
+        _file_error(report, exc)
+        _guard_only(parsed, result, frozenset())
+        return result
+    if options.previous_columns is not None:
+        report.drift = detect_drift(options.previous_columns, parsed.columns)
+
+    # Mapping: given (profile) → check it fits; XML / ECDS → implied; else propose.
+    status: MappingStatus = "confirmed"
+    if mapping is None and parsed.format is FileFormat.XML:
+        mapping = options.xml_layout.mapping()
+    elif mapping is None and parsed.format is FileFormat.ECDS:
+        mapping = ecds_mapping(parsed.columns)
+    head = list(itertools.islice(parsed.rows, options.sample_rows))
+    parsed.rows = itertools.chain(head, parsed.rows)
+    if mapping is None:
+        proposal = propose_mapping(parsed.columns, head)
+        report.proposal = proposal
+        if options.accept_proposed_mapping and proposal.complete:
+            mapping, status = proposal.mapping, "proposed_accepted"
+        else:
+            status = "mapping_needed"
+    else:
+        missing = missing_columns(mapping, parsed.columns)
+        if missing:
+            report.mapping_status = "schema_mismatch"
+            report.mapping = mapping
+            report.drift = report.drift or detect_drift(
+                list(mapping.columns.values()), parsed.columns
+            )
+            _file_error(
+                report,
+                PipelineFileError(
+                    E.SCHEMA_MISMATCH,
+                    "The file's columns do not match this hospital's mapping; missing: "
+                    + ", ".join(f"'{m[:60]}'" for m in missing[:20])
+                    + ". No rows were loaded; update the mapping or re-export the file.",
+                ),
+            )
+            _guard_only(parsed, result, frozenset())
+            return result
+    report.mapping_status = status
+    report.mapping = mapping
+
+    free_cols = frozenset(
+        c for f, c in (mapping.columns.items() if mapping else ()) if f in FREE_TEXT_FIELDS
+    )
+    if mapping is None:
+        result.status = "mapping_needed"
+        coded = _coded_columns(report.proposal.mapping if report.proposal else None, options)
+        _guard_only(parsed, result, free_cols, coded)
+        return result
+
+    scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
+
+    validator = RowValidator(
+        mapping=mapping,
+        period=period,
+        limits=limits,
+        method_reference=options.method_reference,
+        location_reference=options.location_reference,
+    )
+    for outcome in iter_outcomes(parsed, validator, scanner, report):
+        if options.keep_rows:
+            if outcome.row is not None:
+                result.rows.append(outcome.row)
+            else:
+                result.set_aside.append(SetAsideRow(outcome.source_row, outcome.issues))
+    result.status = "ok"
+    if report.rows_read == 0:
+        _file_error(report, PipelineFileError(E.NO_ROWS, "The file has a header but no data rows."))
+        result.status = "rejected"
+    elif options.reject_on_invalid_rows and report.set_aside:
+        result.status = "rejected"
+    _finish_guard(result, scanner)
+    if result.status != "ok":
+        result.rows.clear()
+    return result
+
+
+def _coded_columns(
+    mapping: ColumnMapping | None, options: Options
+) -> list[tuple[str, str, ValueResolver]]:
+    """(field, proposed column, resolver) for the coded fields of a proposed mapping."""
+    if mapping is None:
+        return []
+    refs = {Field.METHOD: options.method_reference, Field.LOCATION_TYPE: options.location_reference}
+    return [
+        (f.value, col, ValueResolver(f.value, reference=refs[f]))
+        for f in (Field.METHOD, Field.LOCATION_TYPE)
+        if (col := mapping.columns.get(f))
+    ]
+
+
+def _guard_only(
+    parsed: ParsedFile,
+    result: ProcessResult,
+    free_cols: frozenset[str],
+    coded: list[tuple[str, str, ValueResolver]] | None = None,
+) -> None:
+    """Run the guard over a file that will not be validated (unmapped or refused), so a
+    file holding personal data is quarantined whatever else is wrong with it.
+
+    For an unmapped file, ``coded`` also collects the values of the proposed method and
+    location-type columns that no rule maps, for the mapping page."""
+    scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
+    report = result.report
+    for number, values in parsed.rows:
+        report.rows_read += 1
+        scanner.scan(number, values)
+        for field, col, resolve in coded or ():
+            raw = cell_text(values.get(col)).strip()
+            if raw and resolve(raw).code is None:
+                _note_unmapped(report, field, safe_value(raw))
+    _finish_guard(result, scanner)
+
+
+def _finish_guard(result: ProcessResult, scanner: PiiScanner) -> None:
+    if scanner.blocked:
+        report = result.report
+        report.pii_findings = scanner.results()
+        report.pii_findings_by_kind = scanner.counts_by_kind()
+        report.unmapped_values.clear()  # nothing from a quarantined file is shown
+        _file_error(
+            report,
+            PipelineFileError(
+                E.PERSONAL_DATA,
+                "The file contains personal data ("
+                + ", ".join(sorted(report.pii_findings_by_kind))
+                + "). Nothing was stored; remove those columns or values and upload again.",
+            ),
+        )
+        result.status = "quarantined"
+        result.rows.clear()
+        result.set_aside.clear()
+
+
+def _check_header(parsed: ParsedFile, site_code: str, period: Period, options: Options) -> None:
+    hdr = parsed.header
+    if hdr.site_code:
+        allowed = {site_code.upper(), *(a.upper() for a in options.site_aliases)}
+        if hdr.site_code.upper() not in allowed:
+            raise PipelineFileError(
+                E.SITE_MISMATCH,
+                f"The file is for site {hdr.site_code[:12]}, but was uploaded for {site_code}.",
+            )
+    if (
+        hdr.period_start
+        and hdr.period_end
+        and (
+            hdr.period_start > period.end
+            or hdr.period_end < period.start
+            or (hdr.period_start.year, hdr.period_start.month) != (period.year, period.month)
+        )
+    ):
+        raise PipelineFileError(
+            E.PERIOD_MISMATCH,
+            f"The file covers {hdr.period_start.isoformat()} to {hdr.period_end.isoformat()}, "
+            f"but was uploaded for {period}.",
+        )

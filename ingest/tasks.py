@@ -1,0 +1,89 @@
+"""Celery tasks for submissions: thin wrappers (ids in, one service call each).
+
+``process_submission`` acknowledges late and is rejected back to the queue if its worker
+dies, so a killed worker's file is processed again from the start; the service's
+advisory lock and status checks make a second or concurrent delivery harmless, and its
+attempt counter turns a file that keeps killing workers into ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from celery.signals import worker_process_init
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError
+
+from ingest import geocode_retry, services
+
+logger = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def _warm_geocoder(**kwargs: Any) -> None:
+    """Build the geocoder's in-memory gazetteer when a pool process starts, not inside
+    the first submission it processes (seconds with the London gazetteer)."""
+    try:
+        from incidents.geocoding.service import get_geocoder
+
+        get_geocoder()
+    except Exception:  # a cold geocoder is built later, on first use
+        logger.warning("geocoder warm-up failed; it will be built on first use", exc_info=True)
+    finally:
+        from django.db import connections
+
+        # The pool process must not keep a connection opened before its first task.
+        connections.close_all()
+
+
+@shared_task(
+    name=services.PROCESS_SUBMISSION_TASK,  # services send it by this name
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=getattr(settings, "SUBMISSION_MAX_ATTEMPTS", 3),
+    time_limit=getattr(settings, "SUBMISSION_TASK_TIME_LIMIT", 900),
+    soft_time_limit=getattr(settings, "SUBMISSION_TASK_SOFT_TIME_LIMIT", 840),
+)
+def process_submission(submission_id: int) -> str:
+    """Run the pipeline for one submission; returns its final status."""
+    return str(services.submission_process(submission_id=submission_id).status)
+
+
+@shared_task(
+    name="ingest.tasks.sweep_stuck_submissions",
+    acks_late=True,
+    time_limit=300,
+    soft_time_limit=270,
+)
+def sweep_stuck_submissions() -> list[int]:
+    """Re-enqueue queued submissions the broker lost and running ones that went stale."""
+    return services.submissions_sweep()
+
+
+@shared_task(
+    name="ingest.tasks.send_overdue_reminders",
+    acks_late=True,
+    time_limit=600,
+    soft_time_limit=540,
+)
+def send_overdue_reminders() -> dict[str, int]:
+    """Monthly: e-mail liaisons of sites whose file for last month is overdue."""
+    return services.overdue_reminders_send()
+
+
+@shared_task(
+    name="ingest.tasks.retry_pending_geocodes",
+    acks_late=True,
+    time_limit=900,
+    soft_time_limit=840,
+)
+def retry_pending_geocodes() -> dict[str, object]:
+    """Every 15 minutes: geocode incidents stored ``pending`` while the geocoder was
+    unavailable. Locked and idempotent, so overlaps are harmless."""
+    return geocode_retry.pending_geocodes_retry().as_dict()
