@@ -122,7 +122,7 @@ NAVIGATION: tuple[_NavEntry, ...] = (
     ),
     _NavEntry(
         "Submissions",
-        ("hospitals:submission_list", "hospitals:submissions"),
+        ("ingest:submission_list", "ingest:submissions"),
         _roles(Role.LIAISON, Role.DATA_MANAGER),
         "Upload your emergency department's monthly extract and check its progress.",
     ),

@@ -29,8 +29,8 @@ from incidents.geocoding.geocoder import Geocoder
 from incidents.geocoding.loaders import gazetteer_load
 from incidents.geocoding.service import reset_geocoder
 from incidents.models import Incident
-from ingest.tasks import retry_pending_geocodes
 from ingest import geocode_retry, services
+from ingest.tasks import retry_pending_geocodes
 from istv_portal.celery import app as celery_app
 from tests.factories import login_verified
 from tests.geocoding.conftest import HACKNEY, LAMBETH, SOUTHWARK, write_mini_gazetteer

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ingest.pipeline import HarmonisedRow
 from ingest.scorecard import History, Thresholds, build_scorecard, volume
-from istv_portal.periods import due_date
-from istv_portal.periods import Period
+from istv_portal.periods import Period, due_date
 
 LONDON = ZoneInfo("Europe/London")
 MAY = Period(2025, 5)
