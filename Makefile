@@ -36,7 +36,7 @@ run: install
 test: install-dev
 	$(PY) scripts/devstack.py test -- $(PYTEST_ARGS)
 
-## make check: the quality gates alone (ruff, mypy, Django checks, migrations).
+## make check: the quality gates alone (ruff, mypy, import-linter, vulture, Django checks, migrations).
 check: install-dev
 	$(PY) scripts/devstack.py check
 

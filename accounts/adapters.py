@@ -36,7 +36,7 @@ class InviteOnlyAccountAdapter(DefaultAccountAdapter):
         """A correct password rotates the session key at once, before the MFA step (Django
         rotates it again when the sign-in completes), so a key planted before sign-in is
         worthless at every stage."""
-        user = super().authenticate(request, **credentials)
+        user: AbstractBaseUser | None = super().authenticate(request, **credentials)
         if user is not None and hasattr(request, "session"):
             request.session.cycle_key()
         return user

@@ -7,15 +7,22 @@ must not become a second, unaudited way to change access, so nothing here is edi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from accounts.models import AccessGrant, ApiToken, Invitation, Membership, Organisation, User
 
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin generic in its model, but Django's class takes no
+    # parameter at run time; these admins share one base, so it is typed for any model.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(_ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

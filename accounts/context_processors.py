@@ -1,9 +1,7 @@
 """Navigation shown to each person: only what their role allows.
 
 The header lists a link only when the person's roles (or effective data access) allow
-it AND its URL name resolves, so a section appears as soon as its views are wired in and
-never before. Each entry may name several candidate URL names; the first that resolves
-is used.
+it. Every entry names one URL name, which must resolve (tests/ui/test_navigation.py).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts.access import DATA_ROLES, EffectiveAccess, effective_access, user_role_kinds
 from accounts.audit.selectors import can_view_audit
@@ -56,7 +54,7 @@ Rule = Callable[[_Viewer], bool]
 @dataclass(frozen=True)
 class _NavEntry:
     label: str
-    url_names: tuple[str, ...]
+    url_name: str
     allowed: Rule
     description: str = ""
 
@@ -107,101 +105,92 @@ def _programme_team(viewer: _Viewer) -> bool:
 
 
 NAVIGATION: tuple[_NavEntry, ...] = (
-    _NavEntry("Home", ("home",), _everyone),
+    _NavEntry("Home", "home", _everyone),
     _NavEntry(
         "Explore",
-        ("incidents:explore", "incidents:incident_list"),
+        "incidents:explore",
         _data_users,
         "Search and filter incidents in the areas you have access to.",
     ),
     _NavEntry(
         "Dashboard",
-        ("incidents:dashboard",),
+        "incidents:dashboard",
         _data_users,
         "Trends, maps and counts for your areas.",
     ),
     _NavEntry(
         "Submissions",
-        ("ingest:submission_list", "ingest:submissions"),
+        "ingest:submission_list",
         _roles(Role.LIAISON, Role.DATA_MANAGER),
         "Upload your emergency department's monthly extract and check its progress.",
     ),
     _NavEntry(
         "Geocode review",
-        ("geocoding:review_list",),
+        "geocoding:review_list",
         _roles(Role.DATA_MANAGER),
         "Confirm or correct locations the geocoder was unsure of.",
     ),
     _NavEntry(
         "Use of your data",
-        ("incidents:transparency",),
+        "incidents:transparency",
         _roles(Role.LIAISON),
         "Which organisations viewed or downloaded your hospital's data, and why.",
     ),
     _NavEntry(
         "Monitoring reports",
-        ("incidents:monitoring_list",),
+        "incidents:monitoring_list",
         _monitoring_readers,
         "Monthly monitoring tables with disclosure control, by release.",
     ),
     _NavEntry(
         "Manage access",
-        ("accounts:index", "accounts:user_list"),
+        "accounts:index",
         _access_admins,
         "Invite people, manage organisations and grant or revoke access to data.",
     ),
     _NavEntry(
         "Audit log",
-        ("audit:index", "audit:event_list"),
+        "audit:event_list",
         _audit_viewers,
         "See who signed in, changed access or used data, and export the record.",
     ),
     _NavEntry(
         "Agreements",
-        ("programme:agreement_list",),
+        "programme:agreement_list",
         _agreement_managers,
         "The data-sharing agreements that every access grant rests on.",
     ),
     _NavEntry(
         "Case studies",
-        ("programme:case_study_list",),
+        "programme:case_study_list",
         _members,
         "What partners across London have done with the data.",
     ),
     _NavEntry(
         "Guidance",
-        ("programme:guidance",),
+        "programme:guidance",
         _roles(Role.LIAISON, Role.DATA_MANAGER),
         "Recording useful ISTV data in the emergency department, and your site's feedback.",
     ),
     _NavEntry(
         "Impact",
-        ("programme:impact",),
+        "programme:impact",
         _programme_team,
         "Who uses the data, how, and whether coverage and quality are improving.",
     ),
     _NavEntry(
         "API tokens",
-        ("accounts:token_list", "accounts:api_tokens"),
+        "accounts:token_list",
         _everyone,
         "Create and revoke personal tokens for using the API.",
     ),
     _NavEntry(
         "Account security",
-        ("mfa_index",),
+        "mfa_index",
         _everyone,
         "Your authenticator app, recovery codes, password and signed-in sessions.",
     ),
 )
-
-
-def _resolve(url_names: tuple[str, ...]) -> str | None:
-    for name in url_names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
 
 
 def _is_current(path: str, url: str) -> bool:
@@ -217,9 +206,8 @@ def navigation_for(
     viewer = _Viewer(user, role_kinds)
     links = []
     for entry in NAVIGATION:
-        # Resolve first: it is cheap, and a section without views needs no access check.
-        url = _resolve(entry.url_names)
-        if url is not None and entry.allowed(viewer):
+        if entry.allowed(viewer):
+            url = reverse(entry.url_name)
             links.append(
                 NavLink(entry.label, url, _is_current(request.path, url), entry.description)
             )

@@ -23,7 +23,7 @@ class DemoSite(NamedTuple):
     is_major_trauma_centre: bool = False
 
 
-# London's 28 Type 1 EDs (ISTV-DATASET.md section 4). Used when the ODS sites file is
+# London's 28 Type 1 EDs. Used when the ODS sites file is
 # absent; when present, the file supplies coordinates and the borough.
 TYPE1_SITES: tuple[DemoSite, ...] = (
     DemoSite(

@@ -5,7 +5,7 @@ Forms validate input only; every write goes through ``accounts.services``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -20,6 +20,15 @@ from accounts.agreements import agreement_registered, grant_agreement_check
 from accounts.geography import BOROUGH_CHOICES, LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, Organisation, User
 from accounts.services import GRANT_FIELDS, MEMBERSHIP_FIELDS, ORGANISATION_FIELDS
+
+if TYPE_CHECKING:
+    # django-stubs makes ModelForm generic in its model (typing ``instance``), but
+    # Django's class takes no parameter at run time: the parameters are for mypy only.
+    _OrganisationModelForm = forms.ModelForm[Organisation]
+    _MembershipModelForm = forms.ModelForm[Membership]
+    _GrantModelForm = forms.ModelForm[AccessGrant]
+else:
+    _OrganisationModelForm = _MembershipModelForm = _GrantModelForm = forms.ModelForm
 
 
 def _date_widget() -> forms.DateInput:
@@ -54,7 +63,7 @@ class OptionalReasonForm(ReasonForm):
     )
 
 
-class OrganisationForm(forms.ModelForm):
+class OrganisationForm(_OrganisationModelForm):
     gss_code = forms.ChoiceField(
         label="Borough (CSPs only)",
         choices=[("", "Not a CSP"), *BOROUGH_CHOICES],
@@ -67,7 +76,7 @@ class OrganisationForm(forms.ModelForm):
         labels = {"kind": "Type", "is_active": "Active"}
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(_MembershipModelForm):
     narrowed_boroughs = forms.MultipleChoiceField(
         label="Narrow to these boroughs",
         choices=BOROUGH_CHOICES,
@@ -103,7 +112,7 @@ class MembershipForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in MEMBERSHIP_FIELDS}
 
 
-class GrantForm(forms.ModelForm):
+class GrantForm(_GrantModelForm):
     level = forms.ChoiceField(choices=AccessGrant.Level.choices, widget=forms.RadioSelect)
     boroughs = forms.MultipleChoiceField(
         label="Boroughs",

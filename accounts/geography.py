@@ -1,7 +1,7 @@
 """London's 33 local authorities (GSS codes), used when no boundary file is available.
 
 Names follow the ONS LAD22 boundary file; the Metropolitan Police BCU groupings are from
-ISTV-DATASET.md section 3 (the City of London has its own police force).
+the Metropolitan Police's area (the City of London has its own police force).
 """
 
 from __future__ import annotations
@@ -45,7 +45,3 @@ LONDON_BOROUGHS: dict[str, str] = {
 BOROUGH_CHOICES = sorted(
     ((code, name) for code, name in LONDON_BOROUGHS.items()), key=lambda c: c[1]
 )
-
-
-def is_london_borough(code: str) -> bool:
-    return code in LONDON_BOROUGHS

@@ -24,7 +24,8 @@ RATE_LIMIT_ERROR_CODES = frozenset({"too_many_login_attempts", "rate_limited"})
 
 
 def user_has_mfa(user: AbstractBaseUser) -> bool:
-    return is_mfa_enabled(user, PRIMARY_MFA_TYPES)
+    enabled: bool = is_mfa_enabled(user, PRIMARY_MFA_TYPES)  # allauth is untyped
+    return enabled
 
 
 def session_passed_mfa(request: HttpRequest) -> bool:

@@ -82,11 +82,12 @@ class EncryptingMFAAdapter(DefaultMFAAdapter):
         """MFA is mandatory: the last TOTP or WebAuthn authenticator cannot be removed."""
         if authenticator.type not in PRIMARY_MFA_TYPES:
             return True
-        return (
+        others: bool = (
             Authenticator.objects.filter(user_id=authenticator.user_id, type__in=PRIMARY_MFA_TYPES)
             .exclude(pk=authenticator.pk)
             .exists()
         )
+        return others
 
 
 @transaction.atomic

@@ -19,7 +19,8 @@ class _LockoutAuditMixin(mfa_forms.BaseAuthenticateForm):
 
     def clean_code(self) -> str:
         try:
-            return super().clean_code()
+            code: str = super().clean_code()
+            return code
         except ValidationError as exc:
             if is_rate_limited(exc):
                 record_lockout(context.request, self.user, factor="mfa")

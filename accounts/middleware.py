@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
@@ -67,7 +66,7 @@ class SessionLifetimeMiddleware:
             last_seen = _parse(request.session.get(SESSION_LAST_SEEN))
             if started is None or last_seen is None:
                 # A session signed in without our login receiver: its clock starts now.
-                start_session_clock(request, user)  # type: ignore[arg-type]
+                start_session_clock(request, user)
             elif now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
                 return end_session(request, "absolute_timeout")
             elif now - last_seen > settings.SESSION_IDLE_TIMEOUT:
@@ -95,7 +94,6 @@ class ActiveAccessMiddleware:
             # leaves the session in place; end it for good.
             return self._end_orphaned_session(request)
         if user.is_authenticated:
-            user = cast(User, user)
             if not user.is_active or user.status == User.Status.DEACTIVATED:
                 return end_session(request, "deactivated")
             epoch = request.session.get(SESSION_ACCESS_EPOCH)

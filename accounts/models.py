@@ -61,7 +61,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # that carry an older value are refused on their next request.
     access_epoch = models.PositiveIntegerField(default=0)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

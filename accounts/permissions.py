@@ -7,6 +7,7 @@ the same way, so it is no way around the second factor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from allauth.account.decorators import secure_admin_login
@@ -53,7 +54,10 @@ def harden_admin_site(site: AdminSite) -> None:
     signed in but have not passed MFA get no admin page at all.
     """
     base_has_permission = site.has_permission
-    base_login = secure_admin_login(site.login)
+    # allauth is untyped; the wrapped view keeps the admin login's own signature.
+    base_login: Callable[[HttpRequest, dict[str, Any] | None], HttpResponse] = secure_admin_login(
+        site.login
+    )
 
     def has_permission(request: HttpRequest) -> bool:
         return base_has_permission(request) and is_verified_session(request)

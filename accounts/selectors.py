@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import EffectiveAccess, active_grants_q, effective_access_for_users
-from accounts.audit.denials import OutOfScope, get_in_scope_or_404
+from accounts.audit.denials import deny, get_in_scope_or_404
 from accounts.models import AccessGrant, ApiToken, Membership, Organisation, User
 from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 
@@ -91,7 +91,7 @@ def organisation_people(*, viewer: User, organisation_pk: int) -> tuple[Organisa
     if organisation is None:
         raise Http404
     if not (is_access_admin(viewer) or organisation.pk in led_organisation_ids(viewer)):
-        raise OutOfScope(object_type="accounts.organisation", object_id=organisation_pk)
+        deny(object_type="accounts.organisation", object_id=organisation_pk)
     people = list(
         User.objects.filter(memberships__organisation=organisation)
         .distinct()
@@ -145,7 +145,9 @@ def membership_get(*, pk: int) -> Membership:
     return membership
 
 
-def grant_list(*, organisation: Organisation | None = None, include_ended: bool = False):
+def grant_list(
+    *, organisation: Organisation | None = None, include_ended: bool = False
+) -> QuerySet[AccessGrant]:
     grants = AccessGrant.objects.select_related(
         "organisation", "granted_by", "revoked_by"
     ).order_by("organisation__name", "-valid_from", "pk")
@@ -163,7 +165,9 @@ def grant_get(*, pk: int) -> AccessGrant:
     return grant
 
 
-def grants_expiring(*, within_days: int = ACCESS_REVIEW_EXPIRY_DAYS, today: date | None = None):
+def grants_expiring(
+    *, within_days: int = ACCESS_REVIEW_EXPIRY_DAYS, today: date | None = None
+) -> QuerySet[AccessGrant]:
     today = today or timezone.localdate()
     return (
         AccessGrant.objects.select_related("organisation")

@@ -106,10 +106,12 @@ def _member_ids(organisation_id: int) -> list[int]:
     )
 
 
-def _send_mail_on_commit(*, subject: str, template: str, context: dict[str, Any], to: list[str]):
+def _send_mail_on_commit(
+    *, subject: str, template: str, context: dict[str, Any], to: list[str]
+) -> None:
     """Send after commit: a rolled-back change must not have told anyone about itself."""
     body = render_to_string(template, context)
-    prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
+    prefix = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
 
     def _send() -> None:
         send_mail(f"{prefix}{subject}", body, None, to, fail_silently=False)
@@ -495,7 +497,7 @@ def _grant_shrinks(before: dict[str, Any], after: dict[str, Any]) -> bool:
             return True
     if _PRECISION_RANK[after["location_precision"]] < _PRECISION_RANK[before["location_precision"]]:
         return True
-    return (
+    return bool(
         after["valid_until"] < before["valid_until"] or after["valid_from"] > before["valid_from"]
     )
 
@@ -507,7 +509,7 @@ def _grant_clean(grant: AccessGrant) -> None:
         grant.include_unlocated = False
     grant.boroughs = sorted(set(grant.boroughs))
     if grant.level == AccessGrant.Level.AGGREGATE:
-        # Aggregate output carries neither free text nor points (ISTV-DATASET.md section 6).
+        # Aggregate output carries neither free text nor points (the disclosure rules).
         grant.free_text_visible = False
         grant.location_precision = AccessGrant.Precision.LSOA
     grant.full_clean(exclude=["granted_by", "revoked_by"])

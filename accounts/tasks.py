@@ -21,5 +21,5 @@ def send_grant_expiry_warnings() -> int:
 
 @shared_task(name="accounts.tasks.deactivate_inactive_users", time_limit=600, soft_time_limit=540)
 def deactivate_inactive_users() -> int:
-    """Deactivate accounts unused for ACCOUNT_INACTIVITY_DAYS (SECURITY item 23)."""
+    """Deactivate accounts unused for ACCOUNT_INACTIVITY_DAYS."""
     return len(services.users_deactivate_inactive())

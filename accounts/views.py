@@ -2,7 +2,7 @@
 
 Views are thin: forms validate, ``accounts.services`` writes, ``accounts.selectors``
 reads. Administration pages are for access administrators at the GLA: anyone else gets
-404 on a page (its existence is not revealed) and 403 on a write (SECURITY item 20).
+404 on a page (its existence is not revealed) and 403 on a write.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.access import effective_access
 from accounts.audit import patterns
-from accounts.audit.denials import OutOfScope
+from accounts.audit.denials import deny
 from accounts.audit.models import Action, QueryPatternFlag
 from accounts.audit.services import audit_record
 from accounts.forms import (
@@ -54,22 +54,16 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"access": effective_access(_actor(request))})
 
 
-def _deny(request: HttpRequest, status: int) -> None:
-    """Refuse: 403 and ``OutOfScope`` are both audited as denials (SECURITY item 22)."""
-    if status == 403:
-        raise PermissionDenied
-    # Audited as a denial by the audit middleware; the answer is an ordinary 404.
-    raise OutOfScope(object_type="page", object_id=request.path[:64])
-
-
-def access_admin_required(view: Any) -> Any:
+def access_admin_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Only GLA access administrators; others get 404 on pages and 403 on writes."""
 
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not selectors.is_access_admin(request.user):
-            _deny(request, 403 if request.method == "POST" else 404)
+            deny(request, status=403 if request.method == "POST" else 404)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -401,7 +395,7 @@ def my_organisation(request: HttpRequest) -> HttpResponse:
     """An organisation lead's way in: the people of the (first) organisation they lead."""
     led = sorted(selectors.led_organisation_ids(_actor(request)))
     if not led:
-        _deny(request, 404)
+        deny(request)
     return redirect("accounts:organisation_people", pk=led[0])
 
 

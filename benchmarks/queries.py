@@ -473,6 +473,7 @@ def export_worker(database: str, limit: int, date_from: str = "2023-01-01") -> N
     from incidents.filters import IncidentFilterSet
     from incidents.masking import Masker
     from incidents.masking_sql import incident_csv_export
+    from incidents.selectors import Purpose
 
     user = User.objects.get(email="record@bench.test")
     access = effective_access(user)
@@ -480,7 +481,9 @@ def export_worker(database: str, limit: int, date_from: str = "2023-01-01") -> N
     masker.geography.snap_cells()  # geography loaded before the baseline is taken
     base_mb = peak_rss_mb()
     started = time.perf_counter()
-    fs = IncidentFilterSet({"assault_date_from": date_from}, user=user, access=access, records=True)
+    fs = IncidentFilterSet(
+        {"assault_date_from": date_from}, user=user, access=access, purpose=Purpose.RECORDS
+    )
     assert fs.is_valid()
     queryset = fs.qs.order_by("-assault_at", "-id")[:limit]
     fields = [
@@ -517,6 +520,7 @@ def measure(database: str, export_rows: int) -> int:
     from incidents.aggregates import GridScope, GroupByError, aggregate_counts, needs_protection
     from incidents.filters import IncidentFilterSet
     from incidents.masking import RAW_FIELDS, Masker
+    from incidents.selectors import Purpose
 
     record = User.objects.get(email="record@bench.test")
     aggregate = User.objects.get(email="aggregate@bench.test")
@@ -542,7 +546,7 @@ def measure(database: str, export_rows: int) -> int:
             },
             user=record,
             access=access,
-            records=True,
+            purpose=Purpose.RECORDS,
         )
         assert fs.is_valid(), fs.errors
         rows = list(fs.qs.order_by("-assault_at", "-id").values(*RAW_FIELDS)[:101])

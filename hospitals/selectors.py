@@ -20,8 +20,8 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.access import user_roles
-from accounts.models import DataSharingAgreement, Membership, User
+from accounts.models import DataSharingAgreement, User
+from accounts.roles import is_data_manager
 from hospitals.models import HospitalSite, Submission
 from istv_portal.periods import due_date, last_complete_month, months_ending
 
@@ -38,13 +38,9 @@ def sites_uploadable_by(user: User) -> QuerySet[HospitalSite]:
     ).order_by("name")
 
 
-def _is_data_manager(user: User) -> bool:
-    return user.is_authenticated and Membership.Role.DATA_MANAGER in user_roles(user)
-
-
 def sites_tracked_by(user: User) -> QuerySet[HospitalSite]:
     """Sites on ``user``'s tracker: all for data managers, their own for liaisons."""
-    if _is_data_manager(user):
+    if is_data_manager(user):
         return HospitalSite.objects.order_by("name")
     return sites_uploadable_by(user)
 
@@ -54,14 +50,14 @@ def submissions_visible_to(user: User) -> QuerySet[Submission]:
     base = Submission.objects.select_related("site", "uploaded_by")
     if not user.is_authenticated or not user.is_active:
         return base.none()
-    if _is_data_manager(user):
+    if is_data_manager(user):
         return base.all()
     return base.filter(site__in=sites_uploadable_by(user))
 
 
 def submissions_for_review(user: User) -> QuerySet[Submission]:
     """Submissions waiting for a data manager's decision (none for anyone else)."""
-    if not _is_data_manager(user):
+    if not is_data_manager(user):
         return Submission.objects.none()
     return submissions_visible_to(user).filter(status=Status.READY_FOR_REVIEW)
 
@@ -151,7 +147,7 @@ def site_can_submit(site: HospitalSite, *, on: date | None = None) -> tuple[bool
     if any(a.is_active_on(day) for a in agreements):
         return True, ""
     if not agreements:
-        if getattr(settings, "PROGRAMME_REQUIRE_PROVIDER_AGREEMENT", False):
+        if settings.PROGRAMME_REQUIRE_PROVIDER_AGREEMENT:
             return False, (
                 f"{site.name} has no data-sharing agreement in force, so uploads are paused. "
                 "Please contact the GLA data team."

@@ -1,7 +1,7 @@
 """Counts of incidents grouped by up to three dimensions, with disclosure control.
 
 One SQL query (``values(*dims).annotate(count=Count("id"))``) over a queryset that
-already went through the scoping chokepoint and the filter set, under a time budget;
+already went through the one door (``visible_to``) and the filter set, under a time budget;
 then, for aggregate-level users and for every output marked aggregate, the full grid of
 the viewer's scope with every count published by the cell-key method
 (``incidents/disclosure.py``: 0-7 → ``"*"``, others perturbed and rounded to 5) and its
@@ -9,7 +9,7 @@ note, or a refusal when the grid is too large or too sparse to publish.
 
 Use::
 
-    fs = IncidentFilterSet(params, user=user)             # records=False: counts only
+    fs = IncidentFilterSet(params, user=user)             # Purpose.COUNTS: counts only
     result = aggregate_counts(
         fs.qs, ["borough", "month"], protect=needs_protection(fs.access), scope=GridScope.of(fs)
     )

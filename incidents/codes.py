@@ -1,4 +1,4 @@
-"""Harmonised code lists and source-value synonyms (ISTV-DATASET.md section 2).
+"""Harmonised code lists and source-value synonyms of the ISTV data standard.
 
 This module is the seed for the editable reference tables: the portal's own categories,
 the national two-character codes, trust labels, free-text keywords and SNOMED CT

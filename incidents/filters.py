@@ -1,6 +1,6 @@
 """The one filter definition for incident data: pages, the API and exports all use it.
 
-``IncidentFilterSet`` always starts from the scoping chokepoint
+``IncidentFilterSet`` always starts from the one door (``visible_to``)
 (:func:`incidents.selectors.visible_to`) for the user it is given, never from the
 queryset a caller passes in, so no filter can widen what someone sees. A filter value
 outside the user's scope (a borough they have no grant for, another hospital) narrows the
@@ -35,7 +35,7 @@ from accounts.access import EffectiveAccess, effective_access
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from incidents.models import Incident, Release
-from incidents.selectors import scope_q, visible_to
+from incidents.selectors import Purpose, no_incidents, scope_q, visible_to
 
 GSS_WARD = re.compile(r"^E05\d{6}$")
 GSS_LSOA = re.compile(r"^E01\d{6}$")
@@ -213,15 +213,14 @@ class IncidentFilterSet(filters.FilterSet):
         *,
         user: User | None = None,
         access: EffectiveAccess | None = None,
-        records: bool = False,
-        downloads: bool = False,
+        purpose: Purpose = Purpose.COUNTS,
         request: Any = None,
         prefix: str | None = None,
     ) -> None:
         # Always bound: an empty filter is a valid query (everything in scope).
         super().__init__(
             as_query_dict(data),
-            queryset if queryset is not None else Incident.objects.none(),
+            queryset if queryset is not None else no_incidents(),
             request=request,
             prefix=prefix,
         )
@@ -231,23 +230,22 @@ class IncidentFilterSet(filters.FilterSet):
         self.access = (
             access if access is not None else (effective_access(user) if user is not None else None)
         )
-        self.records = records
-        self.downloads = downloads
+        self.purpose = Purpose(purpose)
 
     # --- the base queryset ------------------------------------------------------------
 
     def filter_queryset(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-        """Start again from the chokepoint (pinned to the release, if one was chosen)."""
+        """Start again from the one door (pinned to the release, if one was chosen)."""
         if self.user is None or self.access is None or self.form.errors:
-            return Incident.objects.none()
+            return no_incidents()
         base = visible_to(
             self.user,
             release=self.form.cleaned_data.get("release"),
-            records=self.records,
-            downloads=self.downloads,
+            purpose=self.purpose,
             access=self.access,
         )
-        return super().filter_queryset(base)
+        filtered: QuerySet[Incident] = super().filter_queryset(base)  # django-filter is untyped
+        return filtered
 
     def get_form_class(self) -> type[forms.Form]:
         """The generated form, plus the cross-field checks (which need the user's access)."""
@@ -315,7 +313,7 @@ class IncidentFilterSet(filters.FilterSet):
     def filter_release(
         self, qs: QuerySet[Incident], name: str, value: Release
     ) -> QuerySet[Incident]:
-        return qs  # applied by the chokepoint in filter_queryset
+        return qs  # applied by the one door in filter_queryset
 
     # --- the filter as applied, for audit rows, manifests and saved queries --------------
 

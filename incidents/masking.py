@@ -16,8 +16,8 @@ What a user receives depends on the grant in the incident's borough
     the centroid of the incident's LSOA (2021).
 
 The free-text location is kept only in boroughs whose grant allows it. A borough where the
-user is not record level gets neither a point nor text (SECURITY.md 36): the record
-querysets already exclude such rows (``visible_to(..., records=True)``), and the masker
+user is not record level gets neither a point nor text: the record
+querysets already exclude such rows (``visible_to(..., purpose=Purpose.RECORDS)``), and the masker
 drops them again as a second line of defence.
 
 Use::

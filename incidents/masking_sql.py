@@ -52,6 +52,7 @@ from incidents.masking import (
     Masker,
 )
 from incidents.models import Incident
+from incidents.selectors import incident_columns_shape, incidents_among
 from istv_portal.spreadsheet import FORMULA_PREFIXES
 
 # The inner SELECT's columns: the filtered queryset's ``values()`` under these aliases
@@ -146,7 +147,7 @@ def _inner_sql(queryset: QuerySet[Incident]) -> tuple[str, list[Any], bool]:
         sql, params = compiler.as_sql()
         return sql, list(params), False
     except EmptyResultSet:
-        base = Incident.objects.order_by().values(**_INNER).query.get_compiler(queryset.db)
+        base = incident_columns_shape().values(**_INNER).query.get_compiler(queryset.db)
         sql, params = base.as_sql()
         return sql, list(params), True
 
@@ -175,7 +176,7 @@ def _unprojected_snaps(
     ``lat``/``lon``); rows it sends to the LSOA centroid are left out. Normally none (see
     the module docstring)."""
     if queryset.query.is_sliced:  # cannot be filtered further: take its ids as a subquery
-        queryset = Incident.objects.filter(pk__in=queryset.values("pk"))
+        queryset = incidents_among(queryset)
     rows = (
         queryset.order_by()
         .filter(borough_code__in=list(snapped), lat__isnull=False, lon__isnull=False)

@@ -1,7 +1,8 @@
 """Harmonised incidents, monthly releases and their notes, set-aside rows and code lists.
 
-Incident rows are written only by the pipeline's bulk loader (COPY) and read only through
-the scoping chokepoint ``Incident.objects.visible_to(user)`` in ``incidents/selectors.py``.
+Incident rows are written only by the submission journey's loader (``ingest.loader``, with
+COPY) and read only through the one door, ``visible_to(user, purpose=...)`` in
+``incidents/selectors.py``, or the London-wide selectors beside it.
 """
 
 from __future__ import annotations
@@ -117,13 +118,6 @@ class ReleaseNote(models.Model):
         return f"Notes for release {self.release_id}"
 
 
-class IncidentQuerySet(models.QuerySet["Incident"]):
-    """Scoping lives in incidents/selectors.py (visible_to); this only adds shortcuts."""
-
-    def published(self) -> IncidentQuerySet:
-        return self.filter(submission__status="published")
-
-
 class Incident(models.Model):
     """One harmonised assault attendance, with its geocode and lineage."""
 
@@ -183,8 +177,6 @@ class Incident(models.Model):
 
     rules = models.JSONField(default=list, blank=True, help_text="Cleaning rules applied.")
     warnings = models.JSONField(default=list, blank=True)
-
-    objects = IncidentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-assault_at", "-id"]
@@ -247,7 +239,7 @@ class SavedQuery(models.Model):
     """A named filter (and the release it was made on) that can be opened again or shared.
 
     Only the filter parameters are stored, never results: opening a saved query re-applies
-    it through the scoping chokepoint for the *viewer's* own access, so a query shared
+    it through the one door (``visible_to``) for the *viewer's* own access, so a query shared
     with the organisation shows a member with narrower access only their narrower result.
     """
 

@@ -2,7 +2,7 @@
 
 A report is a standalone HTML page plus one CSV per table, all computed from exactly the
 submissions of one release (so it can be reproduced) and all with disclosure control
-(ISTV-DATASET.md section 6): these outputs are marked aggregate whoever reads them.
+(the data standard's disclosure rules): these outputs are marked aggregate whoever reads them.
 
 Reports are archived as files under ``PRIVATE_STORAGE_ROOT / "monitoring" / <release>``,
 with ``index.json`` listing them (release, label, when, files and their SHA-256). They
@@ -17,10 +17,9 @@ import json
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -35,8 +34,10 @@ from incidents.aggregates import (
     GridScope,
     aggregate_counts,
 )
+from incidents.disclosure import Published
 from incidents.exports import EXPORT_FORMATS, FieldSpec
-from incidents.models import Incident, Release
+from incidents.models import Release
+from incidents.selectors import monitoring_incidents
 from incidents.workspace.labels import code_labels
 from istv_portal.periods import add_months
 
@@ -76,6 +77,17 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 
+class MonitoringTable(TypedDict):
+    """One table of the report (``build_tables``), drawn in the HTML and written as CSV."""
+
+    spec: TableSpec
+    # The group-by codes, their ``<dimension>_name`` labels and ``count``.
+    rows: list[dict[str, Any]]
+    total: Published
+    note: str | None
+    columns: list[str]  # the rows' keys, in CSV column order
+
+
 @dataclass
 class ArchivedReport:
     release: int
@@ -88,41 +100,26 @@ def archive_root() -> Path:
     return Path(settings.PRIVATE_STORAGE_ROOT) / "monitoring"
 
 
-def release_incidents(release: Release) -> QuerySet[Incident]:
-    """Every incident of ``release``'s submissions, London-wide.
-
-    Not a per-user read: the report is an aggregate output for which disclosure control is
-    always applied, so it needs the release's whole data rather than one person's scope.
-    Like every scoped read, it counts incidents without a mappable place (in a "not
-    located" row when grouped by borough) and leaves out rows still awaiting geocoding.
-    """
-    return Incident.objects.filter(
-        submission_id__in=release.submissions.through.objects.filter(release_id=release.pk).values(
-            "submission_id"
-        )
-    ).exclude(geocode_status=Incident.GeocodeStatus.PENDING)
-
-
 def _label(dimension: str, value: Any, labels: dict[str, dict[str, str]]) -> str:
     if value is None:
         return "Not recorded"
     if value == NOT_LOCATED:
         return "Not located"
     if dimension == "geo_class":
-        return GEO_CLASSES.get(value, value)
+        return str(GEO_CLASSES.get(value, value))
     if dimension == "borough":
-        return LONDON_BOROUGHS.get(value, value)
+        return str(LONDON_BOROUGHS.get(value, value))
     if dimension in ("method", "location_type"):
-        return labels.get(dimension, {}).get(value, value)
+        return str(labels.get(dimension, {}).get(value, value))
     return str(value)
 
 
-def build_tables(release: Release) -> list[dict[str, Any]]:
+def build_tables(release: Release) -> list[MonitoringTable]:
     """The report's tables, each protected, with rows ready for HTML and CSV."""
-    base = release_incidents(release)
+    base = monitoring_incidents(release)
     latest = base.order_by("-assault_month").values_list("assault_month", flat=True).first()
     labels = code_labels()
-    tables = []
+    tables: list[MonitoringTable] = []
     for spec in TABLES:
         queryset = base
         window: dict[str, Any] = {}
@@ -171,7 +168,7 @@ def build_tables(release: Release) -> list[dict[str, Any]]:
     return tables
 
 
-def _csv_bytes(table: dict[str, Any]) -> bytes:
+def _csv_bytes(table: MonitoringTable) -> bytes:
     fields = [
         FieldSpec(
             name,

@@ -1,7 +1,12 @@
-"""The scoping chokepoint for incident data, and the scoped reads built on it.
+"""The one door to incident data, and the scoped reads built on it.
 
-Every read of incident rows (pages, API, exports, aggregates, saved queries) starts from
-:func:`visible_to`. Nothing else in the code base calls ``Incident.objects.all()``.
+Every read of incident rows for a person (pages, API, exports, aggregates, saved queries)
+starts from :func:`visible_to` with the :class:`Purpose` it serves. The few reads that are
+deliberately London-wide stand beside it as named selectors (:func:`monitoring_incidents`,
+:func:`impact_incidents`, :func:`hospital_feedback_incidents`), each saying why it is
+London-wide and what disclosure control applies. Apart from this module, only the
+submission journey's loader (``ingest.loader``) touches ``Incident.objects``; an
+architecture test keeps it so.
 
 Scope has three parts, decided here and nowhere else:
 
@@ -10,11 +15,11 @@ Scope has three parts, decided here and nowhere else:
   reproduced after later corrections);
 * **where**: the boroughs of the user's effective access (``accounts.access``), and for
   incidents without a mappable place, the rule below;
-* **level**: ``records=True`` narrows to the boroughs where the user has *record-level*
-  access. Callers that hand out rows (the incidents list, record exports, a record page)
-  must pass it; callers that only count (aggregates) must not, and apply disclosure
-  control instead (incidents/aggregates.py). ``downloads=True`` narrows further to
-  where the user may also download rows.
+* **purpose**: what the rows are for decides which right they need. ``Purpose.RECORDS``
+  (the incidents list, a record page) needs *record-level* access; ``Purpose.COUNTS``
+  (aggregates on pages and the API) needs any access and the caller applies disclosure
+  control (incidents/aggregates.py); ``Purpose.DOWNLOAD_RECORDS`` needs record level and
+  the download right; ``Purpose.DOWNLOAD_COUNTS`` the download right at any level.
 
 **Incidents without a mappable place.** Every assault attendance counts, including those
 at home and those whose place is vague, unknown, abroad, outside London or a chain shop
@@ -41,6 +46,7 @@ incidents/masking.py.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from django.db.models import Max, Min, Q, QuerySet
 
@@ -49,6 +55,28 @@ from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident, Release, SavedQuery
+
+
+class Purpose(StrEnum):
+    """What a read of incident rows is for; each needs its own right (``accounts.access``)."""
+
+    COUNTS = "counts"  # aggregate counts shown on a page or the API: disclosure-controlled
+    RECORDS = "records"  # record lists and pages: record-level access
+    DOWNLOAD_RECORDS = "download_records"  # record exports: record level and download
+    DOWNLOAD_COUNTS = "download_counts"  # aggregate exports: the download right, any level
+
+    @property
+    def right(self) -> str:
+        """The right in ``EffectiveAccess`` this purpose needs."""
+        return _RIGHTS[self]
+
+
+_RIGHTS = {
+    Purpose.COUNTS: "view",
+    Purpose.RECORDS: "record",
+    Purpose.DOWNLOAD_RECORDS: "download",
+    Purpose.DOWNLOAD_COUNTS: "download_counts",
+}
 
 
 def scope_q(access: EffectiveAccess, right: str = "view") -> Q | None:
@@ -78,26 +106,19 @@ def scope_q(access: EffectiveAccess, right: str = "view") -> Q | None:
 def visible_to(
     user: User,
     *,
+    purpose: Purpose,
     release: Release | None = None,
-    records: bool = False,
-    downloads: bool = False,
     access: EffectiveAccess | None = None,
 ) -> QuerySet[Incident]:
-    """Incidents ``user`` may see: published (or pinned to ``release``), in their scope.
+    """Incidents ``user`` may use for ``purpose``: published (or pinned to ``release``),
+    where the purpose's right reaches.
 
-    ``records=True`` keeps only what the user sees at record level; ``downloads=True``
-    only what they may download: with ``records``, rows (record level and the download
-    right); without, counts (the download right at any level).
     ``access`` may be passed when the caller has already computed it (saves two queries);
     it must be ``effective_access(user)``.
     """
     if access is None:
         access = effective_access(user)
-    if downloads:
-        right = "download" if records else "download_counts"
-    else:
-        right = "record" if records else "view"
-    condition = scope_q(access, right)
+    condition = scope_q(access, Purpose(purpose).right)
     if condition is None:
         return Incident.objects.none()
     queryset = Incident.objects.filter(condition)
@@ -137,6 +158,73 @@ def awaiting_geocode(
         submission_id__in=release.submissions.through.objects.filter(release_id=release.pk).values(
             "submission_id"
         )
+    )
+
+
+def no_incidents() -> QuerySet[Incident]:
+    """An empty set of incidents: the answer for a person with no access, or a bad filter."""
+    return Incident.objects.none()
+
+
+def incidents_among(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    """The rows of an already scoped queryset (sliced, say) as one that can be filtered
+    further. Never wider than ``queryset``: it is the subquery of its ids."""
+    return Incident.objects.filter(pk__in=queryset.values("pk"))
+
+
+def incident_columns_shape() -> QuerySet[Incident]:
+    """The incident table with no condition, only for writing the SQL of an answer already
+    known to be empty (the caller adds ``WHERE false``). Never evaluated."""
+    return Incident.objects.order_by()
+
+
+# --- deliberately London-wide reads ---------------------------------------------------------
+
+
+def monitoring_incidents(release: Release) -> QuerySet[Incident]:
+    """Every incident of ``release``'s submissions, London-wide, for its monitoring report.
+
+    Not a per-user read: the report is an aggregate output, produced once per release for
+    the programme team, and its tables go through the same disclosure control as every
+    aggregate answer (``incidents.monitoring`` counts with ``protect=True``), so it needs
+    the release's whole data rather than one person's scope. Like every scoped read, it
+    counts incidents without a mappable place (a "not located" row when grouped by
+    borough) and leaves out rows still awaiting geocoding.
+    """
+    return Incident.objects.filter(
+        submission_id__in=release.submissions.through.objects.filter(release_id=release.pk).values(
+            "submission_id"
+        )
+    ).exclude(geocode_status=Incident.GeocodeStatus.PENDING)
+
+
+def impact_incidents(months: list[dt.date]) -> QuerySet[Incident]:
+    """Published incidents of these assault months, London-wide, for the programme's
+    impact figures (coverage and data quality per month).
+
+    London-wide because the figures are about the data collection itself, not about any
+    place: the impact page shows per month only London totals and shares (placed, unknown
+    codes), never a count by area, hospital or category, so there is no small cell to
+    protect; it is shown to the programme team only.
+    """
+    return Incident.objects.filter(
+        submission__status=Submission.Status.PUBLISHED, assault_month__in=months
+    )
+
+
+def hospital_feedback_incidents(first: dt.date, last: dt.date) -> QuerySet[Incident]:
+    """Published incidents of assault months ``first`` to ``last``, London-wide, for the
+    feedback a hospital's liaison sees on how its data compares with London's.
+
+    The liaison sees their own hospital's rows counted (their own submission, which they
+    already hold) beside London's monthly totals and shares by broad category, which
+    cover thousands of incidents a month across 28 hospitals; no count below London is
+    shown for any other hospital, so no further disclosure control applies.
+    """
+    return Incident.objects.filter(
+        submission__status=Submission.Status.PUBLISHED,
+        assault_month__gte=first,
+        assault_month__lte=last,
     )
 
 

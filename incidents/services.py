@@ -1,6 +1,6 @@
 """Writes of the analyst workspace: saved queries, and the audit rows of data access.
 
-Reads of incident data change nothing, but each one is on the record (SECURITY.md 34):
+Reads of incident data change nothing, but each one is on the record (every data access is audited):
 ``data_access_record`` writes the ``api.called`` / ``data.viewed`` / ``data.downloaded``
 event with the filter as applied and the row count. Details never carry free text or
 personal data: filter values have passed validation, and ``q`` is a search term.

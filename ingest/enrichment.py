@@ -81,7 +81,7 @@ def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeoco
     """Geocode every distinct (description, site, location type) once, in one batch.
 
     If the geocoder is unavailable (an error, or no gazetteer loaded) every row is
-    ``pending`` with no coordinates: never a default point (SECURITY 45, fault 12).
+    ``pending`` with no coordinates: never a default point.
     """
     rows = list(rows)
     keys = [(r.location_description, r.location_type_code) for r in rows]

@@ -1,4 +1,5 @@
-"""Completing incidents that were stored with geocode ``pending`` (SECURITY.md fault 12).
+"""Completing incidents that were stored with geocode ``pending`` (the geocoder was
+unavailable while their file was loaded).
 
 When the geocoder is unavailable while a file is loaded (it raises, or no gazetteer is
 loaded), ``ingest.enrichment.geocode_rows`` stores the rows ``pending`` with no point
@@ -125,9 +126,7 @@ def _submission_figures_refresh(submission_ids: Iterable[int]) -> None:
         else:
             label = (precision or "unplaced") if lat is not None else "unplaced"
         counts[submission_id][label] += 1
-    thresholds = Thresholds.from_settings(
-        getattr(settings, "SUBMISSION_AUTO_PUBLISH_THRESHOLDS", {})
-    )
+    thresholds = Thresholds.from_settings(settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS)
     for submission in Submission.objects.filter(pk__in=ids).only("pk", "scorecard", "report"):
         by_precision = dict(sorted(counts[submission.pk].items()))
         changes: dict[str, Any] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
@@ -13,13 +13,20 @@ from incidents.models import HarmonisedCode
 KIND_CHOICES = HarmonisedCode.Kind.choices
 ALL_HOSPITALS = ""
 
+if TYPE_CHECKING:
+    # django-stubs makes ModelForm generic in its model (typing ``instance``), but
+    # Django's class takes no parameter at run time: the parameter is for mypy only.
+    _CodeModelForm = forms.ModelForm[HarmonisedCode]
+else:
+    _CodeModelForm = forms.ModelForm
+
 
 def _source_choices() -> list[tuple[str, str]]:
     sites = HospitalSite.objects.order_by("name").values_list("site_code", "name")
     return [(ALL_HOSPITALS, "All hospitals"), *((c, f"{n} ({c})") for c, n in sites)]
 
 
-class CodeForm(forms.ModelForm):
+class CodeForm(_CodeModelForm):
     """Label, description and active flag; the code itself never changes."""
 
     class Meta:

@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
-from accounts.access import user_roles
 from accounts.audit.denials import OutOfScope
 from accounts.audit.models import Action
 from accounts.audit.services import audit_record
-from accounts.models import Membership, User
+from accounts.models import User
+from accounts.roles import is_data_manager
 from hospitals.models import HospitalSite
 from incidents.models import HarmonisedCode, ValueSynonym
 from ingest.pipeline.harmonise import CodeReference, norm_label
@@ -26,9 +26,7 @@ Kind = HarmonisedCode.Kind
 
 def is_reference_editor(user: User | None) -> bool:
     """Only data managers maintain the reference data."""
-    return bool(
-        user is not None and user.is_active and Membership.Role.DATA_MANAGER in user_roles(user)
-    )
+    return user is not None and is_data_manager(user)
 
 
 def _require_editor(user: User | None, object_type: str, object_id: int | str = "") -> None:
@@ -66,11 +64,6 @@ def code_references_for_site(site_code: str) -> dict[str, CodeReference | None]:
         )
         for kind in (Kind.METHOD, Kind.LOCATION_TYPE)
     }
-
-
-def active_codes(kind: str) -> list[HarmonisedCode]:
-    """The codes a synonym or value mapping may point at, in display order."""
-    return list(HarmonisedCode.objects.filter(kind=kind, is_active=True))
 
 
 # --- writes -----------------------------------------------------------------------------

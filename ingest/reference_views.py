@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.audit.denials import OutOfScope
+from accounts.audit.denials import deny
 from accounts.models import User
 from incidents.models import HarmonisedCode, ValueSynonym
 from ingest import reference_services as ref
@@ -40,7 +40,7 @@ def reference_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     @never_cache
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not ref.is_reference_editor(_actor(request)):
-            raise OutOfScope(object_type="page", object_id=request.path[:64])
+            deny(request)
         return view(request, *args, **kwargs)
 
     return wrapper

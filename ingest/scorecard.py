@@ -1,4 +1,4 @@
-"""The quality scorecard of one submission (PRODUCT.md 3.2, issue section 2).
+"""The quality scorecard of one submission.
 
 Pure computation: the submission service gathers the inputs (accepted rows, geocode
 outcomes, the report counts, the site's history and London's totals) and stores
@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from ingest.pipeline import HarmonisedRow
 from istv_portal.periods import Period, due_date
@@ -76,6 +76,46 @@ class Timeliness:
     on_time: bool
 
 
+class VolumeJSON(TypedDict):
+    count: int
+    median_12m: float | None
+    same_month_last_year: int | None
+    ratio_to_median: float | None
+    ratio_to_last_year: float | None
+    flag: str
+
+
+class LondonShareJSON(TypedDict):
+    share_this_month: float | None
+    share_12m: float | None
+    flag: str
+
+
+class TimelinessJSON(TypedDict):
+    due: str
+    uploaded: str
+    days_late: int
+    on_time: bool
+
+
+class ScorecardJSON(TypedDict):
+    """``Scorecard.to_json()``: the scorecard stored on a submission."""
+
+    rows_read: int
+    accepted: int
+    set_aside: int
+    set_aside_share: float
+    completeness: dict[str, float]
+    geocoded_by_precision: dict[str, int]
+    geocoded_share: float
+    unknown_code_share: float
+    timeliness: TimelinessJSON
+    volume: VolumeJSON
+    london: LondonShareJSON
+    passes: bool
+    failed_checks: list[str]
+
+
 @dataclass(slots=True)
 class Scorecard:
     rows_read: int
@@ -92,8 +132,9 @@ class Scorecard:
     passes: bool = False
     failed_checks: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> ScorecardJSON:
+        # asdict() is typed dict[str, Any]; its keys are these fields, hence the cast.
+        return cast(ScorecardJSON, asdict(self))
 
 
 def _share(part: int, whole: int) -> float:

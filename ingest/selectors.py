@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -259,7 +259,18 @@ def current_step_label(submission: Submission) -> str:
     return submission.get_status_display()
 
 
-def progress_payload(submission: Submission) -> dict[str, Any]:
+class SubmissionProgress(TypedDict):
+    """``progress_payload``: what the status page polls and first renders."""
+
+    id: int
+    status: str
+    status_label: str
+    progress: int  # 0-100
+    step: str
+    finished: bool
+
+
+def progress_payload(submission: Submission) -> SubmissionProgress:
     """The JSON the status page polls (no counts beyond what the page shows)."""
     finished = submission.status in FINISHED_STATUSES
     return {

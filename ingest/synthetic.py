@@ -39,7 +39,7 @@ from ingest.pipeline.sites import TYPE1_SITES, Site
 from ingest.pipeline.types import Field
 from istv_portal.periods import Period
 
-LONDON_MONTHLY_RECORDS = 2200  # ISTV-DATASET.md section 4: roughly 1,500-3,000 a month
+LONDON_MONTHLY_RECORDS = 2200  # London's EDs see roughly 1,500-3,000 a month
 _GRID = 0.02  # degrees; ~2 km cells for the nearby-places index
 
 METHOD_SHARES: dict[str, float] = {
@@ -163,8 +163,6 @@ class Layout:
     codes: str  # label | national | free_text | snomed
     date_format: str  # strftime for dates (or "iso" / "datetime")
     combined_arrival: bool = False
-    combined_assault: bool = False
-    title_rows: bool = False
 
 
 LAYOUTS: tuple[Layout, ...] = (
@@ -239,7 +237,6 @@ LAYOUTS: tuple[Layout, ...] = (
         "label",
         "%d/%m/%Y",
         combined_arrival=True,
-        title_rows=True,
     ),
     Layout(
         "istv_xml",
@@ -250,7 +247,6 @@ LAYOUTS: tuple[Layout, ...] = (
         "national",
         "iso",
         combined_arrival=True,
-        combined_assault=True,
     ),
     Layout(
         "ecds_extract",
@@ -322,7 +318,7 @@ class Places:
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
         yield from csv.DictReader(fh)
 
 

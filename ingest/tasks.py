@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from ingest import geocode_retry, services
+from ingest.services.common import PROCESS_SUBMISSION_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +40,16 @@ def _warm_geocoder(**kwargs: Any) -> None:
 
 
 @shared_task(
-    name=services.PROCESS_SUBMISSION_TASK,  # services send it by this name
+    name=PROCESS_SUBMISSION_TASK,  # services send it by this name
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(DatabaseError, InterfaceError),
     retry_backoff=2,
     retry_backoff_max=60,
     retry_jitter=True,
-    max_retries=getattr(settings, "SUBMISSION_MAX_ATTEMPTS", 3),
-    time_limit=getattr(settings, "SUBMISSION_TASK_TIME_LIMIT", 900),
-    soft_time_limit=getattr(settings, "SUBMISSION_TASK_SOFT_TIME_LIMIT", 840),
+    max_retries=settings.SUBMISSION_MAX_ATTEMPTS,
+    time_limit=900,
+    soft_time_limit=840,
 )
 def process_submission(submission_id: int) -> str:
     """Run the pipeline for one submission; returns its final status."""

@@ -1,4 +1,4 @@
-"""Upload limits shared by the upload page and the API (SECURITY items 25 and 32).
+"""Upload limits shared by the upload page and the API: size and per-user rate.
 
 * ``request_too_large`` looks at ``Content-Length`` before anything reads the body.
 * ``SizeLimitUploadHandler`` stops the multipart parser as soon as a file grows past

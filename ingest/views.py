@@ -35,13 +35,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.audit.denials import OutOfScope, get_in_scope_or_404
-from accounts.audit.models import Action
+from accounts.audit.denials import deny, get_in_scope_or_404
+from accounts.audit.models import Action, audit_object_type
 from accounts.models import User
-from hospitals import storage
 from hospitals.models import Submission
 from hospitals.selectors import sites_uploadable_by
-from incidents.exports.streams import neutralise
 from incidents.services import data_access_record
 from ingest import selectors as page_selectors
 from ingest.forms import MappingForm, UploadForm
@@ -59,6 +57,9 @@ from ingest.uploads import (
     request_too_large,
     upload_limit_text,
 )
+from istv_portal import private_storage as storage
+from istv_portal.periods import due_day
+from istv_portal.spreadsheet import neutralise
 
 Status = Submission.Status
 ISSUES_PAGE_SIZE = 200
@@ -75,7 +76,7 @@ def _viewer(request: HttpRequest) -> SubmissionViewer:
     """Liaisons and data managers only: anyone else is told the page does not exist."""
     viewer = page_selectors.submission_viewer(_actor(request))
     if not viewer.uses_submissions:
-        raise OutOfScope(object_type="page", object_id=request.path[:64])
+        deny(request)
     return viewer
 
 
@@ -168,9 +169,7 @@ def submission_upload(request: HttpRequest) -> HttpResponseBase:
     sites = sites_uploadable_by(_actor(request))
     if not sites.exists():
         # Data managers and liaisons without an upload right have nothing to upload to.
-        if request.method == "POST":
-            raise PermissionDenied
-        raise OutOfScope(object_type="page", object_id=request.path[:64])
+        deny(request, status=403 if request.method == "POST" else 404)
     if request.method == "POST" and request_too_large(request):
         return _too_large(request, sites)
     handler = install_size_limit(request) if request.method == "POST" else None
@@ -394,8 +393,11 @@ def _original_downloadable(submission: Submission) -> bool:
 @submission_page
 @require_GET
 def submission_original(request: HttpRequest, pk: int) -> FileResponse:
-    """The uploaded file, as an attachment under a generated name (SECURITY item 30)."""
+    """The uploaded file, as an attachment under a generated name, never the uploaded one."""
     submission = _submission(request, pk)
+    if submission.status == Status.QUARANTINED:
+        # Nobody may have a quarantined original, however it was asked for.
+        deny(request, object_type=audit_object_type(submission), object_id=submission.pk)
     if not _original_downloadable(submission):
         raise Http404("The original file is not available.")
     path = storage.path_for(submission.stored_name)
@@ -429,7 +431,7 @@ def submission_original(request: HttpRequest, pk: int) -> FileResponse:
 def review_queue(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     if not viewer.is_data_manager:
-        raise OutOfScope(object_type="page", object_id=request.path[:64])
+        deny(request)
     queue = list(page_selectors.review_queue(_actor(request))[:200])
     return _render(
         request,
@@ -469,5 +471,10 @@ def tracker(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
         "submissions/tracker.html",
-        {"months": months, "rows": rows, "legend": page_selectors.tracker_legend()},
+        {
+            "months": months,
+            "rows": rows,
+            "legend": page_selectors.tracker_legend(),
+            "due_day": due_day(),
+        },
     )

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from kombu import Connection
+from kombu.connection import Connection
 
 logger = logging.getLogger(__name__)
 

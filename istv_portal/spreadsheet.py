@@ -1,4 +1,7 @@
-"""Spreadsheet safety shared by every CSV/XLSX the portal produces (SECURITY item 33)."""
+"""Spreadsheet safety shared by every CSV/XLSX the portal produces.
+
+Formula injection: cells starting =, +, -, @ (or a control character) are neutralised.
+"""
 
 from __future__ import annotations
 

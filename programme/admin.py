@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -11,8 +11,15 @@ from accounts.models import DataSharingAgreement
 from incidents.models import ReleaseNote
 from programme.models import CaseStudy
 
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin generic in its model, but Django's class takes no
+    # parameter at run time; these admins share one base, so it is typed for any model.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+
+class ReadOnlyAdmin(_ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

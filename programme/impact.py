@@ -23,7 +23,8 @@ from django.utils import timezone
 from accounts.audit.models import Action, AuditEvent
 from accounts.models import Membership, Organisation
 from hospitals.models import HospitalSite, Submission
-from incidents.models import Incident, SavedQuery
+from incidents.models import SavedQuery
+from incidents.selectors import impact_incidents
 from istv_portal.periods import add_months, due_date, months_ending
 from programme.models import CaseStudy, UsageMonth, UsageMonthComputed
 
@@ -54,7 +55,7 @@ def _bounds(window: list[date]) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _month_key(value: Any) -> date:
+def _month_key(value: date) -> date:
     if isinstance(value, datetime):
         return timezone.localtime(value).date().replace(day=1)
     return value.replace(day=1)
@@ -197,9 +198,7 @@ def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
     }
     quality = {
         row["assault_month"]: row
-        for row in Incident.objects.filter(
-            submission__status=Submission.Status.PUBLISHED, assault_month__in=window
-        )
+        for row in impact_incidents(window)
         .values("assault_month")
         .annotate(
             total=Count("pk"),

@@ -18,14 +18,15 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import AccessGrant, DataSharingAgreement, User
 from hospitals.models import HospitalSite, Submission
 from hospitals.selectors import sites_uploadable_by
 from incidents.aggregates import AggregateResult, GridScope, aggregate_counts
 from incidents.filters import IncidentFilterSet
-from incidents.models import Incident, Release
+from incidents.models import Release
+from incidents.selectors import hospital_feedback_incidents
 from istv_portal.periods import add_months, last_complete_month, months_ending
-from programme import roles
 from programme.models import CaseStudy
 
 DUE_WITHIN_DAYS = 60
@@ -75,10 +76,6 @@ def agreement_register(*, today: date | None = None) -> list[AgreementRow]:
             due.append(f"Ends {agreement.ends_on:%d %b %Y}")
         rows.append(AgreementRow(agreement, grant_counts.get(agreement.reference, 0), due))
     return rows
-
-
-def agreement_get(*, pk: int) -> DataSharingAgreement:
-    return DataSharingAgreement.objects.prefetch_related("providers", "recipients").get(pk=pk)
 
 
 def agreement_grants(agreement: DataSharingAgreement) -> QuerySet[AccessGrant]:
@@ -250,11 +247,7 @@ def site_feedback(
     today = today or timezone.localdate()
     last = last_complete_month(today)
     first = add_months(last, -(months - 1))
-    base = Incident.objects.filter(
-        submission__status=Submission.Status.PUBLISHED,
-        assault_month__gte=first,
-        assault_month__lte=last,
-    )
+    base = hospital_feedback_incidents(first, last)
     london: dict[date, Mapping[str, Any]] = {
         row["assault_month"]: row
         for row in base.values("assault_month").annotate(**_feedback_counts())

@@ -20,13 +20,14 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts import roles
 from accounts.audit.models import Action
 from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
 from accounts.services import grant_revoke
 from incidents.models import Release, ReleaseNote
-from programme import roles, storage
+from istv_portal import private_storage as storage
 from programme.models import CaseStudy, CaseStudyImage, UsageMonth, UsageMonthComputed
 
 AGREEMENT_FIELDS = (
@@ -67,7 +68,7 @@ def _party_ids(agreement: DataSharingAgreement) -> dict[str, list[int]]:
     }
 
 
-def _check_pdf(upload: UploadedFile) -> None:
+def _check_pdf(upload: UploadedFile[bytes]) -> None:
     if upload.size is None or upload.size > DOCUMENT_MAX_BYTES:
         raise ValidationError({"document": "The signed document must be a PDF under 10 MB."})
     head = upload.read(5)
@@ -76,7 +77,7 @@ def _check_pdf(upload: UploadedFile) -> None:
         raise ValidationError({"document": "The signed document must be a PDF file."})
 
 
-def _store_document(agreement: DataSharingAgreement, upload: UploadedFile) -> str:
+def _store_document(agreement: DataSharingAgreement, upload: UploadedFile[bytes]) -> str:
     """Store a new signed document; return the old stored name (removed after commit)."""
     _check_pdf(upload)
     stored = storage.store_upload(storage.AGREEMENTS, upload)
@@ -112,7 +113,7 @@ def agreement_create(
     actor: User,
     providers: list[Organisation],
     recipients: list[Organisation],
-    document: UploadedFile | None = None,
+    document: UploadedFile[bytes] | None = None,
     activate: bool = False,
     request: HttpRequest | None = None,
     **values: Any,
@@ -155,7 +156,7 @@ def agreement_update(
     agreement: DataSharingAgreement,
     providers: list[Organisation] | None = None,
     recipients: list[Organisation] | None = None,
-    document: UploadedFile | None = None,
+    document: UploadedFile[bytes] | None = None,
     activate: bool = False,
     request: HttpRequest | None = None,
     **values: Any,
@@ -221,7 +222,7 @@ def agreement_update(
         "document_sha256": agreement.document_sha256,
     }
     if old_document:
-        transaction.on_commit(lambda: storage.remove(storage.AGREEMENTS, old_document))
+        transaction.on_commit(lambda: storage.delete(old_document, area=storage.AGREEMENTS))
     changes = audit_changes(before, after)
     if changes["after"]:
         audit_record(
@@ -358,7 +359,7 @@ def agreement_reminders_send(*, today: date | None = None, days: int = REMINDER_
     today = today or timezone.localdate()
     horizon = today + timedelta(days=days)
     recipients = _reminder_recipients()
-    prefix = getattr(settings, "ACCOUNT_EMAIL_SUBJECT_PREFIX", "")
+    prefix = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
     sent = 0
     live = DataSharingAgreement.objects.select_for_update(skip_locked=True).filter(
         status__in=[DataSharingAgreement.Status.ACTIVE, DataSharingAgreement.Status.SUSPENDED]
@@ -633,7 +634,7 @@ def case_study_image_add(
     *,
     actor: User,
     case_study: CaseStudy,
-    upload: UploadedFile,
+    upload: UploadedFile[bytes],
     alt_text: str,
     request: HttpRequest | None = None,
 ) -> CaseStudyImage:

@@ -23,16 +23,18 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.audit.denials import OutOfScope, get_in_scope_or_404
-from accounts.audit.models import Action
+from accounts import roles
+from accounts.audit.denials import OutOfScope, deny, get_in_scope_or_404
+from accounts.audit.models import Action, audit_object_type
 from accounts.audit.services import audit_record
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import DataSharingAgreement, User
 from hospitals.models import HospitalSite
 from incidents.models import Release, ReleaseNote
+from istv_portal import private_storage as storage
 from istv_portal.markdown import render_markdown
 from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
-from programme import forms, impact, roles, selectors, services, storage
+from programme import forms, impact, selectors, services
 from programme.models import CaseStudy, CaseStudyImage
 
 View = Callable[..., HttpResponseBase]
@@ -40,12 +42,6 @@ View = Callable[..., HttpResponseBase]
 
 def _actor(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _deny(request: HttpRequest) -> None:
-    if request.method == "POST":
-        raise PermissionDenied
-    raise OutOfScope(object_type="page", object_id=request.path[:64])
 
 
 def _requires(check: Callable[[Any], bool]) -> Callable[[View], View]:
@@ -57,7 +53,7 @@ def _requires(check: Callable[[Any], bool]) -> Callable[[View], View]:
         @never_cache
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not check(request.user):
-                _deny(request)
+                deny(request, status=403 if request.method == "POST" else 404)
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -244,7 +240,7 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponseBase:
     agreement = _agreement_or_404(pk)
     if not agreement.document_name:
         raise OutOfScope(object_type="agreement_document", object_id=pk)
-    path = storage.path_for(storage.AGREEMENTS, agreement.document_name)
+    path = storage.path_for(agreement.document_name, area=storage.AGREEMENTS)
     audit_record(
         action=Action.AGREEMENT_DOCUMENT_DOWNLOADED,
         actor=_actor(request),
@@ -508,7 +504,12 @@ def case_study_create(request: HttpRequest) -> HttpResponse:
 def case_study_edit(request: HttpRequest, pk: int) -> HttpResponse:
     study = _case_study_or_404(request, pk)
     if study.author_id != request.user.pk or study.status != CaseStudy.Status.DRAFT:
-        _deny(request)
+        deny(
+            request,
+            object_type=audit_object_type(study),
+            object_id=study.pk,
+            status=403 if request.method == "POST" else 404,
+        )
     initial = {name: getattr(study, name) for name in services.CASE_STUDY_FIELDS}
     initial["organisation"] = study.organisation
     form = forms.CaseStudyForm(
@@ -589,7 +590,7 @@ def case_study_image(request: HttpRequest, pk: int, image_pk: int) -> HttpRespon
     study = _case_study_or_404(request, pk)
     image = get_in_scope_or_404(CaseStudyImage.objects.filter(case_study=study), pk=image_pk)
     response = FileResponse(
-        storage.path_for(storage.CASE_STUDY_IMAGES, image.stored_name).open("rb"),
+        storage.path_for(image.stored_name, area=storage.CASE_STUDY_IMAGES).open("rb"),
         content_type=image.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -1,4 +1,5 @@
-"""Named personas (PRODUCT.md section 2) as pytest fixtures, loaded by tests/conftest.py.
+"""Named personas (the portal's users, docs/roles.md) as pytest fixtures, loaded by
+tests/conftest.py.
 
 Every persona is an active user with TOTP set up; sign one in on a test client with
 ``login_verified(client, persona)`` (or the ``login_as`` fixture). Organisations, sites and

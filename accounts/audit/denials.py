@@ -1,9 +1,10 @@
-"""Authorisation failures (SECURITY 22): out-of-scope 404s and 403s, each audited once.
+"""Authorisation failures: policy 404s and 403s, each audited exactly once.
 
-Views raise ``OutOfScope`` (or call ``get_in_scope_or_404``) when the object exists but
-the user may not see it: the user gets the same 404 as for a missing object, and
-``DeniedRequestAuditMiddleware`` records an ``auth.denied`` event. A plain ``Http404`` for
-an unknown URL or id is not a denial and is not recorded.
+Every refusal by policy goes through ``deny`` (or ``get_in_scope_or_404`` for one object
+of a scoped queryset): a page, an object or a write the user may not have. The user gets
+the same 404 as for a page or object that does not exist (a write may get 403), and
+``DeniedRequestAuditMiddleware`` records one ``auth.denied`` event. A plain ``Http404``
+for an unknown URL or id is not a denial and is not recorded; never raise one to refuse.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -25,6 +26,8 @@ logger = logging.getLogger("istv.security")
 M = TypeVar("M", bound=Model)
 PATH_MAX = 200
 OBJECT_ID_MAX = 64
+# The object type of a refused page (its object id is the path).
+PAGE = "page"
 
 
 @dataclass
@@ -63,12 +66,38 @@ class OutOfScope(Http404):
             state.out_of_scope = self
 
 
+def deny(
+    request: HttpRequest | None = None,
+    *,
+    object_type: str = PAGE,
+    object_id: str | int | None = None,
+    status: int = 404,
+) -> NoReturn:
+    """Refuse by policy: the one way code says "this user may not have this".
+
+    Raises ``OutOfScope``, so the user gets the ordinary 404 (whether the thing exists is
+    not revealed) and the middleware writes one ``auth.denied`` event, with reason
+    ``out_of_scope``, ``object_type`` and ``object_id``. A refused page is recorded as
+    ``page`` with its path. ``status=403`` refuses a write instead (``PermissionDenied``,
+    recorded with reason ``forbidden``). Pass model labels, ids and fixed names only,
+    never a name, an e-mail address or free text: the event outlives the request.
+    """
+    if status == 403:
+        raise PermissionDenied
+    if status != 404:
+        raise ValueError(f"a refusal is a 404 or a 403, not {status}")
+    if object_id is None:
+        object_id = request.path if request is not None and object_type == PAGE else ""
+    raise OutOfScope(object_type=object_type, object_id=object_id)
+
+
 def get_in_scope_or_404(queryset: QuerySet[M], **lookup: Any) -> M:
     """The one object matching ``lookup`` within the already-scoped ``queryset``.
 
-    ``queryset`` must start from the scoping chokepoint (``visible_to(user)``); a miss is
-    answered 404 whether the object is absent or merely out of scope. Only the second is
-    a denial, so a miss triggers one extra unscoped existence check to tell them apart.
+    ``queryset`` must start from a scoped read (for incidents, the one door
+    ``incidents.selectors.visible_to``); a miss is answered 404 whether the object is
+    absent or merely out of scope. Only the second is a denial, so a miss triggers one
+    extra unscoped existence check to tell them apart.
     """
     try:
         return queryset.get(**lookup)
@@ -131,7 +160,7 @@ def record_denial(
     )
     audit_record(
         action=Action.ACCESS_DENIED,
-        actor=actor,  # type: ignore[arg-type]
+        actor=actor,
         object_type=object_type,
         object_id=object_id,
         details=details,

@@ -58,10 +58,14 @@ class AuditEventFilter(django_filters.FilterSet):
         model = AuditEvent
         fields: list[str] = []  # every filter is declared above
 
-    def filter_from(self, queryset: QuerySet[AuditEvent], name: str, value: date) -> QuerySet:
+    def filter_from(
+        self, queryset: QuerySet[AuditEvent], name: str, value: date
+    ) -> QuerySet[AuditEvent]:
         return queryset.filter(occurred_at__gte=_start_of(value))
 
-    def filter_to(self, queryset: QuerySet[AuditEvent], name: str, value: date) -> QuerySet:
+    def filter_to(
+        self, queryset: QuerySet[AuditEvent], name: str, value: date
+    ) -> QuerySet[AuditEvent]:
         return queryset.filter(occurred_at__lt=_start_of(value + timedelta(days=1)))
 
     def summary(self) -> dict[str, str | int]:

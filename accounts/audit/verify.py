@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -47,7 +48,7 @@ class ChainReport:
         return self.problem is None
 
 
-def _rows(upper_id: int, chunk_size: int) -> Iterator[tuple]:
+def _rows(upper_id: int, chunk_size: int) -> Iterator[tuple[Any, ...]]:
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     sql = f"SELECT {_COLUMNS} FROM {table} WHERE id > %s AND id <= %s ORDER BY id LIMIT %s"  # noqa: S608 - table name from model meta, values bound
     last_id = 0

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.audit.denials import OutOfScope
+from accounts.audit.denials import deny
 from accounts.audit.filters import AuditEventFilter
 from accounts.audit.models import Action, AuditEvent
 from accounts.audit.selectors import (
@@ -34,7 +34,7 @@ from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 
 CURSOR_PARAMS = ("before", "after")
 EXPORT_CHUNK_SIZE = 2000
-# Spreadsheet programs run cells starting with these as formulas (SECURITY 33).
+# Every exported cell is neutralised: spreadsheets run cells starting =, +, -, @ as formulas.
 EXPORT_FIELDS = (
     "occurred_at",
     "actor_id",
@@ -56,7 +56,7 @@ EXPORT_HEADER = ("id", *(f.replace("organisation__name", "organisation") for f i
 
 def _require_viewer(request: HttpRequest) -> None:
     if not can_view_audit(request.user):  # type: ignore[arg-type]
-        raise OutOfScope(object_type="audit.auditevent")
+        deny(request, object_type="audit.auditevent")
 
 
 def _positive_int(raw: str | None) -> int | None:

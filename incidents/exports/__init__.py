@@ -1,6 +1,8 @@
 """Streaming exports of incident data (CSV, XLSX, GeoJSON), their data dictionary,
 manifest and zip package. Database-free: callers pass rows and decide the fields; the
-exception is ``CopyCsvExport``, which has PostgreSQL write the CSV of a SELECT.
+exception is ``CopyCsvExport``, which has PostgreSQL write the CSV of a SELECT. The HTTP
+response of a download, which writes its audit events, is ``responses.stream_response``
+(imported from its module, not from here).
 
 See docs/disclosure-and-exports.md.
 """
@@ -16,15 +18,14 @@ from incidents.exports.manifest import Manifest, Recipient, build_manifest, mani
 from incidents.exports.package import ZipPackage
 from incidents.exports.streams import (
     EXPORT_FORMATS,
-    FORMULA_PREFIXES,
     CsvExport,
     ExportNotFinished,
     ExportStream,
     GeoJsonExport,
     HashedStream,
     XlsxExport,
-    neutralise,
 )
+from istv_portal.spreadsheet import FORMULA_PREFIXES, neutralise
 
 __all__ = [
     "EXPORT_FORMATS",

@@ -9,7 +9,7 @@ count are kept; both are available once the stream has ended, and ``on_complete`
 called at that point (the place to write the download's audit row).
 
 CSV and XLSX cells holding text that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage
-return or NUL get a leading ``'`` (SECURITY.md item 33) so a spreadsheet shows them as text
+return or NUL get a leading ``'`` (formula injection) so a spreadsheet shows them as text
 instead of running them. Numbers typed as ``int``/``float``/``Decimal`` are written as
 numbers: a negative number is data, not a formula. A number that arrives as a *string* is
 text and is treated like any other text.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,6 @@ from shapely.strtree import STRtree
 from incidents.geocoding.normalise import name_key
 
 # Places of these kinds are matched by name; streets and street points have own indexes.
-NAMED_KINDS = ("station", "bus_stop", "landmark", "hospital", "pub", "locality")
 _NAMED_ORDER = {"station": 0, "hospital": 1, "landmark": 2, "pub": 3, "bus_stop": 4, "locality": 5}
 # Two same-name entries closer than this are one place (stop pairs, duplicate stations).
 MERGE_METRES = 300.0
@@ -68,9 +66,7 @@ class Gazetteer:
     vocabulary: dict[str, int] = field(default_factory=dict)  # token → frequency
     # Every proper token prefix of every name key: n-gram scans stop when they leave it.
     prefixes: set[str] = field(default_factory=set)
-    poi_points: dict[str, np.ndarray] = field(default_factory=dict)  # generic type → points
     area_trees: dict[str, tuple[STRtree, list[str]]] = field(default_factory=dict)
-    build_seconds: float = 0.0
 
     @property
     def is_empty(self) -> bool:
@@ -131,7 +127,6 @@ def station_keys(name: str) -> list[str]:
 
 def build_gazetteer() -> Gazetteer:
     """Read every gazetteer table once and build the indexes (≈2 s for London)."""
-    started = time.perf_counter()
     gz = Gazetteer()
     with connection.cursor() as cur:
         cur.execute(
@@ -171,12 +166,11 @@ def build_gazetteer() -> Gazetteer:
         )
         street_pts: dict[str, list[tuple[float, float]]] = defaultdict(list)
         named: list[Entry] = []
-        poi_pts: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for kind, name, key, lat, lon, boro, ref in cur.fetchall():
             if kind == "street_point":
                 street_pts[key].append((lat, lon))
             elif kind == "poi":
-                poi_pts[key].append((lat, lon))
+                continue  # generic POI points are not matched on
             elif kind == "street":
                 gz.streets.setdefault(key, []).append(Entry(kind, name, lat, lon, boro, ref))
             else:
@@ -206,7 +200,7 @@ def build_gazetteer() -> Gazetteer:
                 parts = [station_keys(p) for p in entry.name.split("/")]
                 if len(parts) == 2 and parts[0] and parts[1] and parts[0][0] != parts[1][0]:
                     pair = (min(parts[0][0], parts[1][0]), max(parts[0][0], parts[1][0]))
-                    _add(gz.junctions, pair, entry)  # type: ignore[arg-type]
+                    _add(gz.junctions, pair, entry)
             if entry.kind in {"station", "locality"}:
                 for k in keys:
                     _add(
@@ -217,7 +211,6 @@ def build_gazetteer() -> Gazetteer:
                         ),
                     )
         gz.street_points = {k: np.asarray(v, dtype=float) for k, v in street_pts.items()}
-        gz.poi_points = {k: np.asarray(v, dtype=float) for k, v in poi_pts.items()}
 
         cur.execute("SELECT site_code, lat, lon FROM geocoding_hospitalpoint")
         gz.hospitals.update({code: (lat, lon) for code, lat, lon in cur.fetchall()})
@@ -236,5 +229,4 @@ def build_gazetteer() -> Gazetteer:
                 gz.vocabulary[tok] = gz.vocabulary.get(tok, 0) + 1
             for n in range(1, len(toks)):
                 gz.prefixes.add(" ".join(toks[:n]))
-    gz.build_seconds = time.perf_counter() - started
     return gz

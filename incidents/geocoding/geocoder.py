@@ -1,6 +1,6 @@
 """The geocoder: free-text assault location → typed, explained result.
 
-Cascade (PRODUCT.md 3.3): learned alias → unknown / home / abroad classes → full postcode
+Cascade: learned alias → unknown / home / abroad classes → full postcode
 → junction of two streets → named place (station, hospital, pub, bus stop) or street, with
 locality words and postcode districts as context → postcode sector / district → area name
 → chain-without-place / outside London / vague / unknown. Every step is a dictionary probe
@@ -14,7 +14,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from pyproj import Transformer
@@ -29,15 +29,6 @@ from incidents.geocoding.postcodes import PostcodeHit, find_postcodes
 _TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 PLACE = "place"
-CLASSES = (
-    PLACE,
-    classify.HOME,
-    classify.VAGUE,
-    classify.CHAIN,
-    classify.OUTSIDE_LONDON,
-    classify.ABROAD,
-    classify.UNKNOWN,
-)
 PRECISIONS = (
     "postcode_unit",
     "venue",
@@ -98,6 +89,37 @@ _JUNCTION_INFIX = re.compile(r"^(?P<a>.+?)\s+(?:/|junction with|junction)\s+(?P<
 _STREET_SUFFIXES = ("st", "rd", "ave", "ln")
 
 
+class AlternativeJSON(TypedDict):
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    borough: str
+
+
+# ``GeocodeResult.to_dict()``; functional form, since one key is ``class``.
+GeocodeResultJSON = TypedDict(
+    "GeocodeResultJSON",
+    {
+        "text": str,
+        "class": str,
+        "lat": float | None,
+        "lon": float | None,
+        "easting": float | None,
+        "northing": float | None,
+        "precision": str | None,
+        "confidence": float,
+        "method": str,
+        "matched": str,
+        "lsoa": str | None,
+        "ward": str | None,
+        "borough": str | None,
+        "alternatives": list[AlternativeJSON],
+        "explanation": str,
+    },
+)
+
+
 @dataclass(frozen=True)
 class Alternative:
     name: str
@@ -106,8 +128,14 @@ class Alternative:
     lon: float
     borough: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    def to_dict(self) -> AlternativeJSON:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "lat": self.lat,
+            "lon": self.lon,
+            "borough": self.borough,
+        }
 
 
 @dataclass(frozen=True)
@@ -135,7 +163,7 @@ class GeocodeResult:
     def placed(self) -> bool:
         return self.lat is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> GeocodeResultJSON:
         """The JSON shape used by ``manage.py geocode --json`` and the review queue."""
         return {
             "text": self.text,

@@ -128,9 +128,7 @@ def _copy(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> in
     n = 0
     with (
         connection.connection.cursor() as cur,
-        cur.copy(  # type: ignore[union-attr]
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        ) as copy,
+        cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
             copy.write_row(row)

@@ -34,14 +34,6 @@ def normalise_postcode(raw: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) >= 5 else compact
 
 
-def sector_of(postcode: str) -> str:
-    return postcode[:-2]
-
-
-def district_of(postcode: str) -> str:
-    return postcode.split(" ", 1)[0]
-
-
 def find_postcodes(
     text: str,
     *,

@@ -7,19 +7,22 @@ import json
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.access import user_roles
-from accounts.models import Membership, User
+from accounts.audit.denials import deny
+from accounts.audit.models import audit_object_type
+from accounts.models import User
+from accounts.roles import is_data_manager
 from incidents.geocoding.models import Area, ReviewItem
 
 
 def can_review(user: User) -> bool:
-    return Membership.Role.DATA_MANAGER in user_roles(user)
+    """Data managers review the geocoder's uncertain answers."""
+    return is_data_manager(user)
 
 
 def review_queue_for(user: User) -> QuerySet[ReviewItem]:
-    """Open items for a data manager; anyone else gets a 404, not a 403."""
+    """Open items for a data manager; anyone else gets an audited 404, not a 403."""
     if not can_review(user):
-        raise Http404
+        deny(object_type=audit_object_type(ReviewItem))
     return ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.cache import cache
 from django.db.models import Max, QuerySet
@@ -60,6 +60,15 @@ class Share:
     detail: str = ""  # with a percentage: "6 of 43 incidents"
 
 
+class SiteFreshness(TypedDict):
+    """One hospital site's latest published month (``data_freshness``)."""
+
+    site_code: str
+    name: str
+    latest: dt.date | None  # first of the month; None when nothing is published yet
+    up_to_date: bool
+
+
 @dataclass
 class Dashboard:
     month: dt.date
@@ -71,7 +80,7 @@ class Dashboard:
     top_boroughs: CountTable
     methods: CountTable
     location_types: CountTable
-    freshness: list[dict[str, Any]]
+    freshness: list[SiteFreshness]
     note: str | None = None
     notes: list[str] = field(default_factory=list)
     # Whether the month and its base month a year before are complete, and the
@@ -316,7 +325,7 @@ def dashboard(
     )
 
 
-def data_freshness(expected: dt.date) -> list[dict[str, Any]]:
+def data_freshness(expected: dt.date) -> list[SiteFreshness]:
     """Latest published month per hospital site (sites are public reference data)."""
     latest = dict(
         Submission.objects.filter(status=Submission.Status.PUBLISHED)
@@ -324,7 +333,7 @@ def data_freshness(expected: dt.date) -> list[dict[str, Any]]:
         .annotate(latest=Max("period"))
         .values_list("site_id", "latest")
     )
-    out = []
+    out: list[SiteFreshness] = []
     for site in HospitalSite.objects.order_by("name").only("id", "site_code", "name"):
         period = latest.get(site.pk)
         out.append(

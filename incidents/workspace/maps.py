@@ -214,7 +214,8 @@ AWAITING_GEOCODE_AFTER = (
 
 
 def awaiting_geocode_note(fs: IncidentFilterSet, access: EffectiveAccess) -> AwaitingGeocode | None:
-    """The map's note about incidents awaiting geocoding (SECURITY.md fault 12), or None.
+    """The map's note about incidents awaiting geocoding (stored while the geocoder was
+    unavailable), or None.
 
     Such rows have no borough, so only a pan-London viewer is told how many match their
     filters (every filter except the place ones), with the disclosure rule applied unless

@@ -15,6 +15,7 @@ from .types import (
     Issue,
     ProcessResult,
     Report,
+    ReportJSON,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "PipelineFileError",
     "ProcessResult",
     "Report",
+    "ReportJSON",
     "iter_outcomes",
     "process_file",
 ]

@@ -151,7 +151,7 @@ def parse_datetime_text(text: str) -> tuple[date, time | None]:
 def parse_datetime(cell: Cell) -> tuple[date, time | None] | None:
     """A date(-time) cell → (date, time or None), or None if blank. Raises BadValue."""
     if cell.__class__ is str:  # fast path: text cells (CSV, TSV, XML), cached parse
-        text = cell.strip()  # type: ignore[union-attr]
+        text = cell.strip()
         return parse_datetime_text(text) if text else None
     if cell is None:
         return None
@@ -198,7 +198,7 @@ def parse_time_text(text: str) -> time | None:
 def parse_time(cell: Cell) -> time | None:
     """A time cell → time, or None when blank / not known. Raises BadValue."""
     if cell.__class__ is str:
-        return parse_time_text(cell)  # type: ignore[arg-type]
+        return parse_time_text(cell)
     if cell is None:
         return None
     if isinstance(cell, time):

@@ -87,7 +87,7 @@ def sanitise_filename(name: str) -> str:
 
 
 def check_filename(name: str) -> FileFormat:
-    """Extension rules of SECURITY item 24. Returns the format the name claims."""
+    """Extension rules for uploaded file names. Returns the format the name claims."""
     if not name or "\x00" in name or any(unicodedata.category(c) == "Cc" for c in name):
         raise PipelineFileError(
             E.BAD_FILENAME, "The file name contains characters that are not allowed."

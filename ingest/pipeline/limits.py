@@ -1,35 +1,36 @@
-"""Limits and thresholds, read from Django settings when configured (defaults otherwise).
+"""Limits and thresholds of the pipeline: the defaults here, the upload cap from Django.
 
 The pipeline stays importable without Django settings (benchmarks, scripts): every value
-has a default here, and ``Limits.from_settings()`` overlays whatever the project sets.
+has a default here, and ``Limits.from_settings()`` takes the one limit the project
+configures, ``UPLOAD_MAX_BYTES``, from Django's settings when they are configured.
+``Options(limits=Limits(...))`` overrides any of them per call (tests).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_bytes: int = 20 * 1024 * 1024  # UPLOAD_MAX_BYTES
-    xlsx_max_uncompressed: int = 200 * 1024 * 1024  # PIPELINE_XLSX_MAX_UNCOMPRESSED
-    xlsx_max_members: int = 500  # PIPELINE_XLSX_MAX_MEMBERS
-    xlsx_max_ratio: float = 100.0  # PIPELINE_XLSX_MAX_RATIO
+    max_bytes: int = 20 * 1024 * 1024  # the UPLOAD_MAX_BYTES setting when Django is set up
+    xlsx_max_uncompressed: int = 200 * 1024 * 1024  # declared size of all XLSX members
+    xlsx_max_members: int = 500  # members in one XLSX archive
+    xlsx_max_ratio: float = 100.0  # compression ratio of one XLSX member
     # Members smaller than this are not ratio-checked: a few KB of repeated XML can
     # compress >100x and is harmless; bombs need size to do damage.
-    xlsx_ratio_floor: int = 256 * 1024  # PIPELINE_XLSX_RATIO_FLOOR
-    max_rows: int = 250_000  # PIPELINE_MAX_ROWS
-    max_columns: int = 200  # PIPELINE_MAX_COLUMNS
-    max_text: int = 255  # PIPELINE_MAX_TEXT
-    max_days_before_arrival: int = 28  # PIPELINE_MAX_DAYS_BEFORE_ARRIVAL
-    period_grace_days: int = 3  # PIPELINE_PERIOD_GRACE_DAYS
-    header_scan_rows: int = 30  # PIPELINE_HEADER_SCAN_ROWS
-    max_report_issues: int = 2000  # PIPELINE_MAX_REPORT_ISSUES
+    xlsx_ratio_floor: int = 256 * 1024
+    max_rows: int = 250_000  # rows in one sheet or file
+    max_columns: int = 200  # columns in one sheet or file
+    max_text: int = 255  # characters of cleaned free text
+    max_days_before_arrival: int = 28  # assault this many days before arrival at most
+    period_grace_days: int = 3  # dates this many days outside the month are accepted
+    header_scan_rows: int = 30  # rows searched for the header
+    max_report_issues: int = 2000  # issues listed in a report (the counts are complete)
 
     @classmethod
     def from_settings(cls) -> Limits:
-        """Defaults overlaid with Django settings, if Django is configured."""
+        """The defaults, with ``max_bytes`` from ``UPLOAD_MAX_BYTES`` if Django is configured."""
         try:
             from django.conf import settings
 
@@ -38,13 +39,4 @@ class Limits:
             return cls()
         if not configured:
             return cls()
-        names = {
-            "max_bytes": "UPLOAD_MAX_BYTES",
-            **{f.name: f"PIPELINE_{f.name.upper()}" for f in fields(cls) if f.name != "max_bytes"},
-        }
-        overrides: dict[str, Any] = {}
-        for attr, setting in names.items():
-            value = getattr(settings, setting, None)
-            if value is not None:
-                overrides[attr] = value
-        return replace(cls(), **overrides)
+        return replace(cls(), max_bytes=settings.UPLOAD_MAX_BYTES)

@@ -16,7 +16,7 @@ Findings carry kind, column and row numbers, never the values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .types import Cell, PiiFinding, PiiKind
@@ -196,7 +196,7 @@ class PiiScanner:
         # Fast path: one combined search over the row's text; most rows stop here.
         if not self._header_kinds:
             # Free-text cells are joined too: a hit there only costs the detailed pass.
-            text = "\x1f".join([v for v in values.values() if v.__class__ is str])  # type: ignore[misc]
+            text = "\x1f".join([v for v in values.values() if v.__class__ is str])
             if not _candidate(text) and (
                 self.text_only
                 or not any(v.__class__ is int or v.__class__ is float for v in values.values())
@@ -233,15 +233,3 @@ class PiiScanner:
         for f in self.findings.values():
             out[f.kind] = out.get(f.kind, 0) + f.count
         return out
-
-
-def scan_rows(
-    columns: list[str],
-    rows: Iterable[tuple[int, dict[str, Cell]]],
-    free_text_columns: frozenset[str] = frozenset(),
-) -> list[PiiFinding]:
-    """Convenience: scan a whole row stream and return the findings."""
-    scanner = PiiScanner(columns, free_text_columns)
-    for number, values in rows:
-        scanner.scan(number, values)
-    return scanner.results()

@@ -1,4 +1,4 @@
-"""London's 28 Type 1 EDs (ISTV-DATASET.md section 4), for the generator and benchmarks.
+"""London's 28 Type 1 EDs (Type 1: consultant-led, 24-hour), for the generator and benchmarks.
 
 Coordinates are from the open ODS urgent-and-emergency-care site list. ``weight`` is a
 relative share of ISTV volume (an estimate: major trauma centres and inner-London sites
@@ -50,4 +50,3 @@ TYPE1_SITES: tuple[Site, ...] = (
     Site("RVR05", "St Helier Hospital", 51.380189, -0.183733, 0.6, "SHH"),
     Site("RVR50", "Epsom Hospital", 51.325518, -0.273231, 0.3, "EGH"),
 )
-SITES_BY_CODE: dict[str, Site] = {s.code: s for s in TYPE1_SITES}

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NotRequired, TypedDict
 
 # A cell as a parser yields it: text from CSV/XML, typed values from XLSX.
 Cell = str | int | float | bool | datetime | date | time | None
@@ -207,6 +207,57 @@ MappingStatus = Literal["confirmed", "proposed_accepted", "mapping_needed", "sch
 ResultStatus = Literal["ok", "rejected", "quarantined", "mapping_needed"]
 
 
+class IssueJSON(TypedDict):
+    """One issue as a stored report lists it (``issue_json``)."""
+
+    code: str
+    message: str
+    severity: str  # a Severity value
+    row: int | None
+    column: str | None
+    value: str | None  # None for free text, which is never shown
+
+
+class PiiFindingJSON(TypedDict):
+    kind: PiiKind
+    column: str
+    rows: list[int]
+    count: int
+    reason: str
+
+
+class MappingProposalJSON(TypedDict):
+    mapping: dict[str, object]  # ColumnMapping.to_json()
+    confidence: dict[str, float]  # field -> confidence
+    missing_fields: list[str]
+    unmapped_columns: list[str]
+
+
+class ReportJSON(TypedDict):
+    """``Report.to_json()``: the validation report stored on a submission."""
+
+    rows_read: int
+    accepted: int
+    set_aside: int
+    warnings: int
+    errors_by_code: dict[str, int]
+    warnings_by_code: dict[str, int]
+    pii_findings_by_kind: dict[str, int]
+    redactions_by_kind: dict[str, int]
+    file_errors: list[IssueJSON]
+    issues: list[IssueJSON]
+    issues_truncated: bool
+    pii_findings: list[PiiFindingJSON]
+    mapping_status: MappingStatus
+    mapping: dict[str, object] | None  # ColumnMapping.to_json()
+    proposal: MappingProposalJSON | None
+    drift: dict[str, object] | None  # DriftReport.to_json()
+    columns: list[str]
+    unmapped_values: dict[str, list[str]]
+    # Added by the submission service once the accepted rows are geocoded.
+    geocoded_by_precision: NotRequired[dict[str, int]]
+
+
 @dataclass(slots=True)
 class Report:
     rows_read: int = 0
@@ -230,7 +281,7 @@ class Report:
     # offered on the mapping page so a person can choose a category for each.
     unmapped_values: dict[str, list[str]] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> ReportJSON:
         """JSON-safe summary (no cell values other than those marked safe)."""
         return {
             "rows_read": self.rows_read,
@@ -272,7 +323,7 @@ class Report:
         }
 
 
-def issue_json(i: Issue) -> dict[str, object]:
+def issue_json(i: Issue) -> IssueJSON:
     return {
         "code": i.code,
         "message": i.message,

@@ -53,7 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files (answered by WhiteNoise without reaching the
-    # later middleware) also carry the CSP (SECURITY.md 39: every response).
+    # later middleware) also carry the CSP (every response carries one).
     "csp.middleware.CSPMiddleware",
     "istv_portal.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,7 +172,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.monitoring_reports_catch_up",
         "schedule": crontab(hour=2, minute=30),
     },
-    # Incidents stored with geocode pending while the geocoder was unavailable (fault 12).
+    # Incidents stored with geocode pending while the geocoder was unavailable.
     "ingest-retry-pending-geocodes": {
         "task": "ingest.tasks.retry_pending_geocodes",
         "schedule": timedelta(minutes=15),
@@ -328,6 +328,9 @@ SUBMISSION_AUTO_PUBLISH_THRESHOLDS = {
     "max_unknown_code_share": 0.05,
     "volume_change": 0.4,
 }
+# Refuse uploads from a trust with no provider agreement registered at all: off while the
+# agreement register is still being filled in (docs/programme.md, Agreements).
+PROGRAMME_REQUIRE_PROVIDER_AGREEMENT = env_bool("PROGRAMME_REQUIRE_PROVIDER_AGREEMENT", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # The gazetteer folder `load_gazetteer` (and the demo) reads: by default the London

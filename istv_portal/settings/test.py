@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-000000")
 
 from .base import *  # noqa: F403
+from .base import INSTALLED_APPS
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
@@ -23,5 +24,6 @@ _db_options["options"] = "-c istv.audit_allow_truncate=on"
 # Every test client builds its own middleware chain; without this WhiteNoise would scan
 # all static files (thousands, with govuk-frontend) each time, seconds per client.
 WHITENOISE_AUTOREFRESH = True
-# Fault-injection tests slow submission loading down to kill a worker mid-load.
-SUBMISSION_TEST_STEP_DELAY = float(os.environ.get("ISTV_TEST_SUBMISSION_DELAY", "0") or 0)
+# Fault-injection tests slow submission loading down to kill a worker mid-load: a
+# test-only app pauses on the loader's progress signal (tests/fault_injection).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.fault_injection.apps.FaultInjectionConfig"]

@@ -1,6 +1,5 @@
-"""Authentication events: exactly one structured log entry and one audit row each
-(item 41), control characters escaped in log output (item 43), and no credential in any
-log line or audit row (item 44)."""
+"""Authentication events: exactly one structured log entry and one audit row each,
+control characters escaped in log output, and no credential in any log line or audit row."""
 
 from __future__ import annotations
 
@@ -128,7 +127,7 @@ CASES: dict[str, tuple[Callable[[User], None], Action, str]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_item_41_each_auth_event_is_one_structured_log_entry(case: str, caplog) -> None:
+def test_each_auth_event_is_one_structured_log_entry(case: str, caplog) -> None:
     trigger, action, outcome = CASES[case]
     user = make_user()
     caplog.set_level(logging.INFO, logger=AUTH_LOGGER)
@@ -149,7 +148,7 @@ def test_item_41_each_auth_event_is_one_structured_log_entry(case: str, caplog) 
     assert AuditEvent.objects.filter(action=action).count() == 1
 
 
-def test_item_41_failure_for_an_unknown_account_names_nobody(caplog) -> None:
+def test_failure_for_an_unknown_account_names_nobody(caplog) -> None:
     caplog.set_level(logging.INFO, logger=AUTH_LOGGER)
     post_password(browser(), "nobody-here@example.test", WRONG_PASSWORD)
     (record,) = [r for r in caplog.records if r.name == AUTH_LOGGER]
@@ -161,12 +160,12 @@ def test_item_41_failure_for_an_unknown_account_names_nobody(caplog) -> None:
     assert event.details == {"outcome": "failure", "reason": "unknown_account"}
 
 
-# --- Item 43: control characters ---------------------------------------------------------------
+# --- Control characters ------------------------------------------------------------------------
 
 FORGED = 'Mozilla\r\n{"level": "CRITICAL", "message": "forged"}\x1b[31mred\x1b[0m\x07'
 
 
-def test_item_43_control_characters_from_the_client_are_escaped_in_log_output(caplog) -> None:
+def test_control_characters_from_the_client_are_escaped_in_log_output(caplog) -> None:
     caplog.set_level(logging.INFO, logger=AUTH_LOGGER)
     user = make_user()
     client = Client(REMOTE_ADDR="192.0.2.60", HTTP_USER_AGENT=FORGED)
@@ -180,7 +179,7 @@ def test_item_43_control_characters_from_the_client_are_escaped_in_log_output(ca
     assert "\\x1b[31m" in entry["user_agent"]
 
 
-def test_item_43_a_nul_byte_in_the_user_agent_does_not_break_sign_in() -> None:
+def test_a_nul_byte_in_the_user_agent_does_not_break_sign_in() -> None:
     user = make_user()
     client = Client(
         REMOTE_ADDR="192.0.2.63", HTTP_USER_AGENT="agent\x00", raise_request_exception=False
@@ -192,7 +191,7 @@ def test_item_43_a_nul_byte_in_the_user_agent_does_not_break_sign_in() -> None:
     assert response["Location"] == reverse("mfa_authenticate")
 
 
-def test_item_43_nested_values_and_messages_are_escaped_too() -> None:
+def test_nested_values_and_messages_are_escaped_too() -> None:
     record = logging.makeLogRecord(
         {
             "name": "istv.test",
@@ -207,10 +206,10 @@ def test_item_43_nested_values_and_messages_are_escaped_too() -> None:
     assert entry["filter"] == {"org\\x0d": ["a\\x1b[0m", "b"]}
 
 
-# --- Item 44: no credentials in logs or audit rows --------------------------------------------
+# --- No credentials in logs or audit rows -----------------------------------------------------
 
 
-def test_item_44_no_secret_reaches_logs_or_audit_rows(caplog) -> None:
+def test_no_secret_reaches_logs_or_audit_rows(caplog) -> None:
     formatter = JsonFormatter()
     user = make_user()
     recovery_codes = RecoveryCodes.activate(user).get_unused_codes()

@@ -1,5 +1,5 @@
-"""Signing in: MFA enforced (item 2), throttling and lockout (6), no enumeration (7),
-password reset (10) and session-key rotation (13). All through allauth's real views."""
+"""Signing in: MFA enforced, throttling and lockout, no enumeration, password reset and
+session-key rotation. All through allauth's real views."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_wrong_totp_code_does_not_sign_in() -> None:
     assert Action.MFA_FAILURE in _audit_actions()
 
 
-def test_item_02_password_only_user_reaches_only_mfa_setup() -> None:
+def test_password_only_user_reaches_only_mfa_setup() -> None:
     user = make_user(mfa=False, is_staff=True, is_superuser=True)
     client = Client(REMOTE_ADDR="192.0.2.20", raise_request_exception=False)
     response = post_password(client, user.email)
@@ -86,13 +86,13 @@ def test_item_02_password_only_user_reaches_only_mfa_setup() -> None:
 
 
 @pytest.mark.django_db(transaction=True)  # allauth signals enrolment on commit, in-request
-def test_item_02_enrolling_totp_completes_the_sign_in() -> None:
+def test_enrolling_totp_completes_the_sign_in() -> None:
     from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 
     user = make_user(mfa=False)
     client = browser()
     post_password(client, user.email)
-    # allauth asks for the password again before any MFA change (item 17).
+    # allauth asks for the password again before any MFA change.
     response = client.get(reverse("mfa_activate_totp"))
     assert response["Location"].startswith(reverse("account_reauthenticate"))
     client.post(reverse("account_reauthenticate"), {"password": TEST_PASSWORD})
@@ -108,7 +108,7 @@ def test_item_02_enrolling_totp_completes_the_sign_in() -> None:
     assert Action.RECOVERY_CODES_GENERATED in actions
 
 
-def test_item_02_enrolled_user_whose_session_skipped_mfa_must_sign_in_again() -> None:
+def test_enrolled_user_whose_session_skipped_mfa_must_sign_in_again() -> None:
     user = make_user()
     client = Client()
     client.force_login(user)
@@ -118,10 +118,10 @@ def test_item_02_enrolled_user_whose_session_skipped_mfa_must_sign_in_again() ->
     assert session_user_id(client) is None
 
 
-# --- Throttling and lockout (item 6) ---------------------------------------------------------
+# --- Throttling and lockout ------------------------------------------------------------------
 
 
-def test_item_06_five_failures_lock_the_account_even_with_the_right_password() -> None:
+def test_five_failures_lock_the_account_even_with_the_right_password() -> None:
     user = make_user()
     for _ in range(5):
         response = post_password(browser(), user.email, WRONG_PASSWORD)
@@ -141,7 +141,7 @@ def test_item_06_five_failures_lock_the_account_even_with_the_right_password() -
     assert lockout.details == {"outcome": "refused", "factor": "password"}
 
 
-def test_item_06_the_lock_is_per_account() -> None:
+def test_the_lock_is_per_account() -> None:
     locked, other = make_user(), make_user()
     for _ in range(5):
         post_password(browser("198.51.100.1"), locked.email, WRONG_PASSWORD)
@@ -149,7 +149,7 @@ def test_item_06_the_lock_is_per_account() -> None:
     assert response["Location"] == reverse("mfa_authenticate")
 
 
-def test_item_06_more_than_ten_failures_from_one_ip_block_that_ip() -> None:
+def test_more_than_ten_failures_from_one_ip_block_that_ip() -> None:
     user = make_user()
     ip = "203.0.113.7"
     for n in range(10):
@@ -162,7 +162,7 @@ def test_item_06_more_than_ten_failures_from_one_ip_block_that_ip() -> None:
     assert response["Location"] == reverse("mfa_authenticate")
 
 
-def test_item_06_failed_mfa_codes_are_throttled_too() -> None:
+def test_failed_mfa_codes_are_throttled_too() -> None:
     user = make_user()
     client = browser()
     post_password(client, user.email)
@@ -182,7 +182,7 @@ def test_item_06_failed_mfa_codes_are_throttled_too() -> None:
     assert lockout.actor_id == user.pk
 
 
-def test_item_06_limits_are_allauths_login_failed_rates() -> None:
+def test_limits_are_allauths_login_failed_rates() -> None:
     from allauth.account import app_settings
 
     assert app_settings.RATE_LIMITS["login_failed"] == "10/m/ip,5/5m/key"
@@ -190,7 +190,7 @@ def test_item_06_limits_are_allauths_login_failed_rates() -> None:
     assert app_settings.RATE_LIMITS["reauthenticate"] == "10/m/user"
 
 
-# --- No account enumeration (item 7) -----------------------------------------------------------
+# --- No account enumeration --------------------------------------------------------------------
 
 
 def _normalise(html: bytes, *emails: str) -> str:
@@ -200,7 +200,7 @@ def _normalise(html: bytes, *emails: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", text)
 
 
-def test_item_07_unknown_account_and_wrong_password_look_the_same() -> None:
+def test_unknown_account_and_wrong_password_look_the_same() -> None:
     user = make_user()
     unknown = "nobody-here@example.test"
     wrong = post_password(browser(), user.email, WRONG_PASSWORD)
@@ -209,7 +209,7 @@ def test_item_07_unknown_account_and_wrong_password_look_the_same() -> None:
     assert _normalise(wrong.content, user.email) == _normalise(missing.content, unknown)
 
 
-def test_item_07_password_reset_answers_the_same_for_unknown_accounts() -> None:
+def test_password_reset_answers_the_same_for_unknown_accounts() -> None:
     user = make_user()
     known = browser().post(reverse("account_reset_password"), {"email": user.email})
     unknown = browser().post(
@@ -219,7 +219,7 @@ def test_item_07_password_reset_answers_the_same_for_unknown_accounts() -> None:
     assert known["Location"] == unknown["Location"] == reverse("account_reset_password_done")
 
 
-def test_item_07_sign_up_is_closed_whoever_asks() -> None:
+def test_sign_up_is_closed_whoever_asks() -> None:
     user = make_user()
     data = {"password1": "a long enough password", "password2": "a long enough password"}
     existing = browser().post(reverse("account_signup"), {"email": user.email, **data})
@@ -229,10 +229,10 @@ def test_item_07_sign_up_is_closed_whoever_asks() -> None:
     assert not type(user).objects.filter(email="new@example.test").exists()
 
 
-# --- Password reset (item 10) ------------------------------------------------------------------
+# --- Password reset ----------------------------------------------------------------------------
 
 
-def test_item_10_password_reset_does_not_sign_in_and_next_sign_in_asks_totp() -> None:
+def test_password_reset_does_not_sign_in_and_next_sign_in_asks_totp() -> None:
     user = make_user()
     client = browser()
     client.post(reverse("account_reset_password"), {"email": user.email})
@@ -256,10 +256,10 @@ def test_item_10_password_reset_does_not_sign_in_and_next_sign_in_asks_totp() ->
     assert session_user_id(client) is None
 
 
-# --- Session key rotation (item 13) ------------------------------------------------------------
+# --- Session key rotation ----------------------------------------------------------------------
 
 
-def test_item_13_session_key_changes_at_password_and_again_at_mfa() -> None:
+def test_session_key_changes_at_password_and_again_at_mfa() -> None:
     user = make_user()
     client = browser()
     client.get(reverse("account_login"))
@@ -273,14 +273,14 @@ def test_item_13_session_key_changes_at_password_and_again_at_mfa() -> None:
     assert len({anonymous_key, after_password, after_mfa}) == 3
 
 
-def test_item_13_full_sign_in_helper_reaches_home() -> None:
+def test_full_sign_in_helper_reaches_home() -> None:
     user = make_user()
     client = browser()
     sign_in(client, user)
     assert client.get(reverse("home")).status_code == 200
 
 
-def test_item_02_a_session_that_skipped_mfa_cannot_use_the_mfa_pages_either() -> None:
+def test_a_session_that_skipped_mfa_cannot_use_the_mfa_pages_either() -> None:
     user = make_user()
     client = Client()
     client.force_login(user)  # has TOTP, but this session never passed it

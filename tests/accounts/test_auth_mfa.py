@@ -1,5 +1,5 @@
-"""MFA: TOTP replay (item 4), recovery codes once each and secrets encrypted at rest
-(item 5), fresh re-authentication before MFA or e-mail changes (item 17)."""
+"""MFA: TOTP replay, recovery codes once each and secrets encrypted at rest, fresh
+re-authentication before MFA or e-mail changes."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ REDIS_CACHES = {
 MID_PERIOD = dt.datetime(2026, 3, 2, 10, 0, 15, tzinfo=dt.UTC)
 
 
-# --- TOTP replay (item 4) -------------------------------------------------------------------
+# --- TOTP replay ----------------------------------------------------------------------------
 
 
 def _password_then_code(ip: str, email: str, code: str) -> str | None:
@@ -56,7 +56,7 @@ def _password_then_code(ip: str, email: str, code: str) -> str | None:
     return session_user_id(client)
 
 
-def test_item_04_a_totp_code_works_once() -> None:
+def test_a_totp_code_works_once() -> None:
     user = make_user()
     with time_machine.travel(MID_PERIOD, tick=False):
         code = totp_code()
@@ -79,7 +79,7 @@ def shared_redis_cache():
     raw.flushdb()
 
 
-def test_item_04_replay_is_refused_by_another_worker_through_redis(shared_redis_cache) -> None:
+def test_replay_is_refused_by_another_worker_through_redis(shared_redis_cache) -> None:
     user = make_user()
     with time_machine.travel(MID_PERIOD, tick=False):
         code = totp_code()
@@ -92,16 +92,16 @@ def test_item_04_replay_is_refused_by_another_worker_through_redis(shared_redis_
         assert _password_then_code("192.0.2.34", user.email, code) is None
 
 
-def test_item_04_replay_guard_is_the_shared_cache_not_process_memory() -> None:
+def test_replay_guard_is_the_shared_cache_not_process_memory() -> None:
     from django.conf import settings
 
     assert "LocMemCache" not in settings.CACHES["default"]["BACKEND"]
 
 
-# --- Recovery codes and secrets at rest (item 5) --------------------------------------------
+# --- Recovery codes and secrets at rest -----------------------------------------------------
 
 
-def test_item_05_each_recovery_code_works_exactly_once() -> None:
+def test_each_recovery_code_works_exactly_once() -> None:
     user = make_user()
     codes = RecoveryCodes.activate(user).get_unused_codes()
     assert len(codes) == 10
@@ -118,7 +118,7 @@ def _authenticator_table_text() -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_item_05_database_holds_no_plaintext_totp_secret_or_recovery_seed() -> None:
+def test_database_holds_no_plaintext_totp_secret_or_recovery_seed() -> None:
     user = make_user()
     recovery = RecoveryCodes.activate(user)
     codes = recovery.get_unused_codes()
@@ -133,7 +133,7 @@ def test_item_05_database_holds_no_plaintext_totp_secret_or_recovery_seed() -> N
     assert EncryptingMFAAdapter().decrypt(totp.data["secret"]) == DEMO_TOTP_SECRET
 
 
-def test_item_05_a_secret_under_another_key_never_validates() -> None:
+def test_a_secret_under_another_key_never_validates() -> None:
     user = make_user()
     totp = TOTP(Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP))
     with (
@@ -143,7 +143,7 @@ def test_item_05_a_secret_under_another_key_never_validates() -> None:
         totp.validate_code(totp_code())
 
 
-def test_item_05_keys_rotate_without_locking_anyone_out() -> None:
+def test_keys_rotate_without_locking_anyone_out() -> None:
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     with override_settings(MFA_ENCRYPTION_KEY=old_key):
         user = make_user()
@@ -162,7 +162,7 @@ def test_malformed_encryption_key_stops_with_a_clear_message() -> None:
         EncryptingMFAAdapter().encrypt("x")
 
 
-# --- Fresh re-authentication before changes (item 17) -----------------------------------------
+# --- Fresh re-authentication before changes ---------------------------------------------------
 
 
 def _verified_client(user):
@@ -171,7 +171,7 @@ def _verified_client(user):
     return client
 
 
-def test_item_17_changing_mfa_needs_fresh_reauthentication() -> None:
+def test_changing_mfa_needs_fresh_reauthentication() -> None:
     user = make_user()
     client = _verified_client(user)
     for name in ("mfa_deactivate_totp", "mfa_generate_recovery_codes"):
@@ -185,7 +185,7 @@ def test_item_17_changing_mfa_needs_fresh_reauthentication() -> None:
     ).exists()
 
 
-def test_item_17_changing_email_needs_fresh_reauthentication() -> None:
+def test_changing_email_needs_fresh_reauthentication() -> None:
     user = make_user()
     second = user.emailaddress_set.create(email="second@example.test", verified=True)
     client = _verified_client(user)
@@ -203,7 +203,7 @@ def test_item_17_changing_email_needs_fresh_reauthentication() -> None:
     assert not user.emailaddress_set.filter(email="another@example.test").exists()
 
 
-def test_item_17_reauthentication_is_fresh_only_for_a_few_minutes() -> None:
+def test_reauthentication_is_fresh_only_for_a_few_minutes() -> None:
     user = make_user()
     client = _verified_client(user)
     response = client.post(reverse("account_reauthenticate"), {"password": TEST_PASSWORD})

@@ -1,5 +1,5 @@
-"""Sessions: replay after sign-out (item 14), idle and absolute lifetime (15), revocation
-and deactivation on the next request (16), and "sign out everywhere else"."""
+"""Sessions: replay after sign-out, idle and absolute lifetime, revocation and
+deactivation on the next request, and "sign out everywhere else"."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _sent_to_sign_in(response) -> bool:
     return response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
 
 
-def test_item_14_old_session_cookie_after_logout_goes_to_sign_in() -> None:
+def test_old_session_cookie_after_logout_goes_to_sign_in() -> None:
     user = make_user()
     client = _signed_in(user)
     stolen = client.cookies["sessionid"].value
@@ -44,7 +44,7 @@ def test_item_14_old_session_cookie_after_logout_goes_to_sign_in() -> None:
     assert AuditEvent.objects.filter(action=Action.LOGOUT, actor=user).count() == 1
 
 
-def test_item_15_idle_for_thirty_minutes_ends_the_session() -> None:
+def test_idle_for_thirty_minutes_ends_the_session() -> None:
     user = make_user()
     with time_machine.travel(START, tick=False) as clock:
         client = _signed_in(user)
@@ -59,7 +59,7 @@ def test_item_15_idle_for_thirty_minutes_ends_the_session() -> None:
     assert event.details["reason"] == "idle_timeout"
 
 
-def test_item_15_twelve_hours_ends_the_session_even_when_active() -> None:
+def test_twelve_hours_ends_the_session_even_when_active() -> None:
     user = make_user()
     with time_machine.travel(START, tick=False) as clock:
         client = _signed_in(user)
@@ -72,7 +72,7 @@ def test_item_15_twelve_hours_ends_the_session_even_when_active() -> None:
     assert event.details["reason"] == "absolute_timeout"
 
 
-def test_item_16_deactivating_a_user_ends_their_live_session() -> None:
+def test_deactivating_a_user_ends_their_live_session() -> None:
     user = make_user()
     client = _signed_in(user)
     User.objects.filter(pk=user.pk).update(status=User.Status.DEACTIVATED)
@@ -81,7 +81,7 @@ def test_item_16_deactivating_a_user_ends_their_live_session() -> None:
     assert AuditEvent.objects.get(action=Action.SESSION_ENDED).details["reason"] == "deactivated"
 
 
-def test_item_16_is_active_false_also_ends_the_session() -> None:
+def test_is_active_false_also_ends_the_session() -> None:
     user = make_user()
     client = _signed_in(user)
     User.objects.filter(pk=user.pk).update(is_active=False)
@@ -89,7 +89,7 @@ def test_item_16_is_active_false_also_ends_the_session() -> None:
     assert session_user_id(client) is None
 
 
-def test_item_16_bumping_access_epoch_ends_the_live_session() -> None:
+def test_bumping_access_epoch_ends_the_live_session() -> None:
     """What revoking a person's last grant does: their very next request fails."""
     user = make_user()
     client = _signed_in(user)
@@ -118,7 +118,7 @@ def test_sign_out_everywhere_else_ends_the_other_live_session() -> None:
     assert laptop.get(reverse("home")).status_code == 200
 
 
-def test_item_16_revoking_the_last_grant_ends_session_and_token_on_next_request() -> None:
+def test_revoking_the_last_grant_ends_session_and_token_on_next_request() -> None:
     """End to end through the access services: revocation and deactivation."""
 
     admin = make_user()
@@ -136,7 +136,7 @@ def test_item_16_revoking_the_last_grant_ends_session_and_token_on_next_request(
     assert api_call(key).status_code == 401
 
 
-def test_item_16_deactivation_through_the_service_ends_session_and_token() -> None:
+def test_deactivation_through_the_service_ends_session_and_token() -> None:
 
     admin, user = make_user(), make_user()
     key = services.api_token_create(actor=user, name="automation", days=7).key

@@ -1,5 +1,5 @@
 """Personal API tokens (accounts.authentication): only a live token of an active person
-whose access has not changed since it was issued authenticates (item 16 for the API)."""
+whose access has not changed since it was issued authenticates, so revocation is immediate."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_an_expired_token_is_refused() -> None:
     assert api_call(key).status_code == 401
 
 
-def test_item_16_a_deactivated_persons_token_is_refused() -> None:
+def test_a_deactivated_persons_token_is_refused() -> None:
     user = UserFactory()
     key, _ = _issue(user)
     User.objects.filter(pk=user.pk).update(status=User.Status.DEACTIVATED)
@@ -79,7 +79,7 @@ def test_item_16_a_deactivated_persons_token_is_refused() -> None:
     assert api_call(key).status_code == 401
 
 
-def test_item_16_a_token_issued_before_access_shrank_is_refused() -> None:
+def test_a_token_issued_before_access_shrank_is_refused() -> None:
     user = UserFactory()
     key, _ = _issue(user)
     assert api_call(key).status_code == 200

@@ -1,4 +1,4 @@
-"""Scheduled jobs: expiry, expiry warnings and the inactivity sweep (SECURITY item 23)."""
+"""Scheduled jobs: expiry, expiry warnings and the inactivity sweep."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_home_shows_effective_access(client, southwark_analyst):
     assert response.context["access"].boroughs == {SOUTHWARK}
 
 
-# --- immediate revocation (SECURITY item 16) ------------------------------------------------
+# --- immediate revocation -------------------------------------------------------------------
 
 
 def test_revoking_a_grant_ends_a_live_session_and_tokens_on_the_next_request(
@@ -171,7 +171,7 @@ def test_analyst_post_to_revoke_is_forbidden_and_changes_nothing(
 
 
 def test_grant_and_revoke_need_an_mfa_verified_session(client, access_admin, grant_southwark):
-    # Password only: the session never passed the second factor (SECURITY item 21).
+    # Password only: the session never passed the second factor.
     client.force_login(access_admin, backend="django.contrib.auth.backends.ModelBackend")
     url = reverse("accounts:grant_revoke", kwargs={"pk": grant_southwark.pk})
     response = client.post(url, {"reason": "No MFA"})

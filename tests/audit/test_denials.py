@@ -1,4 +1,4 @@
-"""Every denied request is audited once (SECURITY 22); ordinary 404s and redirects are not."""
+"""Every denied request is audited once; ordinary 404s and redirects are not."""
 
 from __future__ import annotations
 

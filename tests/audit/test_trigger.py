@@ -1,4 +1,4 @@
-"""The database itself refuses to change or remove audit rows (SECURITY 42)."""
+"""The database itself refuses to change or remove audit rows."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_raw_sql_is_refused(event: AuditEvent, sql: str) -> None:
         connection.cursor() as cursor,
     ):
         cursor.execute(sql)
-    # insufficient_privilege: Django raises ProgrammingError, as SECURITY 42 expects.
+    # insufficient_privilege: Django raises ProgrammingError, as the trigger intends.
     assert excinfo.type.__name__ == "ProgrammingError"
     assert AuditEvent.objects.count() == 1
 

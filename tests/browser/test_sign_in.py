@@ -1,5 +1,5 @@
-"""A demo-style analyst signs in with password and TOTP in headless Chromium (issue 2,
-section 4); the pages on the way meet WCAG 2.2 AA according to axe-core."""
+"""A demo-style analyst signs in with password and TOTP in headless Chromium;
+the pages on the way meet WCAG 2.2 AA according to axe-core."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A liaison signs in, uploads a small valid CSV, watches the progress bar reach the
-report and sees the scorecard (issue 4, section 4); axe-core finds no WCAG 2.2 AA
-problems on the upload, status and report pages."""
+report and sees the scorecard; axe-core finds no WCAG 2.2 AA problems on the upload,
+status and report pages."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ def xlsx_cells(data: bytes) -> list[Any]:
     return [row[0] for row in sheet.iter_rows(min_row=2)]
 
 
-# --- neutralisation (SECURITY.md item 33) -----------------------------------------------------
+# --- neutralisation of formula-like cells ------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", PREFIXED)

@@ -1,4 +1,4 @@
-"""Fault 12 (SECURITY.md): the geocoder is unavailable while a file is loaded.
+"""The geocoder is unavailable while a file is loaded.
 
 The fault is injected at the geocoder boundary only (its batch call raises a timeout, as
 a remote geocoder's 5xx or timeout would) while a real submission goes through

@@ -1,4 +1,4 @@
-"""During a database outage web requests get a 503 page, never a traceback (fault case 5)."""
+"""During a database outage web requests get a 503 page, never a traceback."""
 
 import pytest
 from django.test import Client, override_settings

@@ -1,4 +1,4 @@
-"""Intake: type by content, names, size, archive limits (SECURITY items 24-27)."""
+"""Intake: type by content, names, size, archive limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""process_file end to end: statuses, whole-file errors, guard, report (fault case 9)."""
+"""process_file end to end: statuses, whole-file errors, guard, report, malformed input."""
 
 from __future__ import annotations
 
@@ -276,7 +276,7 @@ def test_generated_pii_files_are_quarantined(tmp_path: Path) -> None:
     name=st.sampled_from(["a.csv", "a.tsv", "a.xml", "a.xlsx"]),
 )
 def test_arbitrary_bytes_never_crash(data: bytes, name: str) -> None:
-    """Fault case 9: malformed input ends in a status with reasons, never an exception."""
+    """Malformed input ends in a status with reasons, never an exception."""
     r = run(data, name)
     assert r.status in {"ok", "rejected", "quarantined", "mapping_needed"}
     if r.status == "rejected":

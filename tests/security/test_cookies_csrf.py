@@ -1,4 +1,4 @@
-"""Production cookies (item 11), CSRF (item 12, POST half) and the production settings
+"""Production cookies, CSRF (the POST half) and the production settings
 guard for the MFA encryption key."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def production_cookie_settings() -> dict[str, object]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_item_11_production_session_cookie_settings(production_cookie_settings) -> None:
+def test_production_session_cookie_settings(production_cookie_settings) -> None:
     prod = production_cookie_settings
     assert prod["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert prod["SESSION_COOKIE_SECURE"] is True
@@ -86,7 +86,7 @@ def test_item_11_production_session_cookie_settings(production_cookie_settings) 
     assert prod["SESSION_COOKIE_DOMAIN"] is None
 
 
-def test_item_11_the_session_cookie_sent_at_sign_in_has_every_attribute(
+def test_the_session_cookie_sent_at_sign_in_has_every_attribute(
     production_cookie_settings,
 ) -> None:
     user = make_user()
@@ -105,7 +105,7 @@ def test_item_11_the_session_cookie_sent_at_sign_in_has_every_attribute(
     assert "Domain=" not in header
 
 
-def test_item_12_production_csrf_cookie_is_secure(production_cookie_settings) -> None:
+def test_production_csrf_cookie_is_secure(production_cookie_settings) -> None:
     prod = production_cookie_settings
     assert prod["CSRF_COOKIE_SECURE"] is True
     assert prod["CSRF_COOKIE_NAME"].startswith("__Host-")
@@ -119,7 +119,7 @@ def test_production_settings_refuse_to_start_without_an_mfa_key() -> None:
     assert "MFA_ENCRYPTION_KEY" in result.stderr
 
 
-def test_item_12_post_without_csrf_token_is_refused_everywhere() -> None:
+def test_post_without_csrf_token_is_refused_everywhere() -> None:
     """Every named route refuses a state-changing POST without a token from a signed-in,
     MFA-verified administrator (grant/revoke, tokens, MFA, sign-out, sessions...)."""
     staff = make_user(is_staff=True, is_superuser=True)
@@ -140,7 +140,7 @@ def test_item_12_post_without_csrf_token_is_refused_everywhere() -> None:
     assert client.get(reverse("home")).status_code == 200  # still signed in: nothing changed
 
 
-def test_item_12_anonymous_sign_in_post_without_csrf_token_is_refused() -> None:
+def test_anonymous_sign_in_post_without_csrf_token_is_refused() -> None:
     user = make_user()
     client = Client(enforce_csrf_checks=True)
     response = client.post(
@@ -150,7 +150,7 @@ def test_item_12_anonymous_sign_in_post_without_csrf_token_is_refused() -> None:
     assert "_auth_user_id" not in client.session
 
 
-def test_item_12_the_same_post_with_a_token_works() -> None:
+def test_the_same_post_with_a_token_works() -> None:
     user = make_user()
     client = Client(enforce_csrf_checks=True)
     client.get(reverse("account_login"))

@@ -1,4 +1,4 @@
-"""Password policy (item 8) and no default or shared accounts (item 9)."""
+"""Password policy and no default or shared accounts."""
 
 from __future__ import annotations
 
@@ -26,28 +26,28 @@ ELEVEN = TWELVE[:11]
 SIXTY_FOUR = "a long passphrase made of plain words, spaces and nothing else!!"
 
 
-def test_item_08_minimum_length_is_twelve() -> None:
+def test_minimum_length_is_twelve() -> None:
     assert settings.PASSWORD_MIN_LENGTH == 12
     assert len(ELEVEN) == 11 and len(TWELVE) == 12 and len(SIXTY_FOUR) == 64
 
 
-def test_item_08_eleven_characters_are_refused() -> None:
+def test_eleven_characters_are_refused() -> None:
     with pytest.raises(ValidationError, match="at least 12"):
         get_adapter().clean_password(ELEVEN)
 
 
 @pytest.mark.parametrize("password", [TWELVE, SIXTY_FOUR, "12345678901x" + "🙂" * 3])
-def test_item_08_twelve_and_sixty_four_characters_are_accepted(password: str) -> None:
+def test_twelve_and_sixty_four_characters_are_accepted(password: str) -> None:
     assert get_adapter().clean_password(password) == password
 
 
-def test_item_08_common_passwords_are_refused() -> None:
+def test_common_passwords_are_refused() -> None:
     for common in ("password1234", "qwertyuiop123"):
         with pytest.raises(ValidationError, match="too common"):
             validate_password(common)
 
 
-def test_item_08_no_composition_rules_are_configured() -> None:
+def test_no_composition_rules_are_configured() -> None:
     names = {v["NAME"].rsplit(".", 1)[-1] for v in settings.AUTH_PASSWORD_VALIDATORS}
     assert names <= {
         "UserAttributeSimilarityValidator",
@@ -57,7 +57,7 @@ def test_item_08_no_composition_rules_are_configured() -> None:
     assert "NumericPasswordValidator" not in names
 
 
-def test_item_08_the_change_password_page_enforces_the_policy() -> None:
+def test_the_change_password_page_enforces_the_policy() -> None:
     user = make_user()
     client = Client()
     login_verified(client, user)
@@ -70,24 +70,24 @@ def test_item_08_the_change_password_page_enforces_the_policy() -> None:
     assert user.check_password(SIXTY_FOUR)
 
 
-def test_item_08_passwords_are_hashed_with_argon2_in_deployments() -> None:
+def test_passwords_are_hashed_with_argon2_in_deployments() -> None:
     from istv_portal.settings import base
 
     assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
 
 
-# --- Item 9: no default or shared accounts ----------------------------------------------------
+# --- No default or shared accounts ------------------------------------------------------------
 
 DEFAULT_NAMES = re.compile(r"\b(admin|root|test|guest|demo)@", re.IGNORECASE)
 ACCOUNT_CREATION = re.compile(r"create_(super)?user|User\(|set_password", re.IGNORECASE)
 APP_DIRS = ("accounts", "hospitals", "incidents", "istv_portal")
 
 
-def test_item_09_migrations_leave_no_account_behind() -> None:
+def test_migrations_leave_no_account_behind() -> None:
     assert User.objects.count() == 0
 
 
-def test_item_09_no_migration_creates_an_account() -> None:
+def test_no_migration_creates_an_account() -> None:
     base = Path(settings.BASE_DIR)
     offenders = [
         str(path.relative_to(base))
@@ -98,7 +98,7 @@ def test_item_09_no_migration_creates_an_account() -> None:
     assert offenders == []
 
 
-def test_item_09_no_fixture_holds_a_user() -> None:
+def test_no_fixture_holds_a_user() -> None:
     base = Path(settings.BASE_DIR)
     offenders = []
     for app in APP_DIRS:

@@ -1,5 +1,5 @@
-"""SECURITY.md items 1 and 3 (every non-public URL needs a sign-in; the admin is no bypass)
-and the GET half of item 12 (a GET never changes state)."""
+"""Every non-public URL needs a sign-in, the admin is no bypass,
+and a GET never changes state (the GET half of CSRF protection)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_public_allow_list_names_only_existing_routes() -> None:
 
 
 @pytest.mark.parametrize("route", _protected_routes(), ids=lambda r: r.name)
-def test_item_01_anonymous_request_to_non_public_url_goes_to_sign_in(route: NamedRoute) -> None:
+def test_anonymous_request_to_non_public_url_goes_to_sign_in(route: NamedRoute) -> None:
     client = Client(raise_request_exception=False)
     first = client.get(route.path)
     assert first.status_code in (302, 401, 403), (route.name, first.status_code)
@@ -68,13 +68,13 @@ def test_item_01_anonymous_request_to_non_public_url_goes_to_sign_in(route: Name
         assert status == 200
 
 
-def test_item_03_admin_login_goes_through_allauth() -> None:
+def test_admin_login_goes_through_allauth() -> None:
     response = Client().get("/admin/login/")
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_item_03_admin_login_form_post_cannot_sign_in() -> None:
+def test_admin_login_form_post_cannot_sign_in() -> None:
     staff = make_user(is_staff=True, is_superuser=True)
     client = Client()
     response = client.post(
@@ -85,7 +85,7 @@ def test_item_03_admin_login_form_post_cannot_sign_in() -> None:
     assert "_auth_user_id" not in client.session
 
 
-def test_item_03_staff_without_mfa_get_no_admin_pages() -> None:
+def test_staff_without_mfa_get_no_admin_pages() -> None:
     staff = make_user(mfa=False, is_staff=True, is_superuser=True)
     client = browser()
     response = post_password(client, staff.email)  # no second factor enrolled
@@ -96,7 +96,7 @@ def test_item_03_staff_without_mfa_get_no_admin_pages() -> None:
         assert response["Location"] == reverse("mfa_activate_totp"), path
 
 
-def test_item_03_staff_session_that_skipped_mfa_is_signed_out_of_admin() -> None:
+def test_staff_session_that_skipped_mfa_is_signed_out_of_admin() -> None:
     staff = make_user(is_staff=True, is_superuser=True)
     client = Client()
     client.force_login(staff)  # a session that never passed the second factor
@@ -106,7 +106,7 @@ def test_item_03_staff_session_that_skipped_mfa_is_signed_out_of_admin() -> None
     assert "_auth_user_id" not in client.session
 
 
-def test_item_03_admin_session_check_refuses_without_mfa_even_behind_middleware() -> None:
+def test_admin_session_check_refuses_without_mfa_even_behind_middleware() -> None:
     """The admin site's own permission check requires a verified session too."""
     from django.contrib import admin
     from django.test import RequestFactory
@@ -118,7 +118,7 @@ def test_item_03_admin_session_check_refuses_without_mfa_even_behind_middleware(
     assert admin.site.has_permission(request) is False
 
 
-def test_item_03_verified_staff_reach_the_admin() -> None:
+def test_verified_staff_reach_the_admin() -> None:
     staff = make_user(is_staff=True, is_superuser=True)
     client = browser()
     post_password(client, staff.email)
@@ -143,7 +143,7 @@ def _state_snapshot() -> dict[str, list[tuple[object, ...]]]:
     }
 
 
-def test_item_12_get_requests_never_change_state() -> None:
+def test_get_requests_never_change_state() -> None:
     """A verified administrator GETs every named page; no domain row changes."""
     admin_user = make_user(is_staff=True, is_superuser=True)
     other = make_user()

@@ -1,4 +1,4 @@
-"""Configuration guards for the submission tasks (fault 11)."""
+"""Configuration guards for the submission tasks: a task is never redelivered while it runs."""
 
 from __future__ import annotations
 

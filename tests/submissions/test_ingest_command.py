@@ -76,7 +76,7 @@ def test_accept_suggested_mapping_and_publish(tmp_path: Path, site_b: HospitalSi
     assert (summary["rows_read"], summary["accepted"], summary["set_aside"]) == (25, 24, 1)
     assert summary["errors_by_code"] == {"V002_BAD_DATE": 1}
     assert summary["geocoded_by_precision"] == {"pending": 24}
-    assert Incident.objects.published().count() == 24
+    assert Incident.objects.filter(submission__status="published").count() == 24
     published = AuditEvent.objects.get(action="submission.published")
     assert published.actor is None  # the system, as the operator ran it without --as
 

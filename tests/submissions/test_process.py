@@ -14,10 +14,11 @@ from django.db import DatabaseError, connection
 from accounts.audit.denials import OutOfScope
 from accounts.audit.models import AuditEvent
 from accounts.models import User
-from hospitals import storage
 from hospitals.models import HospitalSite, MappingProfile, Submission
 from incidents.models import Incident, Release, SetAsideRow
 from ingest import services
+from ingest.services import locks
+from istv_portal import private_storage as storage
 from tests.locks import advisory_lock_held_elsewhere
 from tests.submissions.helpers import HEADER, CsvSpec, csv_bytes, upload
 
@@ -41,7 +42,9 @@ def test_clean_file_is_loaded_ready_for_review_and_uploader_told(
     assert (done.rows_read, done.rows_accepted, done.rows_set_aside) == (30, 30, 0)
     assert done.attempts == 1 and done.progress == 100
     assert Incident.objects.filter(submission=done).count() == 30
-    assert not Incident.objects.published().exists()  # not visible before publication
+    assert not Incident.objects.filter(
+        submission__status="published"
+    ).exists()  # not visible before publication
     incident = Incident.objects.filter(submission=done).order_by("source_row").first()
     assert incident is not None and incident.method_code == "body_part"
     # No gazetteer in the test database: pending, and never a default point.
@@ -71,7 +74,7 @@ def test_reject_all_stores_nothing_and_reports_every_problem(
 def test_set_aside_loads_97_percent_and_keeps_3_percent_with_reasons(
     receive: Callable[..., Submission],
 ) -> None:
-    """Fault 8: 3 % invalid rows with accept-valid-and-set-aside."""
+    """3 % invalid rows with accept-valid-and-set-aside."""
     done = _process(receive(CsvSpec(rows=100, bad_rows=3), set_aside=True))
     assert done.status == Status.READY_FOR_REVIEW
     assert Incident.objects.filter(submission=done).count() == 97
@@ -144,7 +147,7 @@ def test_confirm_mapping_by_another_sites_liaison_is_404(
 
 
 def test_schema_mismatch_loads_zero_rows(receive: Callable[..., Submission]) -> None:
-    """SECURITY 31: a file whose columns differ from the stored mapping loads nothing."""
+    """A file whose columns differ from the stored mapping loads nothing."""
     text = csv_bytes(CsvSpec(rows=10)).decode().replace("Assault Method", "Weapon")
     done = _process(receive(data=text.encode(), set_aside=True))
     assert done.status == Status.REJECTED
@@ -182,10 +185,10 @@ def test_processing_twice_does_not_double_rows(receive: Callable[..., Submission
 
 
 def test_lock_held_elsewhere_makes_processing_exit(receive: Callable[..., Submission]) -> None:
-    """Fault 10 at service level: a second process holding the site+month lock."""
+    """Concurrent runs, at service level: a second process holding the site+month lock."""
     submission = receive(CsvSpec(rows=5))
-    key = services._lock_key(submission.site_id, submission.period)
-    with advisory_lock_held_elsewhere(services._LOCK_PROCESS, key):
+    key = locks.lock_key(submission.site_id, submission.period)
+    with advisory_lock_held_elsewhere(locks.LOCK_PROCESS, key):
         result = _process(submission)
         assert result.status == Status.RECEIVED and result.attempts == 0
     assert _process(submission).status == Status.READY_FOR_REVIEW
@@ -220,13 +223,17 @@ def test_geocoder_failure_loads_rows_pending_without_coordinates(
 
 
 def _published_ids() -> set[int]:
-    return set(Incident.objects.published().values_list("submission_id", flat=True))
+    return set(
+        Incident.objects.filter(submission__status="published").values_list(
+            "submission_id", flat=True
+        )
+    )
 
 
 def test_v2_supersedes_v1_only_when_published(
     receive: Callable[..., Submission], data_manager: User
 ) -> None:
-    """Fault 7: queries see only v2 after it is published; v1 superseded; both audited."""
+    """Queries see only v2 after it is published; v1 superseded; both audited."""
     v1 = _process(receive(CsvSpec(rows=10)))
     v1 = services.submission_publish(actor=data_manager, submission=v1)
     assert _published_ids() == {v1.pk}
@@ -237,7 +244,7 @@ def test_v2_supersedes_v1_only_when_published(
     v1.refresh_from_db()
     assert v1.status == Status.SUPERSEDED and v1.superseded_by_id == v2.pk
     assert _published_ids() == {v2.pk}
-    assert Incident.objects.published().count() == 12
+    assert Incident.objects.filter(submission__status="published").count() == 12
     assert Incident.objects.filter(submission=v1).count() == 10  # kept for history
     release = Release.objects.latest()
     assert set(release.submissions.values_list("pk", flat=True)) == {v2.pk}
@@ -264,7 +271,7 @@ def test_auto_publish_when_scorecard_passes(
     settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS = {"min_geocoded_share": 0.0}  # type: ignore[attr-defined]
     done = _process(receive(CsvSpec(rows=10)))
     assert done.status == Status.PUBLISHED
-    assert Incident.objects.published().count() == 10
+    assert Incident.objects.filter(submission__status="published").count() == 10
     settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS = {"min_geocoded_share": 0.9}  # type: ignore[attr-defined]
     not_auto = _process(receive(CsvSpec(rows=10, seed=3)))
     assert not_auto.status == Status.READY_FOR_REVIEW

@@ -126,7 +126,8 @@ def test_upload_is_queued_after_commit(
 ) -> None:
     sent: list[int] = []
     monkeypatch.setattr(
-        services, "submission_enqueue", lambda *, submission_id: sent.append(submission_id)
+        "ingest.services.receive.submission_enqueue",
+        lambda *, submission_id: sent.append(submission_id),
     )
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         submission = receive()

@@ -15,6 +15,7 @@ from hospitals.models import HospitalSite, Submission
 from incidents.models import HarmonisedCode, ValueSynonym
 from incidents.reference import reference_codes_seed
 from ingest import services
+from ingest.services import locks
 from tests.locks import advisory_lock_held_elsewhere
 from tests.submissions.helpers import CsvSpec
 
@@ -32,7 +33,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(submission_id)
         return True
 
-    monkeypatch.setattr(services, "submission_enqueue", enqueue)
+    monkeypatch.setattr("ingest.services.housekeeping.submission_enqueue", enqueue)
     return calls
 
 
@@ -53,8 +54,8 @@ def test_sweeper_picks_never_sent_lost_and_stale_but_not_live_ones(
         status=Status.PROCESSING, heartbeat_at=old, enqueued_at=old
     )
     Submission.objects.filter(pk=done.pk).update(status=Status.READY_FOR_REVIEW, enqueued_at=old)
-    key = services._lock_key(live.site_id, live.period)
-    with advisory_lock_held_elsewhere(services._LOCK_PROCESS, key):
+    key = locks.lock_key(live.site_id, live.period)
+    with advisory_lock_held_elsewhere(locks.LOCK_PROCESS, key):
         swept = services.submissions_sweep(now=now + timedelta(minutes=1))
     assert sorted(swept) == sorted([never_sent.pk, lost.pk, stale.pk])
     assert sorted(sent) == sorted(swept)

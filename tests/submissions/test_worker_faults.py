@@ -1,4 +1,5 @@
-"""Fault-injection cases 1-4, 6, 9-11 (SECURITY.md) with a real worker and real Redis.
+"""Worker faults with a real worker and real Redis: a killed worker, a lost message, a
+database that goes away, duplicate deliveries.
 
 Each test starts a real Celery worker (tests/worker.py) against the test database.
 ``ISTV_TEST_SUBMISSION_DELAY`` makes the worker pause after COPY, before the load
@@ -137,7 +138,7 @@ def _receive(
 def test_worker_killed_mid_load_is_redelivered_without_partial_rows(
     slow_worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Fault 1."""
+    """A worker killed mid-load: the task is redelivered and no partial rows remain."""
     submission = _receive(liaison_a, mapped_site, CsvSpec(rows=30))
     assert wait_until(_loading(submission.pk), timeout=20)
     time.sleep(0.5)  # COPY done, the load transaction is open and sleeping
@@ -152,7 +153,7 @@ def test_worker_killed_mid_load_is_redelivered_without_partial_rows(
 def test_poison_file_fails_after_max_attempts(
     slow_worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Fault 2: a file that kills its worker every time ends failed, with an audit entry."""
+    """A file that kills its worker every time ends failed, with an audit entry."""
     submission = _receive(liaison_a, mapped_site, CsvSpec(rows=10))
     for attempt in range(1, settings.SUBMISSION_MAX_ATTEMPTS + 1):
         assert wait_until(_loading(submission.pk, attempt), timeout=30), attempt
@@ -171,7 +172,7 @@ def test_redis_down_at_upload_is_queued_and_swept_later(
     liaison_a: User,
     mapped_site: HospitalSite,
 ) -> None:
-    """Fault 3 / SECURITY 45: the upload is accepted as queued; the sweeper sends it."""
+    """The broker is down at upload: the upload is accepted as queued; the sweeper sends it."""
     with _broker(CLOSED_PORT_BROKER):
         submission = _receive(liaison_a, mapped_site, CsvSpec(rows=12))
     queued = _get(submission.pk)
@@ -189,7 +190,7 @@ def test_redis_flushed_while_queued_is_recovered_once(
     liaison_a: User,
     mapped_site: HospitalSite,
 ) -> None:
-    """Fault 4: the queued message is lost; the sweeper recovers it; one version loads."""
+    """The queued message is lost; the sweeper recovers it; one version loads."""
     submission = _receive(liaison_a, mapped_site, CsvSpec(rows=9))
     assert _get(submission.pk).enqueued_at is not None
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
@@ -206,7 +207,7 @@ def test_redis_flushed_while_queued_is_recovered_once(
 def test_duplicate_uploads_including_concurrent_give_one_submission(
     worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Fault 6."""
+    """The same file uploaded several times, some at once, gives one submission."""
     data = csv_bytes(CsvSpec(rows=7))
     results: list[tuple[int, bool]] = []
     barrier = threading.Barrier(4)
@@ -238,7 +239,7 @@ def test_duplicate_uploads_including_concurrent_give_one_submission(
 def test_malicious_or_wrong_files_are_rejected_without_crashing_the_worker(
     worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Fault 9: zip bomb refused at intake; XXE and a wrong schema rejected by the worker."""
+    """Zip bomb refused at intake; XXE and a wrong schema rejected by the worker."""
     with pytest.raises(services.UploadRefused):
         _receive(liaison_a, mapped_site, data=zip_bomb_xlsx(), name="bomb.xlsx")
     xxe = _receive(liaison_a, mapped_site, data=XXE_XML, name="may.xml")
@@ -254,7 +255,7 @@ def test_malicious_or_wrong_files_are_rejected_without_crashing_the_worker(
 def test_same_task_twice_concurrently_does_not_double_rows(
     slow_worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Fault 10: while the worker holds the site+month lock, a second run exits at once;
+    """While the worker holds the site+month lock, a second run exits at once;
     a duplicate message delivered afterwards finds the work done."""
     from ingest.tasks import process_submission
 
@@ -276,7 +277,7 @@ def test_same_task_twice_concurrently_does_not_double_rows(
 def test_redelivery_after_completion_is_harmless(
     worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Fault 11 (double execution, as a too-short visibility timeout would cause):
+    """Double execution (as a too-short visibility timeout would cause):
     the lock and the status check make the second execution a no-op."""
     from ingest.tasks import process_submission
 
@@ -294,7 +295,7 @@ def test_redelivery_after_completion_is_harmless(
 def test_partial_bad_rows_then_corrected_version_through_the_worker(
     worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite, data_manager: User
 ) -> None:
-    """Faults 8 and 7: 3 % invalid rows are set aside with reasons and 97 % load; a
+    """3 % invalid rows are set aside with reasons and 97 % load; a
     corrected v2 replaces v1 for analysts once published; the audit log shows both."""
     v1 = _receive(liaison_a, mapped_site, CsvSpec(rows=100, bad_rows=3), set_aside=True)
     assert wait_until(lambda: _get(v1.pk).status == Status.READY_FOR_REVIEW, timeout=30)
@@ -307,7 +308,7 @@ def test_partial_bad_rows_then_corrected_version_through_the_worker(
     assert wait_until(lambda: _get(v2.pk).status == Status.READY_FOR_REVIEW, timeout=30)
     services.submission_publish(actor=data_manager, submission=_get(v2.pk))
     assert _get(v1.pk).status == Status.SUPERSEDED
-    published = Incident.objects.published()
+    published = Incident.objects.filter(submission__status="published")
     assert set(published.values_list("submission_id", flat=True)) == {v2.pk}
     assert published.count() == 100
     uploads = AuditEvent.objects.filter(action="submission.uploaded")

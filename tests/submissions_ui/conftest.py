@@ -15,8 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
-from hospitals import storage
 from hospitals.models import HospitalSite, Submission
+from istv_portal import private_storage as storage
 from tests.submissions.helpers import (
     PROFILE_COLUMNS,
     CsvSpec,

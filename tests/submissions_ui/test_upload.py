@@ -1,5 +1,5 @@
 """The upload page: form validation, refusals in plain English, duplicates, the size
-limit before the body is read (SECURITY 25), CSRF (12) and the per-user rate (32)."""
+limit before the body is read, CSRF and the per-user rate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Error pages in the portal layout; SECURITY.md 40: a forced exception shows nothing internal."""
+"""Error pages in the portal layout; a forced exception shows nothing internal."""
 
 from __future__ import annotations
 

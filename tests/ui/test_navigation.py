@@ -1,13 +1,15 @@
-"""The header shows each person only what their role allows (issue 2, section 1)."""
+"""The header shows each person only what their role allows."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.context_processors import NAVIGATION
 from accounts.models import Membership, Organisation
 from tests.factories import TEST_PASSWORD, MembershipFactory
 from tests.ui.conftest import with_verified_email
@@ -216,3 +218,27 @@ def test_navigation_costs_few_queries_once_per_request(
     with django_assert_max_num_queries(0):
         assert navigation(request) is first
     assert first["nav_links"]
+
+
+# The layout's own links: templates/base.html and the includes it pulls in.
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+LAYOUT_TEMPLATES = [TEMPLATES / "base.html", *sorted((TEMPLATES / "includes").glob("*.html"))]
+
+
+def test_navigation_lists_every_section_once():
+    labels = [entry.label for entry in NAVIGATION]
+    assert len(labels) == len(set(labels))
+    assert set(labels) == ALL_SECTIONS
+
+
+@pytest.mark.parametrize("entry", NAVIGATION, ids=lambda entry: entry.label)
+def test_every_navigation_url_name_resolves(entry):
+    """No fallbacks: each section names the one URL it links to, in the portal's URLs."""
+    assert reverse(entry.url_name).startswith("/")
+
+
+@pytest.mark.parametrize("template", LAYOUT_TEMPLATES, ids=lambda path: path.name)
+def test_every_url_name_in_the_layout_resolves(template):
+    names = re.findall(r"{%\s*url\s+['\"]([^'\"]+)['\"]", template.read_text())
+    for name in names:
+        assert reverse(name).startswith("/"), name

@@ -1,4 +1,4 @@
-"""SECURITY.md 39: security headers on every response, and no inline script without a nonce."""
+"""Security headers on every response, and no inline script without a nonce."""
 
 from __future__ import annotations
 

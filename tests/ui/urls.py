@@ -50,7 +50,7 @@ urlpatterns = [
     ),
     path("x/hospitals/", include(_section("hospitals", "submission_list"))),
     path("x/manage/", include(_section("accounts", "index", "token_list"))),
-    path("x/audit/", include(_section("audit", "index"))),
+    path("x/audit/", include(_section("audit", "event_list"))),
     path("x/messages/", queue_messages),
     path("x/crash/", crash),
     path("x/nonce/", nonce_page),

@@ -1,4 +1,4 @@
-"""GET /api/v1/aggregates/: scope, disclosure control per grant, SECURITY 19 property test
+"""GET /api/v1/aggregates/: scope, disclosure control per grant, and a property test
 (aggregates, map and export counts for random grants, exact or protected)."""
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def test_liaison_and_outsider_refused(world, api_as, liaison_a, outsider) -> Non
         assert api_as(user).get(URL, {"group_by": "borough"}).status_code == 403
 
 
-# --- SECURITY 19: counts equal the counts over permitted boroughs, for random grants -------
+# --- Counts equal the counts over permitted boroughs, for random grants --------------------
 
 BOROUGH_POOL = sorted([*COUNTS, CAMDEN])
 # ``world`` alone has only counts of 1-7, all "*" once protected; ``crowded`` adds published

@@ -42,7 +42,7 @@ def test_csv_export_neutralises_and_is_audited(world, api_as, southwark_analyst)
     assert len(rows) == COUNTS[SOUTHWARK]
     assert {r["borough"] for r in rows} == {SOUTHWARK}
     texts = {r["location_description"] for r in rows}
-    assert '\'=HYPERLINK("http://x")' in texts  # SECURITY 33: round-trips as text
+    assert '\'=HYPERLINK("http://x")' in texts  # formula neutralised, round-trips as text
     assert {r["precision"] for r in rows} <= {"snapped", "lsoa_centroid"}  # never exact
 
     events = list(AuditEvent.objects.filter(action=Action.DATA_DOWNLOADED).order_by("id"))
@@ -53,7 +53,7 @@ def test_csv_export_neutralises_and_is_audited(world, api_as, southwark_analyst)
     assert done.details["rows"] == 3
     assert done.details["format"] == "csv"
     assert done.details["purpose"] == "Licensing review"
-    assert done.details["sha256"] == hashlib.sha256(data).hexdigest()  # SECURITY 34
+    assert done.details["sha256"] == hashlib.sha256(data).hexdigest()  # hash of the bytes sent
     assert done.details["filter"] == {"assault_date_from": ["2000-01-01"]}
     memberships = southwark_analyst.memberships.filter(is_active=True)
     assert done.details["organisations"] == sorted(m.organisation.name for m in memberships)
@@ -136,7 +136,7 @@ def test_eleventh_export_in_a_minute_is_429(world, api_as, mps_analyst) -> None:
         assert response.status_code == 200
         _body(response)
     refused = client.get(AGG_CSV, {"group_by": "borough"})
-    assert refused.status_code == 429  # SECURITY 32
+    assert refused.status_code == 429  # per-user export rate
     assert refused["Cache-Control"] == "no-store"
     # The refused call is on the record too.
     throttled = AuditEvent.objects.filter(action="api.called", actor=mps_analyst).latest("id")
@@ -161,7 +161,7 @@ def test_csv_export_is_written_by_postgresql_with_the_python_bytes(
     from incidents.api import views
     from incidents.exports import INCIDENT_FIELDS, CsvExport
     from incidents.masking import RAW_FIELDS, Masker
-    from incidents.selectors import visible_to
+    from incidents.selectors import Purpose, visible_to
 
     user = request.getfixturevalue(persona)
     calls = []
@@ -184,7 +184,7 @@ def test_csv_export_is_written_by_postgresql_with_the_python_bytes(
         f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
     ]
     rows = (
-        visible_to(user, records=True, access=access)
+        visible_to(user, purpose=Purpose.RECORDS, access=access)
         .filter(borough_code__in=sorted(access.record_boroughs & access.download_boroughs))
         .order_by("-assault_at", "-id")
         .values(*RAW_FIELDS)

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from hospitals.models import HospitalSite
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
+from incidents.selectors import Purpose
 from tests.workspace_api.conftest import World
 from tests.workspace_api.factories import (
     LAMBETH,
@@ -30,7 +31,7 @@ def test_multi_value_filters_do_not_make_the_query_distinct(mps_analyst):
     fs = IncidentFilterSet(
         {"borough": ["E09000028", "E09000022"], "weekday": ["6", "7"]},
         user=mps_analyst,
-        records=True,
+        purpose=Purpose.RECORDS,
     )
     assert fs.is_valid(), fs.errors
     assert not fs.qs.query.distinct

@@ -1,4 +1,4 @@
-"""Location precision and free text per grant, from the one stored point (SECURITY 36)."""
+"""Location precision and free text per grant, from the one stored point."""
 
 from __future__ import annotations
 

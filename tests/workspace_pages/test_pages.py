@@ -136,12 +136,12 @@ def test_filters_in_the_url_narrow_the_result(
 def test_page_links_carry_only_filter_values(
     client: Client, mps_analyst: User, seeded: dict[str, Any]
 ) -> None:
-    """SECURITY 37: filter URLs carry no tokens or identifiers beyond filter values, even
+    """Filter URLs carry no tokens or identifiers beyond filter values, even
     when someone pasted such a parameter into the address."""
     from urllib.parse import parse_qsl, urlsplit
 
     from incidents.filters import IncidentFilterSet
-    from incidents.views import PAGE_PARAMETERS
+    from incidents.views.common import PAGE_PARAMETERS
 
     allowed = set(IncidentFilterSet.base_filters) | set(PAGE_PARAMETERS)
     for name in ("incidents:explore", "incidents:charts", "incidents:map"):

@@ -1,4 +1,4 @@
-"""Make the audit table append-only at the database level (SECURITY 42).
+"""Make the audit table append-only at the database level.
 
 UPDATE and DELETE are refused row by row, TRUNCATE per statement, with SQLSTATE 42501
 (insufficient_privilege), which Django raises as ``ProgrammingError``. Only someone who

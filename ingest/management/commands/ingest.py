@@ -9,6 +9,7 @@ otherwise (refused, rejected, quarantined, mapping needed, failed).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,6 @@ class Command(BaseCommand):
         if submission.status not in OK_STATUSES:
             raise SystemExit(1)
 
-    def _print(self, data: dict[str, Any], options: dict[str, Any]) -> None:
+    def _print(self, data: Mapping[str, Any], options: dict[str, Any]) -> None:
         indent = None if options["json"] else 2
         self.stdout.write(json.dumps(data, indent=indent, default=str))

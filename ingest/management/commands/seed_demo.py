@@ -186,7 +186,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        module = str(getattr(settings, "SETTINGS_MODULE", ""))
+        module = str(settings.SETTINGS_MODULE)
         if "production" in module:
             raise CommandError("seed_demo refuses to run with production settings.")
         # The GAZETTEER_DIR setting: the shipped data/gazetteer unless overridden.
@@ -335,14 +335,14 @@ class Command(BaseCommand):
         Rows an earlier run stored ``pending`` (loaded before any gazetteer was) are
         geocoded here, and the command fails if any incident is still awaiting geocoding.
         """
-        from incidents.models import Incident
         from ingest.demo import DEMO_MONTHS, seed_demo_submissions
         from ingest.geocode_retry import pending_geocodes_retry
+        from ingest.loader import incidents_pending_geocode
 
         started = time.monotonic()
         counts = seed_demo_submissions(months=DEMO_MONTHS, geo_dir=geo_dir)
         retried = pending_geocodes_retry(max_seconds=3600)
-        pending = Incident.objects.filter(geocode_status=Incident.GeocodeStatus.PENDING).count()
+        pending = incidents_pending_geocode().count()
         if pending:
             raise CommandError(
                 f"{pending} incidents are still awaiting geocoding ({retried.status}); "
@@ -356,7 +356,7 @@ class Command(BaseCommand):
         )
 
     def print_sign_in(self) -> None:
-        base = getattr(settings, "PORTAL_BASE_URL", "http://localhost:8000")
+        base = settings.PORTAL_BASE_URL
         lines = [
             "",
             f"Demo sign-in (local use only) at {base}",

@@ -120,7 +120,7 @@ def rows_as_dicts(
 def cell_text(cell: Cell) -> str:
     """A cell as text for free-text and code fields (numbers without a trailing .0)."""
     if cell.__class__ is str:
-        return cell  # type: ignore[return-value]
+        return cell
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():

@@ -1,0 +1,134 @@
+"""Explore: the map page, its counts and density grid (JSON) and the area boundaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from incidents.aggregates import (
+    NOT_LOCATED,
+    GridScope,
+    GroupByError,
+    SparseGroupingError,
+    aggregate_counts,
+    needs_protection,
+)
+from incidents.masking import Masker
+from incidents.selectors import Purpose
+from incidents.views.common import (
+    PAGING,
+    audit_view,
+    data_access_or_404,
+    page_filterset,
+    page_query,
+    panel_context,
+)
+from incidents.workspace import maps as ws_maps
+
+
+def _level(request: HttpRequest) -> str:
+    level = request.GET.get("level", "borough")
+    return level if level in ws_maps.MAP_LEVELS else "borough"
+
+
+@login_required
+@never_cache
+@require_GET
+def map_view(request: HttpRequest) -> HttpResponse:
+    access = data_access_or_404(request)
+    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
+    context = panel_context(request, access, fs)
+    level = _level(request)
+    not_located = refused = None
+    if fs.is_valid():
+        scope = GridScope.of(fs)
+        try:
+            areas = aggregate_counts(fs.qs, [level], protect=needs_protection(access), scope=scope)
+        except GroupByError as error:
+            refused = str(error)
+        else:
+            not_located = ws_maps.not_located_note(fs.qs, level, areas, access, scope)
+    context.update(
+        {
+            "tab": "map",
+            "level": level,
+            "not_located": not_located,
+            "map_refused": refused,
+            "awaiting_geocode": ws_maps.awaiting_geocode_note(fs, access),
+            "levels": [("borough", "Borough"), ("ward", "Ward"), ("lsoa", "LSOA")],
+            "map_config": {
+                "dataUrl": f"{reverse('incidents:map_data')}?{page_query(request, drop=PAGING)}",
+                "boundariesUrl": f"{reverse('incidents:map_boundaries')}?level={level}",
+                "tileUrl": settings.MAP_TILE_URL,
+                "level": level,
+            },
+        }
+    )
+    return render(request, "incidents/map.html", context, status=200 if fs.is_valid() else 400)
+
+
+@login_required
+@never_cache
+@require_GET
+def map_data(request: HttpRequest) -> JsonResponse:
+    """Choropleth counts (protected for aggregate users) and, for record-level users, a
+    density grid of their masked points. One audit event: the map's view of the data."""
+    access = data_access_or_404(request)
+    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
+    if not fs.is_valid():
+        return JsonResponse({"errors": fs.form.errors}, status=400)
+    level = _level(request)
+    scope = GridScope.of(fs)
+    try:
+        result = aggregate_counts(fs.qs, [level], protect=needs_protection(access), scope=scope)
+    except SparseGroupingError as refused:
+        # Too few incidents to shade areas at this level for this viewer: say so.
+        audit_view(request, page="map", fs=fs, rows=None, extra={"level": level})
+        awaiting = ws_maps.awaiting_geocode_note(fs, access)
+        return JsonResponse(
+            {"level": level, "areas": {}, "names": {}, "total": refused.total,
+             "refused": str(refused), "notLocated": None, "grid": None,
+             "awaitingGeocode": awaiting.as_json() if awaiting is not None else None}
+        )  # fmt: skip
+    areas = {str(r[level]): r["count"] for r in result.results if r[level] != NOT_LOCATED}
+    body: dict[str, Any] = {
+        "level": level,
+        "areas": areas,
+        "names": ws_maps.area_names(level, areas),
+        "total": result.total,
+        "disclosure": result.note if result.disclosure_control.get("applied") else None,
+        "notLocated": ws_maps.not_located_note(fs.qs, level, result, access, scope).as_json(),
+        "grid": None,
+    }
+    awaiting = ws_maps.awaiting_geocode_note(fs, access)
+    body["awaitingGeocode"] = awaiting.as_json() if awaiting is not None else None
+    if access.any_record_level:
+        records = page_filterset(request, access, purpose=Purpose.RECORDS)
+        grid, used, capped = ws_maps.density_grid(records.qs, Masker.for_access(access))
+        body.update(
+            {
+                "grid": grid,
+                "gridRows": used,
+                "gridCapped": capped,
+                "gridLimit": ws_maps.MAX_MAP_ROWS,
+            }
+        )
+    audit_view(request, page="map", fs=fs, rows=result.total, extra={"level": level})
+    return JsonResponse(body)
+
+
+@login_required
+@never_cache
+@require_GET
+def map_boundaries(request: HttpRequest) -> HttpResponse:
+    """Simplified GeoJSON boundaries from the gazetteer (public geography, within scope)."""
+    access = data_access_or_404(request)
+    text = ws_maps.boundaries_geojson(_level(request), access.boroughs)
+    return HttpResponse(text, content_type="application/geo+json")

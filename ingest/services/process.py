@@ -1,0 +1,286 @@
+"""Processing a received file: the pipeline, geocoding and the scorecard under the
+site-and-month lock, ending quarantined, unloaded or loaded."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
+
+from django.conf import settings
+from django.db import Error as DatabaseError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.audit.models import Action
+from accounts.audit.services import audit_record
+from hospitals.models import HospitalSite, MappingProfile, Submission
+from ingest.enrichment import geocode_rows, site_history
+from ingest.pipeline import (
+    ColumnMapping,
+    Field,
+    Options,
+    ProcessResult,
+    ReportJSON,
+    process_file,
+)
+from ingest.pipeline.types import MappingProposalJSON
+from ingest.reference_services import code_references_for_site
+from ingest.scorecard import Thresholds, build_scorecard
+from ingest.services.common import (
+    RUNNING,
+    Status,
+    durable_commit,
+    max_attempts,
+    notify_uploader,
+    submission_update,
+)
+from ingest.services.load import load_version
+from ingest.services.locks import processing_lock
+from istv_portal import private_storage as storage
+from istv_portal.periods import Period
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _progress_commits_not_flushed() -> Iterator[None]:
+    """Progress updates need not wait for the disk: losing one in a crash is harmless.
+    Every transaction that records a result calls :func:`durable_commit` first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        # A dead connection has lost the setting anyway; do not mask the real error.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def _profile_mapping(site: HospitalSite) -> tuple[MappingProfile | None, ColumnMapping | None]:
+    profile = MappingProfile.objects.filter(site=site).order_by("-created_at", "-pk").first()
+    if profile is None:
+        return None, None
+    columns = {Field(f): c for c, f in profile.columns.items()}
+    values = {Field(f): dict(v) for f, v in (profile.value_mappings or {}).items()}
+    return profile, ColumnMapping(columns=columns, values=values)
+
+
+def _previous_columns(submission: Submission, profile: MappingProfile | None) -> list[str] | None:
+    if profile is not None and profile.source_columns:
+        return list(profile.source_columns)
+    return None
+
+
+def submission_process(*, submission_id: int) -> Submission:
+    """Run the whole pipeline for one submission. Idempotent and safe to redeliver.
+
+    A per-site+month advisory try-lock makes a concurrent second delivery exit at once.
+    A finished submission is returned unchanged. Errors other than bad input propagate
+    (the task retries); after ``SUBMISSION_MAX_ATTEMPTS`` starts the submission fails.
+    """
+    site_id, period = Submission.objects.values_list("site_id", "period").get(pk=submission_id)
+    with processing_lock(site_id, period) as acquired:
+        submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
+            pk=submission_id
+        )
+        if not acquired:
+            logger.info("submission %s: another process holds the lock", submission_id)
+            return submission
+        if submission.status not in RUNNING:
+            return submission
+        if submission.attempts >= max_attempts():
+            return _fail(submission, f"Processing failed after {submission.attempts} attempts.")
+        with _progress_commits_not_flushed():
+            submission_update(
+                submission,
+                attempts=submission.attempts + 1,
+                status=Status.CHECKING,
+                started_at=timezone.now(),
+                step="Checking the file",
+                progress=5,
+                error="",
+            )
+            return _run(submission)
+
+
+@transaction.atomic
+def _fail(submission: Submission, reason: str) -> Submission:
+    durable_commit()
+    Submission.objects.filter(pk=submission.pk).update(
+        status=Status.FAILED, error=reason, finished_at=timezone.now(), step="Failed"
+    )
+    submission.refresh_from_db()
+    audit_record(
+        action=Action.SUBMISSION_PROCESSED,
+        actor=None,
+        organisation=submission.site.organisation,
+        obj=submission,
+        details={"outcome": Status.FAILED, "attempts": submission.attempts},
+    )
+    notify_uploader(submission)
+    return submission
+
+
+def _run(submission: Submission) -> Submission:
+    site = submission.site
+    period = Period(submission.period.year, submission.period.month)
+    profile, mapping = _profile_mapping(site)
+    # Loaded once per file: the data managers' synonyms and the active code list.
+    references = code_references_for_site(site.site_code)
+    result = process_file(
+        storage.locate(submission.stored_name),
+        filename=submission.original_name,
+        site_code=site.site_code,
+        period=period,
+        mapping=mapping,
+        options=Options(
+            accept_proposed_mapping=submission.accept_suggested_mapping,
+            reject_on_invalid_rows=not submission.set_aside_invalid,
+            previous_columns=_previous_columns(submission, profile),
+            site_aliases=frozenset(site.aliases or ()),
+            method_reference=references[Field.METHOD.value],
+            location_reference=references[Field.LOCATION_TYPE.value],
+        ),
+    )
+    report = result.report.to_json()
+    if result.status == "quarantined":
+        return _finish_quarantined(submission, result, report)
+    if result.status in ("rejected", "mapping_needed"):
+        return _finish_unloaded(submission, result, report)
+
+    submission_update(submission, status=Status.PROCESSING, step="Geocoding locations", progress=50)
+    geocodes = geocode_rows(result.rows, site.site_code)
+    precisions = [g.precision_label for g in geocodes]
+    scorecard = build_scorecard(
+        rows=result.rows,
+        precisions=precisions,
+        rows_read=result.report.rows_read,
+        set_aside=len(result.set_aside),
+        errors_by_code=result.report.errors_by_code,
+        period=period,
+        uploaded=timezone.localdate(submission.created_at),
+        history=site_history(site, submission.period, exclude_id=submission.pk),
+        thresholds=Thresholds.from_settings(settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS),
+    )
+    report["geocoded_by_precision"] = scorecard.geocoded_by_precision
+    submission_update(submission, step="Loading", progress=75)
+    return load_version(submission, result, report, geocodes, scorecard.to_json(), scorecard.passes)
+
+
+@transaction.atomic
+def _finish_quarantined(
+    submission: Submission, result: ProcessResult, report: ReportJSON
+) -> Submission:
+    durable_commit()
+    storage.move_to_quarantine(submission.stored_name)
+    submission_update(
+        submission,
+        status=Status.QUARANTINED,
+        step="Quarantined: personal data found",
+        progress=100,
+        finished_at=timezone.now(),
+        report=report,
+        error="The file contains personal data. Nothing was stored.",
+        rows_read=result.report.rows_read,
+        rows_accepted=0,
+        rows_set_aside=0,
+    )
+    audit_record(
+        action=Action.SUBMISSION_QUARANTINED,
+        actor=None,
+        organisation=submission.site.organisation,
+        obj=submission,
+        # Kinds, columns and counts only: never the values.
+        details={
+            "findings_by_kind": dict(result.report.pii_findings_by_kind),
+            "columns": sorted({f.column for f in result.report.pii_findings}),
+        },
+    )
+    notify_uploader(submission)
+    return submission
+
+
+@transaction.atomic
+def _finish_unloaded(
+    submission: Submission, result: ProcessResult, report: ReportJSON
+) -> Submission:
+    durable_commit()
+    needs_mapping = result.status == "mapping_needed"
+    status = Status.MAPPING_NEEDED if needs_mapping else Status.REJECTED
+    errors = [str(i["message"]) for i in report.get("file_errors", [])]
+    submission_update(
+        submission,
+        status=status,
+        step="Mapping needed" if needs_mapping else "Rejected",
+        progress=100,
+        finished_at=timezone.now(),
+        report=report,
+        error="" if needs_mapping else (errors[0] if errors else "Rows failed validation."),
+        rows_read=result.report.rows_read,
+        rows_accepted=0,
+        rows_set_aside=0,
+    )
+    audit_record(
+        action=Action.SUBMISSION_PROCESSED if needs_mapping else Action.SUBMISSION_REJECTED,
+        actor=None,
+        organisation=submission.site.organisation,
+        obj=submission,
+        details={
+            "outcome": str(status),
+            "stage": "processing",
+            "errors_by_code": dict(result.report.errors_by_code),
+        },
+    )
+    notify_uploader(submission)
+    return submission
+
+
+class ProcessSummary(TypedDict):
+    """``summary()``: one submission's outcome, as ``manage.py ingest`` prints it."""
+
+    submission_id: int
+    site: str
+    period: str  # YYYY-MM
+    version: int
+    status: str
+    duplicate: bool
+    rows_read: int
+    accepted: int
+    set_aside: int
+    errors_by_code: dict[str, int]
+    warnings_by_code: dict[str, int]
+    pii_findings_by_kind: dict[str, int]
+    geocoded_by_precision: dict[str, int]
+    file_errors: list[str]
+    error: str
+    mapping: NotRequired[MappingProposalJSON | None]  # only when a mapping is needed
+    scorecard_passes: NotRequired[bool | None]  # only once there is a scorecard
+
+
+def summary(submission: Submission) -> ProcessSummary:
+    """The JSON summary printed by ``manage.py ingest`` (and usable by the API)."""
+    report = submission.report or {}
+    out: ProcessSummary = {
+        "submission_id": submission.pk,
+        "site": submission.site.site_code,
+        "period": f"{submission.period:%Y-%m}",
+        "version": submission.version,
+        "status": submission.status,
+        "duplicate": bool(getattr(submission, "duplicate", False)),
+        "rows_read": submission.rows_read,
+        "accepted": submission.rows_accepted,
+        "set_aside": submission.rows_set_aside,
+        "errors_by_code": report.get("errors_by_code", {}),
+        "warnings_by_code": report.get("warnings_by_code", {}),
+        "pii_findings_by_kind": report.get("pii_findings_by_kind", {}),
+        "geocoded_by_precision": report.get("geocoded_by_precision", {}),
+        "file_errors": [i.get("message") for i in report.get("file_errors", [])],
+        "error": submission.error,
+    }
+    if submission.status == Status.MAPPING_NEEDED:
+        out["mapping"] = report.get("proposal")
+    if submission.scorecard:
+        out["scorecard_passes"] = submission.scorecard.get("passes")
+    return out
