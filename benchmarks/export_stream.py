@@ -115,6 +115,7 @@ def synthetic_rows(
             "lat": lat,
             "lon": lon,
             "precision": "exact",
+            "geo_class": "place",
             "method": method,
             "location_type": place,
             "location_description": text,
