@@ -42,6 +42,7 @@ from accounts.forms import (
     ReasonForm,
     SetPasswordForm,
 )
+from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, Organisation, User
 
 PAGE_SIZE = 50
@@ -51,7 +52,25 @@ T = TypeVar("T")
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"access": effective_access(_actor(request))})
+    access = effective_access(_actor(request))
+    # Each visible borough with its level, so mixed access (records in some boroughs,
+    # counts in others) is spelled out rather than summed up as "counts only".
+    borough_levels = [
+        (name, access.level_for(code))
+        for code, name in LONDON_BOROUGHS.items()
+        if code in access.boroughs
+    ]
+    return render(
+        request,
+        "home.html",
+        {
+            "access": access,
+            "borough_levels": borough_levels,
+            "record_borough_names": [
+                name for name, level in borough_levels if level == AccessGrant.Level.RECORD
+            ],
+        },
+    )
 
 
 def access_admin_required(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import models, transaction
 
 from accounts.models import Organisation
 
@@ -37,12 +39,17 @@ class HospitalSite(models.Model):
 class MappingProfile(models.Model):
     """How one hospital's files map onto the ISTV fields: columns and source values.
 
-    A new version is saved whenever a liaison or data manager confirms a mapping; the
-    latest confirmed profile is used for the next file, and its column list is what
-    schema drift is measured against.
+    A new version is saved whenever a mapping is confirmed (by a liaison or data manager,
+    or a complete proposal accepted at upload); earlier versions are kept. The newest is
+    the hospital's current mapping; a file whose columns are exactly an earlier version's
+    is read with that version, and one that fits none gets a proposal built from the
+    current one.
     """
 
     site = models.ForeignKey(HospitalSite, on_delete=models.CASCADE, related_name="mappings")
+    version = models.PositiveIntegerField(
+        editable=False, help_text="1, 2, … per site, in the order the versions were confirmed."
+    )
     columns = models.JSONField(help_text="Source column name -> standard field name.")
     value_mappings = models.JSONField(
         default=dict, blank=True, help_text="Field -> {source value -> harmonised code}."
@@ -58,11 +65,27 @@ class MappingProfile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["site", "-created_at"]
-        get_latest_by = "created_at"
+        ordering = ["site", "-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.UniqueConstraint(fields=["site", "version"], name="unique_mapping_version"),
+        ]
 
     def __str__(self) -> str:
-        return f"Mapping for {self.site.site_code} ({self.created_at:%Y-%m-%d})"
+        return f"Mapping for {self.site.site_code}, version {self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new profile takes the site's next version number (one at a time per site)."""
+        if self.version:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            list(HospitalSite.objects.select_for_update().filter(pk=self.site_id).values("pk"))
+            latest = MappingProfile.objects.filter(site_id=self.site_id).aggregate(
+                latest=models.Max("version")
+            )["latest"]
+            self.version = (latest or 0) + 1
+            super().save(*args, **kwargs)
 
 
 class Submission(models.Model):

@@ -22,7 +22,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import DataSharingAgreement, User
 from accounts.roles import is_data_manager
-from hospitals.models import HospitalSite, Submission
+from hospitals.models import HospitalSite, MappingProfile, Submission
 from istv_portal.periods import due_date, last_complete_month, months_ending
 
 UPLOAD_PERMISSION = "hospitals.upload_submission"
@@ -187,6 +187,14 @@ def upload_rights() -> list[SiteUploaders]:
         SiteUploaders(site=s, uploaders=sorted(by_site.get(str(s.pk), []), key=lambda u: u.email))
         for s in sites
     ]
+
+
+def mapping_versions(site: HospitalSite) -> QuerySet[MappingProfile]:
+    """Every confirmed mapping version of ``site``, newest (the current one) first. The
+    caller has already checked the person may see the site's submissions."""
+    return (
+        MappingProfile.objects.filter(site=site).select_related("confirmed_by").order_by("-version")
+    )
 
 
 def hospital_site_get(*, pk: int) -> HospitalSite:

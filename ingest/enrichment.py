@@ -3,13 +3,15 @@
 Used by ``ingest.services.submission_process``. Geocoding resolves every distinct
 (description, location type) of a file once with the offline geocoder's batch API;
 when the geocoder is unavailable rows stay ``pending`` and are never given a point.
+``review_queue_feed`` puts the uncertain answers in the data managers' geocode review
+queue when the rows are stored (the loading transaction; the pending-geocode retry).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +19,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from hospitals.models import HospitalSite, Submission
+from incidents.geocoding.services import review_items_record
+from ingest.loader import GEOCODE_EMPTY
 from ingest.pipeline import HarmonisedRow
 from ingest.scorecard import History
 
@@ -29,30 +33,16 @@ Status = Submission.Status
 
 @dataclass(frozen=True, slots=True)
 class RowGeocode:
-    """The geocode columns of one incident row (empty and pending when not geocoded)."""
+    """The geocode columns of one incident row (empty and pending when not geocoded),
+    and the geocoder's answer they came from (``None`` when pending)."""
 
     status: str
     fields: Mapping[str, Any]
     precision_label: str
+    result: Any = field(default=None, compare=False, repr=False)
 
 
-_EMPTY_GEO: dict[str, Any] = {
-    "geo_class": "",
-    "lat": None,
-    "lon": None,
-    "easting": None,
-    "northing": None,
-    "geo_precision": "",
-    "geo_confidence": None,
-    "geo_method": "",
-    "geo_matched": "",
-    "geo_alternatives": [],
-    "geo_explanation": "",
-    "lsoa_code": "",
-    "ward_code": "",
-    "borough_code": "",
-}
-PENDING = RowGeocode("pending", _EMPTY_GEO, "pending")
+PENDING = RowGeocode("pending", GEOCODE_EMPTY, "pending")
 
 
 def geocode_columns(result: Any) -> RowGeocode:
@@ -74,7 +64,22 @@ def geocode_columns(result: Any) -> RowGeocode:
         "borough_code": result.borough or "",
     }
     label = (result.precision or "unplaced") if result.lat is not None else "unplaced"
-    return RowGeocode("done", fields, label)
+    return RowGeocode("done", fields, label, result)
+
+
+def review_queue_feed(geocodes: Iterable[RowGeocode], site_code: str) -> int:
+    """Queue for review what ``needs_review`` selects among the geocodes of stored rows
+    treated at ``site_code``: one (result, hospital) pair per row, so a phrase used 40
+    times adds 40 to its item's ``occurrences`` (the incidents a decision would settle).
+    Returns the rows queued.
+
+    Call it in the transaction that stores the rows, never for a dry run (nothing is
+    stored, so no decision could settle anything). The descriptions were redacted by the
+    personal-data guard in ``process_file``, before geocoding.
+    """
+    return review_items_record(
+        results=((g.result, site_code) for g in geocodes if g.result is not None)
+    )
 
 
 def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeocode]:
@@ -89,7 +94,8 @@ def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeoco
     try:
         from incidents.geocoding.service import get_geocoder
 
-        geocoder = get_geocoder()
+        # A review decision made a moment ago (in another process) applies to this file.
+        geocoder = get_geocoder(fresh_aliases=True)
         if geocoder.gz.is_empty:
             logger.warning("no gazetteer loaded: incidents stored with geocode pending")
             return [PENDING] * len(rows)

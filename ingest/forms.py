@@ -8,12 +8,14 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.html import format_html
 
 from hospitals.models import HospitalSite
 from ingest.pipeline import Field
+from ingest.pipeline.intake import ACCEPTED_FORMATS_TEXT, ALLOWED_EXTENSIONS
 from ingest.selectors import reporting_month_choices
 
-ACCEPTED_EXTENSIONS = ".csv,.tsv,.xlsx,.xml"
+ACCEPTED_EXTENSIONS = ",".join(ALLOWED_EXTENSIONS)
 ON_INVALID_REJECT = "reject"
 ON_INVALID_SET_ASIDE = "set_aside"
 
@@ -35,7 +37,7 @@ class UploadForm(forms.Form):
     )
     file = forms.FileField(
         label="File",
-        help_text="A CSV, TSV, Excel (.xlsx) or ISTV XML file.",
+        help_text=f"{ACCEPTED_FORMATS_TEXT}.",
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
         error_messages={
             "required": "Choose a file to upload.",
@@ -122,10 +124,13 @@ class MappingForm(forms.Form):
         *args: Any,
         columns: Sequence[str],
         proposal: Mapping[str, Any] | None,
+        notes: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``notes``: column → a sentence added to its hint (plain text; escaped here)."""
         super().__init__(*args, **kwargs)
         self.columns = list(columns)
+        notes = notes or {}
         proposal = proposal or {}
         proposed = (proposal.get("mapping") or {}).get("columns") or {}
         confidence = proposal.get("confidence") or {}
@@ -134,12 +139,16 @@ class MappingForm(forms.Form):
         for index, column in enumerate(self.columns):
             suggested = field_for_column.get(column, NOT_USED)
             score = confidence.get(suggested) if suggested else None
+            hint = confidence_hint(float(score) if score is not None else None)
+            if notes.get(column):
+                # Hints are rendered as HTML and notes quote the file's column names.
+                hint = format_html("{}. {}", hint, notes[column])
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=column,
                 choices=choices,
                 required=False,
                 initial=suggested,
-                help_text=confidence_hint(float(score) if score is not None else None),
+                help_text=hint,
             )
 
     def clean(self) -> dict[str, Any]:

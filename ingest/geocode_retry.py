@@ -19,6 +19,9 @@ every 15 minutes) geocodes them once the geocoder is back:
   logged (no traceback every 15 minutes).
 * A run that changed rows writes one ``geocode.retried`` audit event with counts only,
   never location text.
+* The uncertain answers among the rows written go to the geocode review queue in the
+  same transaction, as they would have when the file was loaded
+  (``ingest.enrichment.review_queue_feed``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from hospitals.models import Submission
 from incidents.models import Incident
 from incidents.workspace.cache import incident_rows_changed
 from ingest import loader
-from ingest.enrichment import RowGeocode, geocode_columns
+from ingest.enrichment import RowGeocode, geocode_columns, review_queue_feed
 from ingest.scorecard import Thresholds, with_geocodes
 from istv_portal.locks import session_try_lock
 
@@ -89,7 +92,7 @@ def _available_geocoder() -> Any | None:
     try:
         from incidents.geocoding.service import get_geocoder, reset_geocoder
 
-        geocoder = get_geocoder()
+        geocoder = get_geocoder(fresh_aliases=True)
         if geocoder.gz.is_empty:
             reset_geocoder()
             geocoder = get_geocoder()
@@ -141,7 +144,8 @@ def _submission_figures_refresh(submission_ids: Iterable[int]) -> None:
 def _write_batch(
     rows: list[tuple[int, int, str, str, str]], columns: dict[Key, RowGeocode]
 ) -> tuple[int, set[int]]:
-    """Write one batch's geocodes (rows still pending only) and its submissions' figures."""
+    """Write one batch's geocodes (rows still pending only) and its submissions' figures,
+    and queue the uncertain ones for review (one per row written, per site)."""
     ids_by_key: dict[Key, list[int]] = defaultdict(list)
     submission_of: dict[int, int] = {}
     for pk, submission_id, site_code, text, location_type in rows:
@@ -149,6 +153,7 @@ def _write_batch(
         submission_of[pk] = submission_id
     updated = 0
     touched: set[int] = set()
+    written: dict[str, list[RowGeocode]] = defaultdict(list)
     with transaction.atomic():
         for key, ids in ids_by_key.items():
             geo = columns[key]
@@ -158,6 +163,9 @@ def _write_batch(
             if n:
                 updated += n
                 touched.update(submission_of[pk] for pk in ids)
+                written[key[0]].extend([geo] * n)
+        for site_code, geocodes in written.items():
+            review_queue_feed(geocodes, site_code)
         if touched:
             _submission_figures_refresh(touched)
             transaction.on_commit(incident_rows_changed)

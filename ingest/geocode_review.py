@@ -30,9 +30,13 @@ def incidents_regeocode_for_alias(*, alias: LearnedAlias, **kwargs: Any) -> int:
     refresh_aliases()  # this process's geocoder sees the alias saved in this transaction
     geocoder = get_geocoder()
     rows = loader.incidents_at_site(alias.hospital or None)
-    used = rows.values_list(
-        "site__site_code", "location_description", "location_type_code"
-    ).distinct()
+    # ``order_by()``: the model's ordering would otherwise join the DISTINCT and repeat
+    # a description once per row (each repeat updating, and counting, its rows again).
+    used = (
+        rows.order_by()
+        .values_list("site__site_code", "location_description", "location_type_code")
+        .distinct()
+    )
     updated = 0
     for site_code, description, location_type in used:
         if normalise_query(description) != alias.phrase:

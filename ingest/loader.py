@@ -146,3 +146,62 @@ def incidents_at_site(site_code: str | None) -> QuerySet[Incident]:
     """The stored rows treated at one site (every site when ``None``)."""
     rows = Incident.objects.all()
     return rows.filter(site__site_code=site_code) if site_code else rows
+
+
+# The personal-data rescan (``manage.py rescan_personal_data``): stored free text is read
+# and rewritten in place, batch by batch, in the caller's transaction.
+
+# (id, location_description, method_other, rules, warnings)
+FreeTextRow = tuple[int, str, str, list[str], list[str]]
+# The columns a geocode fills, empty: a row awaiting geocoding has these, and a row that
+# goes back to "pending" to be geocoded again is cleared to them.
+GEOCODE_EMPTY: dict[str, Any] = {
+    "geo_class": "",
+    "lat": None,
+    "lon": None,
+    "easting": None,
+    "northing": None,
+    "geo_precision": "",
+    "geo_confidence": None,
+    "geo_method": "",
+    "geo_matched": "",
+    "geo_alternatives": [],
+    "geo_explanation": "",
+    "lsoa_code": "",
+    "ward_code": "",
+    "borough_code": "",
+}
+
+
+def incidents_free_text_batch(after_id: int, size: int) -> list[FreeTextRow]:
+    """The next ``size`` stored rows after ``after_id`` (id order), locked until the
+    caller's transaction ends, with their free text and lineage."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("incidents_free_text_batch must run inside a transaction")
+    rows = (
+        Incident.objects.filter(pk__gt=after_id)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", "location_description", "method_other", "rules", "warnings")
+    )
+    return list(rows[:size])
+
+
+def incidents_free_text_rewrite(rows: Sequence[FreeTextRow]) -> int:
+    """Write redacted free text (and the rules and warnings saying so) back."""
+    changed = [
+        Incident(pk=pk, location_description=desc, method_other=other, rules=rules, warnings=warn)
+        for pk, desc, other, rules, warn in rows
+    ]
+    Incident.objects.bulk_update(
+        changed, ["location_description", "method_other", "rules", "warnings"], batch_size=1000
+    )
+    return len(changed)
+
+
+def incidents_geocode_requeue(ids: Iterable[int]) -> int:
+    """Send rows back to geocode ``pending`` with no point: the pending-geocode retry
+    geocodes them again from their (now redacted) description."""
+    return Incident.objects.filter(pk__in=list(ids)).update(
+        geocode_status=Incident.GeocodeStatus.PENDING, **GEOCODE_EMPTY
+    )

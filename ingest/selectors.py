@@ -20,7 +20,13 @@ from django.utils import timezone
 from accounts.access import user_roles
 from accounts.models import Membership, User
 from hospitals.models import HospitalSite, Submission
-from hospitals.selectors import submissions_for_review, submissions_visible_to, tracker_grid
+from hospitals.selectors import (
+    mapping_versions,
+    submissions_for_review,
+    submissions_visible_to,
+    tracker_grid,
+)
+from ingest.pipeline.intake import ACCEPTED_FORMATS_TEXT
 from istv_portal.periods import add_months, due_date, is_overdue
 
 Status = Submission.Status
@@ -42,7 +48,7 @@ MONTHS_DUE_WINDOW = 3
 
 # Plain-English explanations of the pipeline's stable codes (docs/pipeline.md).
 CODE_TEXT: dict[str, str] = {
-    "F001_EXTENSION_NOT_ALLOWED": "Only .csv, .tsv, .xlsx and .xml files can be uploaded.",
+    "F001_EXTENSION_NOT_ALLOWED": f"Only {ACCEPTED_FORMATS_TEXT} files can be uploaded.",
     "F002_BAD_FILENAME": "The file name contains characters that are not allowed.",
     "F003_TOO_LARGE": "The file is larger than the upload limit.",
     "F004_EMPTY_FILE": "The file is empty.",
@@ -60,7 +66,10 @@ CODE_TEXT: dict[str, str] = {
     "F022_XML_WRONG_ROOT": "The XML does not start with the expected ISTV element.",
     "F023_XML_SCHEMA_INVALID": "The XML does not follow the ISTV layout.",
     "F030_NO_HEADER_ROW": "No header row with column names was found.",
-    "F031_SCHEMA_MISMATCH": "The columns differ from your confirmed mapping; no rows were loaded.",
+    "F031_SCHEMA_MISMATCH": (
+        "The columns differ from your confirmed mapping; no rows were loaded until a new "
+        "mapping is confirmed."
+    ),
     "F032_SITE_MISMATCH": "The file is for a different hospital site.",
     "F033_PERIOD_MISMATCH": "The file is for a different reporting month.",
     "F034_NO_DATA_ROWS": "The file has a header but no data rows.",
@@ -85,6 +94,9 @@ CODE_TEXT: dict[str, str] = {
 }
 PII_KIND_TEXT: dict[str, str] = {
     "nhs_number": "NHS numbers",
+    "hospital_number": "Hospital numbers",
+    "ni_number": "National Insurance numbers",
+    "identifier": "Other identifying numbers",
     "person_name": "Names",
     "date_of_birth": "Dates of birth",
     "phone": "Phone numbers",
@@ -385,6 +397,85 @@ def report_view(report: Mapping[str, Any]) -> ReportView:
 
 def _drifted(drift: Mapping[str, Any]) -> bool:
     return bool(drift.get("added") or drift.get("removed") or drift.get("renamed"))
+
+
+# --- mapping page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayoutChangeView:
+    """How a file's columns differ from the confirmed mapping version it no longer fits."""
+
+    previous_version: int | None
+    kept: list[str]
+    gone: list[tuple[str, str]]  # (column, the new column it seems to be, or "")
+    new: list[tuple[str, str]]  # (column, the old column it seems to replace, or "")
+    renamed_from: dict[str, str]  # new column -> old column
+
+
+def layout_change_view(report: Mapping[str, Any]) -> LayoutChangeView | None:
+    """The column diff for the mapping page; None unless the layout changed."""
+    if report.get("mapping_status") != "schema_mismatch":
+        return None
+    drift = report.get("drift") or {}
+    proposal = report.get("proposal") or {}
+    pairs = [
+        (str(old), str(new))
+        for old, new in [*(drift.get("renamed") or []), *(proposal.get("renamed") or [])]
+    ]
+    renamed_from = {new: old for old, new in pairs}
+    renamed_to = dict(pairs)
+    gone = [str(c) for c in drift.get("removed") or []]
+    gone += [str(old) for old, _ in drift.get("renamed") or [] if old not in gone]
+    added = [str(c) for c in drift.get("added") or []]
+    added += [str(n) for _, n in drift.get("renamed") or [] if n not in added]
+    columns = [str(c) for c in report.get("columns") or []]
+    kept = [str(c) for c in drift.get("kept") or [c for c in columns if c not in added]]
+    added.sort(key=lambda c: columns.index(c) if c in columns else len(columns))
+    return LayoutChangeView(
+        previous_version=proposal.get("based_on") or report.get("mapping_version"),
+        kept=kept,
+        gone=[(c, renamed_to.get(c, "")) for c in gone],
+        new=[(c, renamed_from.get(c, "")) for c in added],
+        renamed_from=renamed_from,
+    )
+
+
+@dataclass(frozen=True)
+class MappingVersionRow:
+    version: int
+    current: bool
+    confirmed_at: Any
+    confirmed_by: str  # a person's name, or how it was confirmed
+    items: list[tuple[str, str]]  # (ISTV item label, source column)
+    columns: int  # how many columns the file it was made from had
+
+
+def mapping_versions_view(
+    site: HospitalSite, field_labels: Mapping[str, str]
+) -> list[MappingVersionRow]:
+    """The site's mapping versions for the mapping page, newest (current) first."""
+    rows = []
+    for index, profile in enumerate(mapping_versions(site)):
+        user = profile.confirmed_by
+        order = {name: i for i, name in enumerate(field_labels)}
+        items = sorted(
+            ((str(f), str(c)) for c, f in (profile.columns or {}).items()),
+            key=lambda item: order.get(item[0], len(order)),
+        )
+        rows.append(
+            MappingVersionRow(
+                version=profile.version,
+                current=index == 0,
+                confirmed_at=profile.confirmed_at or profile.created_at,
+                confirmed_by=(user.full_name or user.email)
+                if user is not None
+                else "Proposal accepted at upload",
+                items=[(field_labels.get(f, f), c) for f, c in items],
+                columns=len(profile.source_columns or ()),
+            )
+        )
+    return rows
 
 
 REPORT_CSV_COLUMNS = ("row", "column", "code", "severity", "message", "value")

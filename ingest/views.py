@@ -42,7 +42,7 @@ from hospitals.models import Submission
 from hospitals.selectors import sites_uploadable_by
 from incidents.services import data_access_record
 from ingest import selectors as page_selectors
-from ingest.forms import MappingForm, UploadForm
+from ingest.forms import FIELD_LABELS, MappingForm, UploadForm
 from ingest.reference_forms import ValueMappingForm
 from ingest.selectors import SubmissionViewer
 from ingest.services import (
@@ -342,15 +342,20 @@ def submission_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
 @submission_page
 @require_http_methods(["GET", "POST"])
 def submission_mapping(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Confirm how the file's columns map onto the ISTV items (status mapping needed)."""
+    """Confirm how the file's columns map onto the ISTV items (status mapping needed): an
+    unseen layout, or one that changed since the hospital's confirmed mapping (then with
+    the column diff and a proposal built from the previous version). The page lists the
+    hospital's mapping versions. Confirming queues the same stored file again."""
     submission = _submission(request, pk)
     if submission.status != Status.MAPPING_NEEDED:
         raise Http404("This submission does not need a mapping.")
     report = submission.report or {}
+    change = page_selectors.layout_change_view(report)
     form = MappingForm(
         request.POST or None,
         columns=[str(c) for c in report.get("columns") or []],
         proposal=report.get("proposal"),
+        notes=_column_notes(report, change),
     )
     value_form = ValueMappingForm(request.POST or None, unmapped=report.get("unmapped_values"))
     if request.method == "POST" and form.is_valid() and value_form.is_valid():
@@ -377,9 +382,34 @@ def submission_mapping(request: HttpRequest, pk: int) -> HttpResponseBase:
             "form": form,
             "value_form": value_form,
             "missing_fields": proposal.get("missing_fields") or [],
+            "missing_labels": [
+                FIELD_LABELS.get(str(f), str(f)) for f in proposal.get("missing_fields") or []
+            ],
+            "change": change,
+            "versions": page_selectors.mapping_versions_view(submission.site, FIELD_LABELS),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _column_notes(
+    report: dict[str, Any], change: page_selectors.LayoutChangeView | None
+) -> dict[str, str]:
+    """Per column, for its hint: what its sample values look like (never the values)
+    and, for a changed layout, the column of the previous version it seems to replace."""
+    kinds = report.get("column_kinds") or {}
+    notes: dict[str, str] = {}
+    for column in report.get("columns") or []:
+        parts = []
+        if change is not None and column in change.renamed_from:
+            parts.append(f"Seems to replace “{change.renamed_from[column]}”")
+        elif change is not None and column in change.kept:
+            parts.append("Also in the previous layout")
+        if kinds.get(column):
+            parts.append(f"Values look like: {kinds[column]}")
+        if parts:
+            notes[str(column)] = ". ".join(parts) + "."
+    return notes
 
 
 def _original_downloadable(submission: Submission) -> bool:

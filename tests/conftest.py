@@ -13,14 +13,18 @@ pytest_plugins = ["tests.personas"]
 
 @pytest.fixture(autouse=True)
 def _fresh_login_rate_limits() -> Iterator[None]:
-    """Each test starts with allauth's login rate limits at zero.
+    """Each test starts with allauth's login rate limits at zero, and no TOTP code marked
+    used.
 
     The per-IP limit counts every failed sign-in from 127.0.0.1, so without this, tests
-    that fail sign-ins on purpose would throttle whichever test runs next. Only the
-    rate-limit keys go: the Redis database may also hold a running worker's broker state.
+    that fail sign-ins on purpose would throttle whichever test runs next. The replay
+    guard marks a code used for one TOTP period per user id; a later test's user can get
+    the same id (the database is flushed between tests) and sign in within that period.
+    Only these keys go: the Redis database may also hold a running worker's broker state.
     """
     # Without Redis the cache is a table in the test database, which each test's rollback
     # (or flush) already empties.
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("allauth:rl:*")
+        cache.delete_pattern("allauth.mfa.totp.used*")
     yield

@@ -64,6 +64,10 @@ class Action(models.TextChoices):
     GEOCODE_CORRECTED = "geocode.corrected", "Geocode corrected"
     GAZETTEER_LOADED = "gazetteer.loaded", "Gazetteer loaded"
     GEOCODE_RETRIED = "geocode.retried", "Pending geocodes completed"
+    PERSONAL_DATA_RESCANNED = (
+        "data.personal_data_rescanned",
+        "Stored free text rescanned for personal data",
+    )
     # Programme tools (programme/).
     AGREEMENT_CREATED = "agreement.created", "Data-sharing agreement created"
     AGREEMENT_CHANGED = "agreement.changed", "Data-sharing agreement changed"

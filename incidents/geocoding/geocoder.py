@@ -138,6 +138,10 @@ class Alternative:
         }
 
 
+# The explanation of every answer given without a gazetteer (nothing could be matched).
+NO_GAZETTEER = "no gazetteer loaded"
+
+
 @dataclass(frozen=True)
 class GeocodeResult:
     """One answer. ``lat``/``lon`` are None unless ``result_class`` is "place"."""
@@ -283,7 +287,7 @@ class Geocoder:
     def _resolve(self, text: str, norm: str, hospital: str, location_type: str) -> GeocodeResult:
         base = GeocodeResult(text=text, result_class=classify.UNKNOWN, normalised=norm)
         if self.gz.is_empty:
-            return dataclasses.replace(base, method="none", explanation="no gazetteer loaded")
+            return dataclasses.replace(base, method="none", explanation=NO_GAZETTEER)
         alias = self.aliases.get((norm, hospital)) or self.aliases.get((norm, ""))
         if alias is not None:
             return self._from_alias(base, alias, hospital)

@@ -20,10 +20,16 @@ def can_review(user: User) -> bool:
 
 
 def review_queue_for(user: User) -> QuerySet[ReviewItem]:
-    """Open items for a data manager; anyone else gets an audited 404, not a 403."""
+    """Open items for a data manager; anyone else gets an audited 404, not a 403.
+
+    Ordered by how many incidents a decision would settle (``occurrences``, most first),
+    then oldest first.
+    """
     if not can_review(user):
         deny(object_type=audit_object_type(ReviewItem))
-    return ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)
+    return ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).order_by(
+        "-occurrences", "created_at", "pk"
+    )
 
 
 def review_item_for(user: User, pk: int) -> ReviewItem:

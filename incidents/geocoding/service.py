@@ -40,12 +40,14 @@ def _alias_version() -> tuple[int, object]:
     return agg["n"], agg["latest"]
 
 
-def get_geocoder() -> Geocoder:
+def get_geocoder(*, fresh_aliases: bool = False) -> Geocoder:
     """The process-wide geocoder, built on first use.
 
     Other processes (the web process where a reviewer decides, a worker) learn about new
     aliases here: at most every ``ALIAS_RECHECK_SECONDS`` one cheap query compares the
-    alias table's version and reloads the aliases when it changed.
+    alias table's version and reloads the aliases when it changed; ``fresh_aliases``
+    makes that check now (a worker starting a file, so a decision made a moment ago
+    applies to it).
     """
     global _geocoder, _alias_seen, _alias_checked_at
     with _lock:
@@ -53,7 +55,7 @@ def get_geocoder() -> Geocoder:
         if _geocoder is None:
             _alias_seen, _alias_checked_at = _alias_version(), now
             _geocoder = Geocoder(build_gazetteer(), load_aliases())
-        elif now - _alias_checked_at > ALIAS_RECHECK_SECONDS:
+        elif fresh_aliases or now - _alias_checked_at > ALIAS_RECHECK_SECONDS:
             _alias_checked_at = now
             version = _alias_version()
             if version != _alias_seen:

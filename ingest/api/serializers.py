@@ -8,6 +8,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from hospitals.models import Submission
+from ingest.pipeline.intake import ACCEPTED_FORMATS_TEXT
 from istv_portal.periods import Period
 
 
@@ -16,13 +17,25 @@ class SubmissionUploadSerializer(serializers.Serializer[Any]):
 
     site = serializers.CharField(max_length=12, help_text="ODS site code, e.g. RJ122.")
     period = serializers.CharField(max_length=20, help_text="Reporting month, YYYY-MM.")
-    file = serializers.FileField(allow_empty_file=False)
+    file = serializers.FileField(
+        allow_empty_file=False,
+        help_text=f"{ACCEPTED_FORMATS_TEXT}. The type is checked by content: a file whose "
+        "content does not match its extension is refused (code F001, F005 or F007).",
+    )
     set_aside_invalid = serializers.BooleanField(
         default=False,
         help_text="Accept valid rows and set invalid ones aside (default: reject the file).",
     )
     dry_run = serializers.BooleanField(
         default=False, help_text="Check only: run every check and store nothing."
+    )
+    accept_suggested_mapping = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "For a layout that is new, or differs from the hospital's confirmed mapping: use "
+            "the proposed mapping if it is complete (saved as the hospital's new mapping "
+            "version). An incomplete proposal stops at 'mapping needed' (default: always ask)."
+        ),
     )
 
     def validate_period(self, value: str) -> Period:

@@ -123,7 +123,11 @@ class SubmissionListView(SubmissionAPIView):
             200: OpenApiResponse(
                 SubmissionAcceptedSerializer, description="The same file was already received."
             ),
-            400: OpenApiResponse(description="Invalid input, or the file was refused."),
+            400: OpenApiResponse(
+                description="Invalid input, or the file was refused: ``code`` is the stable "
+                "refusal code (F001_EXTENSION_NOT_ALLOWED for a file type not accepted) and "
+                "``detail`` says why in plain English."
+            ),
             404: OpenApiResponse(description="No such site, or no upload right for it."),
             413: OpenApiResponse(description="The file is over the size limit."),
             429: OpenApiResponse(description="Too many uploads: try again shortly."),
@@ -146,6 +150,7 @@ class SubmissionListView(SubmissionAPIView):
                 upload=data["file"],
                 set_aside_invalid=data["set_aside_invalid"],
                 dry_run=data["dry_run"],
+                accept_suggested_mapping=data["accept_suggested_mapping"],
                 request=request._request,
             )
         except UploadRefused as refused:

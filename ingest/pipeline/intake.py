@@ -18,17 +18,28 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .delimiters import delimiter_of
 from .errors import FileErrorCode as E
 from .errors import PipelineFileError
 from .limits import Limits
 from .types import FileFormat, IntakeResult
 
+# The format each extension claims. ``.txt`` is Excel's "Unicode Text" export (UTF-16
+# with a BOM, tab-separated) or any other delimited text: CSV or TSV by its content.
 ALLOWED_EXTENSIONS: dict[str, FileFormat] = {
     ".csv": FileFormat.CSV,
     ".tsv": FileFormat.TSV,
+    ".txt": FileFormat.CSV,
     ".xlsx": FileFormat.XLSX,
     ".xml": FileFormat.XML,
 }
+# The accepted formats as a person knows them (the upload page, the API, refusals).
+ACCEPTED_FORMATS_TEXT = (
+    "CSV (.csv), Excel workbook (.xlsx), Excel Unicode text (.txt or .tsv) or ISTV XML (.xml)"
+)
+# Extensions that say little about the content: the text must show columns (a
+# delimiter on at least half of its first lines) before it is accepted.
+_TABLE_REQUIRED = frozenset({".txt", ".tsv"})
 # Inner extensions that make a double extension suspicious (x.exe.csv, x.csv.exe is
 # caught by the final extension anyway).
 _DANGEROUS_INNER = frozenset(
@@ -92,12 +103,11 @@ def check_filename(name: str) -> FileFormat:
         raise PipelineFileError(
             E.BAD_FILENAME, "The file name contains characters that are not allowed."
         )
-    base = PurePosixPath(re.split(r"[\\/]", name)[-1].strip())
-    suffixes = [s.lower() for s in base.suffixes]
+    suffixes = _suffixes(name)
     if not suffixes or suffixes[-1] not in ALLOWED_EXTENSIONS:
         raise PipelineFileError(
             E.EXTENSION_NOT_ALLOWED,
-            "Only .csv, .tsv, .xlsx and .xml files can be uploaded.",
+            f"Only {ACCEPTED_FORMATS_TEXT} files can be uploaded.",
         )
     if any(s.lstrip(".") in _DANGEROUS_INNER for s in suffixes[:-1]):
         raise PipelineFileError(
@@ -106,6 +116,10 @@ def check_filename(name: str) -> FileFormat:
             "file and upload the original export.",
         )
     return ALLOWED_EXTENSIONS[suffixes[-1]]
+
+
+def _suffixes(name: str) -> list[str]:
+    return [s.lower() for s in PurePosixPath(re.split(r"[\\/]", name)[-1].strip()).suffixes]
 
 
 def read_limited(source: Path | str | bytes, *, max_bytes: int) -> bytes:
@@ -306,10 +320,21 @@ def accept_upload(
         if not text.lstrip("\ufeff \t\r\n").startswith("<"):
             raise PipelineFileError(E.CONTENT_MISMATCH, "The file is named .xml but is not XML.")
         return Upload(IntakeResult(FileFormat.XML, len(data), digest, name, encoding), data, text)
+    extension = _suffixes(filename)[-1]
     if _MARKUP_START.match(text[:512]):
         raise PipelineFileError(
             E.CONTENT_MISMATCH,
-            "The file is named .csv but contains markup (HTML or XML), not delimited text.",
+            f"The file is named {extension} but contains markup (HTML or XML), not delimited text.",
         )
     fmt = FileFormat.TSV if claimed is FileFormat.TSV else FileFormat.CSV
+    if extension in _TABLE_REQUIRED:
+        delimiter = delimiter_of(text)
+        if delimiter is None:
+            raise PipelineFileError(
+                E.CONTENT_MISMATCH,
+                f"The file is named {extension} but is not a table: its lines are not "
+                "split into columns by tabs, commas or semicolons.",
+            )
+        if extension == ".txt" and delimiter == "\t":
+            fmt = FileFormat.TSV
     return Upload(IntakeResult(fmt, len(data), digest, name, encoding), data, text)

@@ -1,4 +1,5 @@
-"""Column mapping: propose one for an unseen layout, check a stored one, detect drift.
+"""Column mapping: propose one for an unseen layout, check a stored one, detect drift,
+and propose a new one from the previous mapping when a hospital's layout changes.
 
 A proposal scores every (column, field) pair from the header name (synonyms, fuzzy
 matching) and from sample values (do they parse as dates, times, known codes, or look
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz import fuzz, process
@@ -307,4 +309,219 @@ def detect_drift(previous: Sequence[str], current: Sequence[str]) -> DriftReport
             added.remove(new)
     common_prev = [c for c in previous if c in cur_set]
     common_cur = [c for c in current if c in prev_set]
-    return DriftReport(tuple(added), tuple(removed), tuple(renamed), common_prev != common_cur)
+    return DriftReport(
+        tuple(added), tuple(removed), tuple(renamed), common_prev != common_cur, tuple(common_cur)
+    )
+
+
+# --- a changed layout -------------------------------------------------------------------
+
+_CODED_RULES = ("label", "national_code", "snomed")
+_TIME_FIELDS = frozenset({Field.ARRIVAL_TIME, Field.ASSAULT_TIME})
+_AT_FIELDS = frozenset({Field.ARRIVAL_AT, Field.ASSAULT_AT})
+_DATE_FIELDS = frozenset({Field.ARRIVAL_DATE, Field.ASSAULT_DATE})
+
+
+def _is_method(value: Cell) -> bool:
+    return resolve_method(cell_text(value)).rule.endswith(_CODED_RULES)
+
+
+def _is_location_type(value: Cell) -> bool:
+    return resolve_location_type(cell_text(value)).rule.endswith(_CODED_RULES)
+
+
+@dataclass(frozen=True, slots=True)
+class _ValueProfile:
+    """What a column's sample values look like; shares of the non-blank samples."""
+
+    samples: int
+    dates: float
+    times_in_dates: float
+    times: float
+    methods: float
+    locations: float
+    free_text: float
+
+    @classmethod
+    def of(cls, samples: list[Cell]) -> _ValueProfile:
+        if not samples:
+            return cls(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        d_share, t_in_d, t_share = _date_profile(samples)
+        texts = [cell_text(s) for s in samples]
+        avg_len = sum(map(len, texts)) / len(texts)
+        distinct = len(set(texts)) / len(texts)
+        return cls(
+            samples=len(samples),
+            dates=d_share,
+            times_in_dates=t_in_d,
+            times=t_share,
+            methods=_share(samples, _is_method),
+            locations=_share(samples, _is_location_type),
+            free_text=min(1.0, avg_len / 20.0) * (0.5 + 0.5 * distinct),
+        )
+
+    def fit(self, field: Field) -> float | None:
+        """How well the values fit ``field`` (0-1); None when there are no values."""
+        if not self.samples:
+            return None
+        combined = self.times_in_dates > 0.3
+        if field in _AT_FIELDS:
+            return self.dates * (1.0 if combined else 0.6)
+        if field in _DATE_FIELDS:
+            return self.dates * (0.6 if combined else 1.0)
+        if field in _TIME_FIELDS:
+            return self.times
+        if field is Field.METHOD:
+            return self.methods
+        if field is Field.LOCATION_TYPE:
+            return self.locations
+        if field in (Field.METHOD_OTHER, Field.LOCATION_DESCRIPTION):
+            return self.free_text * (1.0 - max(self.methods, self.locations, self.dates))
+        return 0.0
+
+    def contradicts(self, field: Field, best_new: float = 0.0) -> bool:
+        """The values hold something else (a column that kept its name but not its
+        meaning: "Location" once the type, now the description): they clearly do not fit
+        ``field``, or fit it poorly while a new column (``best_new``) fits it well."""
+        if self.samples < 3:
+            return False
+        if field in (Field.METHOD_OTHER, Field.LOCATION_DESCRIPTION):
+            return max(self.methods, self.locations, self.dates) >= 0.6
+        fit = self.fit(field) or 0.0
+        return fit < 0.3 or (fit < 0.6 and best_new >= 0.9 and best_new >= fit + 0.3)
+
+    def kind(self) -> str:
+        """A plain description for the mapping page (never a value)."""
+        if not self.samples:
+            return "blank in the sample rows"
+        if self.dates >= 0.6:
+            return "dates and times" if self.times_in_dates > 0.3 else "dates"
+        if self.times >= 0.6:
+            return "times"
+        both = self.methods >= 0.6 and self.locations >= 0.6
+        if both and abs(self.methods - self.locations) < 0.2:
+            return "method or location-type codes"
+        if self.methods >= 0.6 and self.methods > self.locations:
+            return "assault methods"
+        if self.locations >= 0.6:
+            return "location types"
+        if self.free_text >= 0.5:
+            return "free text"
+        return "short values"
+
+
+# The other shape of the same date or time: separate date and time ↔ one date-time.
+_SHAPES: dict[Field, tuple[Field, ...]] = {
+    Field.ARRIVAL_DATE: (Field.ARRIVAL_AT,),
+    Field.ARRIVAL_TIME: (Field.ARRIVAL_AT,),
+    Field.ARRIVAL_AT: (Field.ARRIVAL_DATE, Field.ARRIVAL_TIME),
+    Field.ASSAULT_DATE: (Field.ASSAULT_AT,),
+    Field.ASSAULT_TIME: (Field.ASSAULT_AT,),
+    Field.ASSAULT_AT: (Field.ASSAULT_DATE, Field.ASSAULT_TIME),
+}
+
+
+def _excludes(f: Field, chosen: dict[Field, str]) -> bool:
+    """A date-time excludes the same role's separate date and time, and the reverse."""
+    if f in _AT_FIELDS:
+        return any(other in chosen for other in _SHAPES[f])
+    return any(other in chosen for other in _SHAPES.get(f, ()) if other in _AT_FIELDS)
+
+
+def describe_columns(columns: Sequence[str], sample_rows: Sequence[RawRow]) -> dict[str, str]:
+    """Column → what its sample values look like ("dates and times", "assault methods",
+    "free text" …). Descriptions only: no value is ever copied."""
+    return {c: _ValueProfile.of(_samples(sample_rows, c)).kind() for c in columns}
+
+
+def propose_remapping(
+    previous: ColumnMapping,
+    previous_columns: Sequence[str],
+    columns: Sequence[str],
+    sample_rows: Sequence[RawRow],
+    *,
+    based_on: int | None = None,
+    earlier: Sequence[ColumnMapping] = (),
+) -> MappingProposal:
+    """A new mapping for a hospital whose file layout changed, built from its previous one.
+
+    A column still in the file keeps its field, unless its values clearly hold something
+    else (then it competes like a new column). A field whose column is gone goes to the
+    new column that best matches it: a similar name ("Assault Method" → "ASSAULT_METHOD",
+    "Weapon used"), the synonyms of an unseen layout, and values that fit (dates, times,
+    method or location-type codes, free text). Fields the previous mapping did not have
+    are proposed as for an unseen layout. The previous value mappings are kept.
+    ``earlier`` are older versions: the names they gave a field count as its names too.
+    """
+    present = set(columns)
+    profiles = {c: _ValueProfile.of(_samples(sample_rows, c)) for c in columns}
+    known = set(previous_columns) | set(previous.columns.values())
+    chosen: dict[Field, str] = {}
+    confidence: dict[Field, float] = {}
+    doubtful: set[str] = set()  # kept columns whose values no longer fit their field
+    for f, col in previous.columns.items():
+        if col not in present:
+            continue
+        best_new = max((profiles[c].fit(f) or 0.0 for c in columns if c not in known), default=0)
+        if profiles[col].contradicts(f, best_new):
+            doubtful.add(col)
+        else:
+            chosen[f] = col
+            confidence[f] = 1.0
+    # Field → the old column(s) it may have moved from: a lost field's own, and for a
+    # date or time the same role's other shape (separate date and time ↔ one date-time).
+    lost: dict[Field, set[str]] = {}
+    for f, col in previous.columns.items():
+        if f in chosen:
+            continue
+        for target in (f, *_SHAPES.get(f, ())):
+            if target not in chosen:
+                lost.setdefault(target, set()).add(col)
+    new_columns = [c for c in columns if c not in known or c in doubtful]
+    candidates: list[tuple[float, int, str, Field, str]] = []
+    for idx, col in enumerate(new_columns):
+        samples = _samples(sample_rows, col)
+        by_header = _scores(col, samples)  # synonyms and values, as for an unseen layout
+        profile = profiles[col]
+        for f, olds in lost.items():
+            names = {old: old for old in olds}
+            names.update({m.columns[f]: old for m in earlier if f in m.columns for old in olds})
+            name, old = max(
+                (_rename_score(_norm_header(n), _norm_header(col)) / 100.0, names[n]) for n in names
+            )
+            fit = profile.fit(f)
+            by_rename = 0.8 * name if fit is None else 0.5 * name + 0.5 * fit
+            score = max(by_rename, by_header.get(f, 0.0))
+            if score >= MIN_CONFIDENCE:
+                candidates.append((score, -idx, col, f, old))
+    renamed: list[tuple[str, str]] = []
+    used = set(chosen.values())
+    for score, _, col, f, old in sorted(candidates, reverse=True):
+        if col in used or f in chosen or _excludes(f, chosen):
+            continue
+        chosen[f] = col
+        confidence[f] = round(min(score, 1.0), 2)
+        used.add(col)
+        if old != col:
+            renamed.append((old, col))
+    # Fields still without a column: as for an unseen layout, over the new columns left
+    # (a column the previous mapping left unused stays unused).
+    rest = [c for c in new_columns if c not in used]
+    if rest:
+        fresh = propose_mapping(rest, sample_rows)
+        for f, col in fresh.mapping.columns.items():
+            if f in chosen or _excludes(f, chosen):
+                continue
+            chosen[f] = col
+            confidence[f] = fresh.confidence[f]
+            used.add(col)
+    ordered = {f: chosen[f] for f in Field if f in chosen}
+    values = {f: v for f, v in previous.values.items() if f in ordered}
+    return MappingProposal(
+        mapping=ColumnMapping(columns=ordered, values=values),
+        confidence={f: confidence[f] for f in ordered},
+        unmapped_columns=tuple(c for c in columns if c not in used),
+        missing_fields=_missing(ordered.keys()),
+        based_on=based_on,
+        renamed=tuple(renamed),
+    )

@@ -7,8 +7,9 @@ extract. Two outcomes:
   e-mail addresses, phone numbers or dates of birth, and columns whose *header* says
   they hold names, dates of birth or patient addresses → a finding; the caller quarantines
   the whole file;
-* the free-text fields (location description, method "other" text) → the fragment is
-  replaced by ``[redacted]`` and counted.
+* the free-text fields (location description, method "other" text) → each fragment that
+  identifies a person is replaced by ``[redacted]`` (a home address by ``[home address]``)
+  and counted by kind: :mod:`.pii_text` holds the rules, which deny by default.
 
 Findings carry kind, column and row numbers, never the values.
 """
@@ -16,12 +17,13 @@ Findings carry kind, column and row numbers, never the values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .pii_text import HOME_ADDRESS as HOME_ADDRESS  # the placeholders, for callers
+from .pii_text import REDACTED as REDACTED
+from .pii_text import redact as _redact_text
 from .types import Cell, PiiFinding, PiiKind
 
-REDACTED = "[redacted]"
 MAX_ROWS_PER_FINDING = 20
 
 _NHS = re.compile(r"(?<![\d])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d])")
@@ -38,12 +40,10 @@ _DOB_TEXT = re.compile(
     r"\b(?:dob|d\.o\.b\.?|date of birth|born)\b[\s:.-]*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}",
     re.IGNORECASE,
 )
-_HONORIFIC_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mstr)\.?\s+[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?")
 # Cheap prefilters: every pattern above needs a run of 3+3 digits, an @, +44 or a birth
 # word; rows without one are skipped. Plain substring tests are several times faster
 # than one case-insensitive alternation (this runs on every row).
 _DIGIT_RUN = re.compile(r"\d{3}[ -]?\d{3}")
-_HONORIFIC = re.compile(r"\bM(?:r|rs|s|iss|str)\b")
 
 
 def _candidate(text: str) -> bool:
@@ -109,44 +109,11 @@ def kinds_in_text(text: str) -> list[PiiKind]:
     return found
 
 
-def _sub_nhs(text: str) -> tuple[str, int]:
-    count = 0
-
-    def replace(m: re.Match[str]) -> str:
-        nonlocal count
-        if m.group(1)[0] != "0" and nhs_number_valid("".join(m.groups())):
-            count += 1
-            return REDACTED
-        return m.group(0)
-
-    return _NHS.sub(replace, text), count
-
-
-def _subber(pattern: re.Pattern[str]) -> Callable[[str], tuple[str, int]]:
-    return lambda text: pattern.subn(REDACTED, text)
-
-
-# Order matters: e-mails and DOB phrases first, so their digits are not read as phones.
-_REDACTIONS: tuple[tuple[PiiKind, Callable[[str], tuple[str, int]]], ...] = (
-    ("email", _subber(_EMAIL)),
-    ("date_of_birth", _subber(_DOB_TEXT)),
-    ("nhs_number", _sub_nhs),
-    ("phone", _subber(_PHONE)),
-    ("person_name", _subber(_HONORIFIC_NAME)),
-)
-
-
 def redact(text: str) -> tuple[str, list[PiiKind]]:
-    """Replace personal-data fragments in free text with ``[redacted]``."""
-    if not _candidate(text) and not _HONORIFIC.search(text):
-        return text, []
-    kinds: list[PiiKind] = []
-    out = text
-    for kind, substitute in _REDACTIONS:
-        out, n = substitute(out)
-        if n:
-            kinds.append(kind)
-    return out, kinds
+    """Replace personal-data fragments in free text (see :mod:`.pii_text` for the rules).
+
+    Returns the text and the kinds found, never the values."""
+    return _redact_text(text)
 
 
 def header_kind(column: str) -> PiiKind | None:

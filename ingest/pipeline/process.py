@@ -6,7 +6,10 @@ It stores nothing. The caller decides what to keep:
 * ``status == "quarantined"``: personal data found; no rows are returned at all;
 * ``status == "rejected"``: whole-file error (see ``report.file_errors``), or set-aside
   rows when ``reject_on_invalid_rows`` is on; no rows returned;
-* ``status == "mapping_needed"``: unseen layout; ``report.proposal`` holds the proposal;
+* ``status == "mapping_needed"``: unseen layout, or a layout that no longer fits the
+  hospital's confirmed mapping (``mapping_status == "schema_mismatch"``, with an
+  ``F031_SCHEMA_MISMATCH`` note saying what to do); ``report.proposal`` holds the
+  proposal (for a changed layout, built from the previous mapping);
 * ``status == "ok"``: ``rows`` are the accepted rows, ``set_aside`` the rest.
 
 Because the guard must see every row before anything is stored, rows are buffered in
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from istv_portal.periods import Period
@@ -28,19 +31,28 @@ from .errors import PipelineFileError
 from .harmonise import CodeReference, ValueResolver
 from .intake import accept_upload
 from .limits import Limits
-from .mapping import detect_drift, missing_columns, propose_mapping
+from .mapping import (
+    describe_columns,
+    detect_drift,
+    missing_columns,
+    propose_mapping,
+    propose_remapping,
+)
 from .parsers import DEFAULT_LAYOUT, XmlLayout, ecds_mapping, parse_upload
 from .parsers.common import cell_text
-from .pii import PiiScanner
+from .pii import MAX_ROWS_PER_FINDING, PiiScanner
 from .types import (
     FREE_TEXT_FIELDS,
     ColumnMapping,
     Field,
     FileFormat,
     Issue,
+    MappingProposal,
     MappingStatus,
+    MappingVersion,
     ParsedFile,
     ProcessResult,
+    RawRow,
     Report,
     SetAsideRow,
     Severity,
@@ -48,6 +60,12 @@ from .types import (
 from .validation import RowCode, RowOutcome, RowValidator, safe_value
 
 MAX_UNMAPPED_VALUES = 50  # per coded field, in the report
+FIELD_NAMES: dict[Field, str] = {
+    Field.ASSAULT_AT: "the assault date",
+    Field.ASSAULT_DATE: "the assault date",
+    Field.METHOD: "the assault method",
+    Field.LOCATION_TYPE: "the location type",
+}
 _UNMAPPED_CODES = {
     RowCode.UNKNOWN_METHOD: Field.METHOD.value,
     RowCode.UNKNOWN_LOCATION_TYPE: Field.LOCATION_TYPE.value,
@@ -62,6 +80,10 @@ class Options:
     sheet: str | None = None
     xml_layout: XmlLayout = DEFAULT_LAYOUT
     previous_columns: Sequence[str] | None = None  # last file's columns, for drift
+    # The hospital's confirmed mapping versions, newest (current) first. With no
+    # ``mapping`` given, a version whose columns are exactly the file's is used, else the
+    # current one; a file that no longer fits gets a proposal built from it.
+    mapping_versions: Sequence[MappingVersion] = ()
     site_aliases: frozenset[str] = frozenset()  # older codes of the same site
     sample_rows: int = 50
     limits: Limits | None = None
@@ -112,6 +134,9 @@ def iter_outcomes(
                 report.issues_truncated = True
         for kind in outcome.redacted_kinds:
             report.redactions_by_kind[kind] = report.redactions_by_kind.get(kind, 0) + 1
+            rows = report.redacted_rows.setdefault(kind, [])
+            if len(rows) < MAX_ROWS_PER_FINDING and (not rows or rows[-1] != number):
+                rows.append(number)
         yield outcome
 
 
@@ -147,10 +172,22 @@ def process_file(
         _file_error(report, exc)
         _guard_only(parsed, result, frozenset())
         return result
-    if options.previous_columns is not None:
-        report.drift = detect_drift(options.previous_columns, parsed.columns)
+    # Mapping: a confirmed version with exactly the file's columns → that version; else
+    # the current one (given, or the newest version) → check it fits, or propose a new
+    # one from it; XML / ECDS → implied; else propose.
+    previous_columns = options.previous_columns
+    if mapping is None and options.mapping_versions:
+        version = next(
+            (v for v in options.mapping_versions if v.matches(parsed.columns)),
+            options.mapping_versions[0],
+        )
+        mapping = version.mapping
+        report.mapping_version = version.version
+        if version.source_columns:
+            previous_columns = version.source_columns
+    if previous_columns is not None:
+        report.drift = detect_drift(previous_columns, parsed.columns)
 
-    # Mapping: given (profile) → check it fits; XML / ECDS → implied; else propose.
     status: MappingStatus = "confirmed"
     if mapping is None and parsed.format is FileFormat.XML:
         mapping = options.xml_layout.mapping()
@@ -161,29 +198,26 @@ def process_file(
     if mapping is None:
         proposal = propose_mapping(parsed.columns, head)
         report.proposal = proposal
+        report.column_kinds = describe_columns(parsed.columns, head)
         if options.accept_proposed_mapping and proposal.complete:
             mapping, status = proposal.mapping, "proposed_accepted"
         else:
             status = "mapping_needed"
-    else:
-        missing = missing_columns(mapping, parsed.columns)
-        if missing:
-            report.mapping_status = "schema_mismatch"
-            report.mapping = mapping
-            report.drift = report.drift or detect_drift(
-                list(mapping.columns.values()), parsed.columns
-            )
-            _file_error(
-                report,
-                PipelineFileError(
-                    E.SCHEMA_MISMATCH,
-                    "The file's columns do not match this hospital's mapping; missing: "
-                    + ", ".join(f"'{m[:60]}'" for m in missing[:20])
-                    + ". No rows were loaded; update the mapping or re-export the file.",
-                ),
-            )
-            _guard_only(parsed, result, frozenset())
+    elif missing := missing_columns(mapping, parsed.columns):
+        # The layout changed: propose a new mapping from the one that no longer fits.
+        report.mapping_status = "schema_mismatch"
+        report.mapping = mapping
+        report.drift = report.drift or detect_drift(list(mapping.columns.values()), parsed.columns)
+        proposal = _changed_layout_proposal(parsed, head, mapping, previous_columns, options)
+        proposal = replace(proposal, based_on=report.mapping_version)
+        report.proposal = proposal
+        report.column_kinds = describe_columns(parsed.columns, head)
+        if not (options.accept_proposed_mapping and proposal.complete):
+            _file_error(report, _layout_changed(missing, proposal, report.mapping_version, options))
+            result.status = "mapping_needed"
+            _guard_only(parsed, result, frozenset(), _coded_columns(proposal.mapping, options))
             return result
+        mapping, status = proposal.mapping, "proposed_accepted"
     report.mapping_status = status
     report.mapping = mapping
 
@@ -223,15 +257,78 @@ def process_file(
     return result
 
 
+def _changed_layout_proposal(
+    parsed: ParsedFile,
+    head: list[RawRow],
+    previous: ColumnMapping,
+    previous_columns: Sequence[str] | None,
+    options: Options,
+) -> MappingProposal:
+    """XML and ECDS files imply their mapping; any other layout is matched column by
+    column against the previous mapping."""
+    implied = (
+        options.xml_layout.mapping()
+        if parsed.format is FileFormat.XML
+        else ecds_mapping(parsed.columns)
+        if parsed.format is FileFormat.ECDS
+        else None
+    )
+    if implied is not None:
+        used = set(implied.columns.values())
+        return MappingProposal(
+            mapping=implied,
+            confidence=dict.fromkeys(implied.columns, 0.95),
+            unmapped_columns=tuple(c for c in parsed.columns if c not in used),
+            missing_fields=(),
+        )
+    return propose_remapping(
+        previous,
+        previous_columns or (),
+        parsed.columns,
+        head,
+        earlier=[v.mapping for v in options.mapping_versions if v.mapping is not previous],
+    )
+
+
+def _layout_changed(
+    missing: list[str], proposal: MappingProposal, version: int | None, options: Options
+) -> PipelineFileError:
+    """F031: the columns differ from the confirmed mapping; what to do next."""
+    which = f" (version {version})" if version is not None else ""
+    message = (
+        f"The file's columns differ from this hospital's confirmed mapping{which}; missing: "
+        + ", ".join(f"'{m[:60]}'" for m in missing[:20])
+        + ". No rows were loaded."
+    )
+    if proposal.complete:
+        return PipelineFileError(
+            E.SCHEMA_MISMATCH,
+            message + " A new mapping is proposed: check and confirm it, and the same file "
+            "continues without uploading it again.",
+        )
+    fields = ", ".join(FIELD_NAMES.get(f, f.value) for f in proposal.missing_fields)
+    not_accepted = (
+        " The proposed mapping is incomplete, so it was not accepted automatically."
+        if options.accept_proposed_mapping
+        else ""
+    )
+    return PipelineFileError(
+        E.SCHEMA_MISMATCH,
+        f"{message}{not_accepted} No column could be found for: {fields}. Choose the "
+        "columns on the mapping page, and the same file continues without uploading it again.",
+    )
+
+
 def _coded_columns(
     mapping: ColumnMapping | None, options: Options
 ) -> list[tuple[str, str, ValueResolver]]:
-    """(field, proposed column, resolver) for the coded fields of a proposed mapping."""
+    """(field, proposed column, resolver) for the coded fields of a proposed mapping (with
+    the value mappings it carries over from a previous version)."""
     if mapping is None:
         return []
     refs = {Field.METHOD: options.method_reference, Field.LOCATION_TYPE: options.location_reference}
     return [
-        (f.value, col, ValueResolver(f.value, reference=refs[f]))
+        (f.value, col, ValueResolver(f.value, profile=mapping.values.get(f), reference=refs[f]))
         for f in (Field.METHOD, Field.LOCATION_TYPE)
         if (col := mapping.columns.get(f))
     ]

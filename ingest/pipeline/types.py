@@ -7,7 +7,7 @@ these dataclasses out, then store what they need.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -127,11 +127,28 @@ class ColumnMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class MappingVersion:
+    """One confirmed version of a hospital's mapping, and the columns it was made from."""
+
+    version: int
+    mapping: ColumnMapping
+    source_columns: tuple[str, ...] = ()
+
+    def matches(self, columns: Sequence[str]) -> bool:
+        """The file has exactly this version's columns (in any order)."""
+        return bool(self.source_columns) and set(self.source_columns) == set(columns)
+
+
+@dataclass(frozen=True, slots=True)
 class MappingProposal:
     mapping: ColumnMapping
     confidence: Mapping[Field, float]
     unmapped_columns: tuple[str, ...]
     missing_fields: tuple[Field, ...]
+    # A changed layout: the version the proposal starts from, and (old column, new
+    # column) for each field whose column was renamed.
+    based_on: int | None = None
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -144,6 +161,7 @@ class DriftReport:
     removed: tuple[str, ...]
     renamed: tuple[tuple[str, str], ...]
     reordered: bool
+    kept: tuple[str, ...] = ()
 
     @property
     def drifted(self) -> bool:
@@ -155,10 +173,21 @@ class DriftReport:
             "removed": list(self.removed),
             "renamed": [list(p) for p in self.renamed],
             "reordered": self.reordered,
+            "kept": list(self.kept),
         }
 
 
-PiiKind = Literal["nhs_number", "person_name", "date_of_birth", "phone", "email", "address"]
+PiiKind = Literal[
+    "nhs_number",
+    "hospital_number",
+    "ni_number",
+    "identifier",  # any other run of 7 or more digits in free text
+    "person_name",
+    "date_of_birth",
+    "phone",
+    "email",
+    "address",
+]
 
 
 @dataclass(slots=True)
@@ -231,6 +260,8 @@ class MappingProposalJSON(TypedDict):
     confidence: dict[str, float]  # field -> confidence
     missing_fields: list[str]
     unmapped_columns: list[str]
+    based_on: NotRequired[int | None]  # a changed layout: the version it starts from
+    renamed: NotRequired[list[list[str]]]  # [old column, new column]
 
 
 class ReportJSON(TypedDict):
@@ -244,6 +275,8 @@ class ReportJSON(TypedDict):
     warnings_by_code: dict[str, int]
     pii_findings_by_kind: dict[str, int]
     redactions_by_kind: dict[str, int]
+    # Kind -> the first rows whose free text had that kind redacted (never the values).
+    redacted_rows: NotRequired[dict[str, list[int]]]
     file_errors: list[IssueJSON]
     issues: list[IssueJSON]
     issues_truncated: bool
@@ -254,6 +287,10 @@ class ReportJSON(TypedDict):
     drift: dict[str, object] | None  # DriftReport.to_json()
     columns: list[str]
     unmapped_values: dict[str, list[str]]
+    # The confirmed mapping version used (or, for a changed layout, the one that no
+    # longer fits), and what each column's sample values look like (never the values).
+    mapping_version: NotRequired[int | None]
+    column_kinds: NotRequired[dict[str, str]]
     # Added by the submission service once the accepted rows are geocoded.
     geocoded_by_precision: NotRequired[dict[str, int]]
 
@@ -268,6 +305,7 @@ class Report:
     warnings_by_code: dict[str, int] = field(default_factory=dict)
     pii_findings_by_kind: dict[str, int] = field(default_factory=dict)
     redactions_by_kind: dict[str, int] = field(default_factory=dict)
+    redacted_rows: dict[str, list[int]] = field(default_factory=dict)  # first rows per kind
     file_errors: list[Issue] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # capped list for the report page
     issues_truncated: bool = False
@@ -280,6 +318,8 @@ class Report:
     # Coded field -> distinct source values no rule could map (safe values only, capped),
     # offered on the mapping page so a person can choose a category for each.
     unmapped_values: dict[str, list[str]] = field(default_factory=dict)
+    mapping_version: int | None = None
+    column_kinds: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> ReportJSON:
         """JSON-safe summary (no cell values other than those marked safe)."""
@@ -292,6 +332,7 @@ class Report:
             "warnings_by_code": dict(sorted(self.warnings_by_code.items())),
             "pii_findings_by_kind": dict(sorted(self.pii_findings_by_kind.items())),
             "redactions_by_kind": dict(sorted(self.redactions_by_kind.items())),
+            "redacted_rows": dict(sorted(self.redacted_rows.items())),
             "file_errors": [issue_json(i) for i in self.file_errors],
             "issues": [issue_json(i) for i in self.issues],
             "issues_truncated": self.issues_truncated,
@@ -313,6 +354,8 @@ class Report:
                     "confidence": {f.value: c for f, c in self.proposal.confidence.items()},
                     "missing_fields": [f.value for f in self.proposal.missing_fields],
                     "unmapped_columns": list(self.proposal.unmapped_columns),
+                    "based_on": self.proposal.based_on,
+                    "renamed": [list(p) for p in self.proposal.renamed],
                 }
                 if self.proposal
                 else None
@@ -320,6 +363,8 @@ class Report:
             "drift": self.drift.to_json() if self.drift else None,
             "columns": self.columns,
             "unmapped_values": {f: list(v) for f, v in sorted(self.unmapped_values.items())},
+            "mapping_version": self.mapping_version,
+            "column_kinds": dict(self.column_kinds),
         }
 
 

@@ -82,9 +82,10 @@ def _warning(code: RowCode, row: int, column: str | None) -> Issue:
 
 
 def safe_value(value: str) -> str | None:
-    """A short value for the report, or None if it could identify someone."""
+    """A short value for the report, or None if it could identify someone (the structured
+    checks, or anything the free-text guard would redact: a 7-digit run, a name …)."""
     v = value.strip()
-    if len(v) > _MAX_SAFE_VALUE or pii.kinds_in_text(v):
+    if len(v) > _MAX_SAFE_VALUE or pii.kinds_in_text(v) or pii.redact(v)[1]:
         return None
     return v
 

@@ -10,7 +10,7 @@ from accounts.audit.models import Action
 from accounts.audit.services import audit_record
 from hospitals.models import Submission
 from ingest import loader
-from ingest.enrichment import RowGeocode, incident_rows
+from ingest.enrichment import RowGeocode, incident_rows, review_queue_feed
 from ingest.pipeline import (
     ProcessResult,
     ReportJSON,
@@ -55,15 +55,23 @@ def load_version(
     with transaction.atomic():
         durable_commit()  # the advisory lock already makes this the only run
         if accepted_mapping and result.report.mapping is not None:
+            proposal = result.report.proposal
+            changed = proposal is not None and proposal.based_on is not None
             profile = profile_save(
                 site=submission.site,
                 mapping=result.report.mapping,
                 source_columns=result.report.columns,
                 detected_format=submission.detected_format,
                 actor=None,
-                reason="suggested mapping accepted at upload",
+                reason=(
+                    "changed layout: suggested mapping accepted at upload"
+                    if changed
+                    else "suggested mapping accepted at upload"
+                ),
+                submission=submission,
             )
             submission.mapping = profile
+            report["mapping_version"] = profile.version
         if not submission.dry_run:
             loader.incidents_copy(
                 incident_rows(submission, result.rows, geocodes),
@@ -84,6 +92,10 @@ def load_version(
                 ),
             )
             load_progress.send(sender=Submission, stage="staged", rows=None)
+            # The uncertain geocodes of the stored rows go to the data managers' review
+            # queue with the rows (a rolled-back load queues nothing; a dry run stores
+            # nothing, so it queues nothing either).
+            review_queue_feed(geocodes, submission.site.site_code)
             supersede_previous(
                 submission, statuses=(Status.READY_FOR_REVIEW, Status.MAPPING_NEEDED)
             )
@@ -110,6 +122,7 @@ def load_version(
                 "accepted": submission.rows_accepted,
                 "set_aside": submission.rows_set_aside,
                 "errors_by_code": dict(result.report.errors_by_code),
+                "mapping_version": submission.mapping.version if submission.mapping else None,
             },
         )
         if final == Status.PUBLISHED:

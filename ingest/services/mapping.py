@@ -1,8 +1,10 @@
-"""Column mappings: the liaison confirms a mapping and the site's profile remembers it."""
+"""Column mappings: the liaison confirms a mapping and the site's profile remembers it,
+one version per confirmation."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -49,7 +51,15 @@ def profile_save(
     actor: User | None,
     reason: str,
     request: HttpRequest | None = None,
+    submission: Submission | None = None,
 ) -> MappingProfile:
+    """Save a new version of the site's mapping; it becomes the current one. Earlier
+    versions stay (a file in an earlier layout is still read with its version).
+
+    Audited ``mapping.changed`` with ids and version numbers only: never column names or
+    values from the file.
+    """
+    previous = MappingProfile.objects.filter(site=site).order_by("-version").first()
     profile = MappingProfile.objects.create(
         site=site,
         columns={c: f.value for f, c in mapping.columns.items()},
@@ -68,10 +78,26 @@ def profile_save(
             "site_code": site.site_code,
             "reason": reason,
             "fields": sorted(profile.columns.values()),
+            "version": profile.version,
+            "previous_version": previous.version if previous else None,
+            "previous_profile_id": previous.pk if previous else None,
+            "submission_id": submission.pk if submission else None,
         },
         request=request,
     )
     return profile
+
+
+def _carried_values(report: Mapping[str, Any], fields: set[str]) -> dict[str, dict[str, str]]:
+    """The value mappings a changed layout's proposal kept from the previous version,
+    for the fields still mapped."""
+    proposal = report.get("proposal") or {}
+    carried = (proposal.get("mapping") or {}).get("values") or {}
+    return {
+        str(f): {str(a): str(b) for a, b in v.items()}
+        for f, v in carried.items()
+        if str(f) in fields and isinstance(v, Mapping)
+    }
 
 
 @transaction.atomic
@@ -83,10 +109,12 @@ def submission_confirm_mapping(
     value_mappings: Mapping[str, Mapping[str, str]] | None = None,
     request: HttpRequest | None = None,
 ) -> Submission:
-    """Save the confirmed mapping as the site's profile and queue the file again.
+    """Save the confirmed mapping as a new version of the site's profile (its current
+    one) and queue the same stored file again: no new upload.
 
     ``columns`` maps source column → field name (field → source column is accepted too);
-    ``value_mappings`` maps field → {source value → harmonised code}.
+    ``value_mappings`` maps field → {source value → harmonised code}, added to those the
+    proposal carried over from the previous version.
     """
     site = submission.site
     if not (can_upload(actor, site) or is_data_manager(actor)):
@@ -95,9 +123,9 @@ def submission_confirm_mapping(
     if locked.status not in (Status.MAPPING_NEEDED, Status.REJECTED):
         raise ValidationError("This submission does not need a mapping.")
     source_to_field = _normalise_columns(columns)
-    values = {
-        str(f): {str(a): str(b) for a, b in v.items()} for f, v in (value_mappings or {}).items()
-    }
+    values = _carried_values(locked.report or {}, set(source_to_field.values()))
+    for f, v in (value_mappings or {}).items():
+        values.setdefault(str(f), {}).update({str(a): str(b) for a, b in v.items()})
     try:
         mapping = ColumnMapping(
             columns={Field(f): c for c, f in source_to_field.items()},
@@ -114,6 +142,7 @@ def submission_confirm_mapping(
         actor=actor,
         reason="confirmed",
         request=request,
+        submission=locked,
     )
     submission_update(
         locked,

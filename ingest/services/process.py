@@ -25,7 +25,7 @@ from ingest.pipeline import (
     ReportJSON,
     process_file,
 )
-from ingest.pipeline.types import MappingProposalJSON
+from ingest.pipeline.types import MappingProposalJSON, MappingVersion
 from ingest.reference_services import code_references_for_site
 from ingest.scorecard import Thresholds, build_scorecard
 from ingest.services.common import (
@@ -58,19 +58,21 @@ def _progress_commits_not_flushed() -> Iterator[None]:
             cursor.execute("RESET synchronous_commit")
 
 
-def _profile_mapping(site: HospitalSite) -> tuple[MappingProfile | None, ColumnMapping | None]:
-    profile = MappingProfile.objects.filter(site=site).order_by("-created_at", "-pk").first()
-    if profile is None:
-        return None, None
-    columns = {Field(f): c for c, f in profile.columns.items()}
-    values = {Field(f): dict(v) for f, v in (profile.value_mappings or {}).items()}
-    return profile, ColumnMapping(columns=columns, values=values)
-
-
-def _previous_columns(submission: Submission, profile: MappingProfile | None) -> list[str] | None:
-    if profile is not None and profile.source_columns:
-        return list(profile.source_columns)
-    return None
+def _mapping_versions(site: HospitalSite) -> dict[int, tuple[MappingProfile, MappingVersion]]:
+    """The site's confirmed mapping versions, newest (current) first."""
+    versions: dict[int, tuple[MappingProfile, MappingVersion]] = {}
+    for profile in MappingProfile.objects.filter(site=site).order_by("-version"):
+        columns = {Field(f): c for c, f in profile.columns.items()}
+        values = {Field(f): dict(v) for f, v in (profile.value_mappings or {}).items()}
+        versions[profile.version] = (
+            profile,
+            MappingVersion(
+                version=profile.version,
+                mapping=ColumnMapping(columns=columns, values=values),
+                source_columns=tuple(profile.source_columns or ()),
+            ),
+        )
+    return versions
 
 
 def submission_process(*, submission_id: int) -> Submission:
@@ -126,7 +128,7 @@ def _fail(submission: Submission, reason: str) -> Submission:
 def _run(submission: Submission) -> Submission:
     site = submission.site
     period = Period(submission.period.year, submission.period.month)
-    profile, mapping = _profile_mapping(site)
+    versions = _mapping_versions(site)
     # Loaded once per file: the data managers' synonyms and the active code list.
     references = code_references_for_site(site.site_code)
     result = process_file(
@@ -134,11 +136,11 @@ def _run(submission: Submission) -> Submission:
         filename=submission.original_name,
         site_code=site.site_code,
         period=period,
-        mapping=mapping,
         options=Options(
             accept_proposed_mapping=submission.accept_suggested_mapping,
             reject_on_invalid_rows=not submission.set_aside_invalid,
-            previous_columns=_previous_columns(submission, profile),
+            # The version whose columns the file has, else the current one.
+            mapping_versions=[version for _, version in versions.values()],
             site_aliases=frozenset(site.aliases or ()),
             method_reference=references[Field.METHOD.value],
             location_reference=references[Field.LOCATION_TYPE.value],
@@ -149,6 +151,9 @@ def _run(submission: Submission) -> Submission:
         return _finish_quarantined(submission, result, report)
     if result.status in ("rejected", "mapping_needed"):
         return _finish_unloaded(submission, result, report)
+    used = versions.get(result.report.mapping_version or 0)
+    if used is not None and result.report.mapping_status == "confirmed":
+        submission.mapping = used[0]  # the version the rows were read with
 
     submission_update(submission, status=Status.PROCESSING, step="Geocoding locations", progress=50)
     geocodes = geocode_rows(result.rows, site.site_code)
@@ -210,6 +215,12 @@ def _finish_unloaded(
     needs_mapping = result.status == "mapping_needed"
     status = Status.MAPPING_NEEDED if needs_mapping else Status.REJECTED
     errors = [str(i["message"]) for i in report.get("file_errors", [])]
+    if needs_mapping:
+        # An unseen layout needs no explanation; a changed one says what changed and
+        # what to do (F031).
+        error = errors[0] if errors else ""
+    else:
+        error = errors[0] if errors else "Rows failed validation."
     submission_update(
         submission,
         status=status,
@@ -217,7 +228,7 @@ def _finish_unloaded(
         progress=100,
         finished_at=timezone.now(),
         report=report,
-        error="" if needs_mapping else (errors[0] if errors else "Rows failed validation."),
+        error=error,
         rows_read=result.report.rows_read,
         rows_accepted=0,
         rows_set_aside=0,
@@ -231,6 +242,7 @@ def _finish_unloaded(
             "outcome": str(status),
             "stage": "processing",
             "errors_by_code": dict(result.report.errors_by_code),
+            "mapping_version": result.report.mapping_version,
         },
     )
     notify_uploader(submission)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,26 @@ def save_screenshot(driver: WebDriver, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
+def process_received_submissions(stop: threading.Event, delay: float) -> None:
+    """Stands in for the Celery worker in a page test: processes each received submission,
+    ``delay`` seconds after it arrives, so the page can be seen polling first."""
+    from django.db import connection
+
+    from hospitals.models import Submission
+    from ingest import services
+
+    try:
+        while not stop.is_set():
+            pending = list(
+                Submission.objects.filter(status=Submission.Status.RECEIVED).values_list(
+                    "pk", flat=True
+                )
+            )
+            for pk in pending:
+                time.sleep(delay)  # the status page shows the bar before the work starts
+                services.submission_process(submission_id=pk)
+            stop.wait(0.3)
+    finally:
+        connection.close()

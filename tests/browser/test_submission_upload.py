@@ -5,19 +5,16 @@ status and report pages."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from django.db import connection
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from hospitals.models import Submission
-from ingest import services
 from tests.browser.conftest import (
     WAIT_SECONDS,
     assert_no_axe_violations,
     csp_violations,
+    process_received_submissions,
     save_screenshot,
     sign_in_with_totp,
     wait_for,
@@ -33,24 +30,6 @@ def private_storage(settings, tmp_path):
     use_private_storage(settings, tmp_path)
 
 
-def _process_when_received(stop: threading.Event) -> None:
-    """Stands in for the Celery worker: processes each received submission, slowly
-    enough that the page can be seen polling first."""
-    try:
-        while not stop.is_set():
-            pending = list(
-                Submission.objects.filter(status=Submission.Status.RECEIVED).values_list(
-                    "pk", flat=True
-                )
-            )
-            for pk in pending:
-                time.sleep(2)  # the status page shows the bar before the work starts
-                services.submission_process(submission_id=pk)
-            stop.wait(0.3)
-    finally:
-        connection.close()
-
-
 def test_liaison_uploads_and_watches_progress_to_the_report(
     driver, live_server, liaison_a, site_a, tmp_path
 ):
@@ -58,7 +37,7 @@ def test_liaison_uploads_and_watches_progress_to_the_report(
     upload = tmp_path / "may.csv"
     upload.write_bytes(csv_bytes(5))
     stop = threading.Event()
-    worker = threading.Thread(target=_process_when_received, args=(stop,), daemon=True)
+    worker = threading.Thread(target=process_received_submissions, args=(stop, 2), daemon=True)
     worker.start()
     try:
         sign_in_with_totp(driver, live_server.url, liaison_a)

@@ -218,6 +218,15 @@ def test_first_start_loads_the_shipped_gazetteer_then_geocoded_demo_data(
         ]
         assert len(months) == 25 and months[0] == first and months[-1] == last
         assert one("SELECT count(*) FROM hospitals_submission WHERE status <> 'published'") == (0,)
+        # Loading fed the geocode review queue, as real uploads do: the data manager has
+        # the uncertain descriptions to decide, most incidents first, counted per incident
+        # (never more than were loaded).
+        queued, settled = one(
+            "SELECT count(*), coalesce(sum(occurrences), 0) FROM geocoding_reviewitem "
+            "WHERE status = 'open'"
+        )
+        assert queued > 0 and 0 < settled <= total
+        assert f"{queued} descriptions in the geocode review queue" in outputs["seed_demo"]
     # Nothing beside the repository was opened or listed.
     outside = trace_log.read_text(encoding="utf-8").splitlines() if trace_log.exists() else []
     assert outside == [], outside[:20]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import zipfile
 from collections.abc import Sequence
@@ -31,6 +33,21 @@ def csv_text(
     lines = [*title, sep.join(header)]
     lines += [sep.join(r) for r in rows]
     return "\r\n".join(lines) + "\r\n"
+
+
+def excel_unicode_text(
+    rows: Sequence[Sequence[str]], header: Sequence[str] = ISTV_HEADER, title: Sequence[str] = ()
+) -> bytes:
+    """A table as Excel's "Save As > Unicode Text" writes it: UTF-16 little-endian with a
+    BOM, tab-separated, CRLF line ends, a cell holding a tab, quote or line break quoted
+    (quotes doubled). The file name Excel gives it ends in .txt."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter="\t", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for line in title:
+        writer.writerow([line])
+    writer.writerow(header)
+    writer.writerows(rows)
+    return codecs.BOM_UTF16_LE + buf.getvalue().encode("utf-16-le")
 
 
 def xlsx_bytes(

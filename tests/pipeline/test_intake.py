@@ -15,7 +15,7 @@ from ingest.pipeline.intake import accept_upload, decode_text, sanitise_filename
 from ingest.pipeline.limits import Limits
 from ingest.pipeline.types import FileFormat
 
-from .helpers import GOOD_ROW, csv_text, rezip, xlsx_bytes
+from .helpers import GOOD_ROW, csv_text, excel_unicode_text, rezip, xlsx_bytes
 
 CSV = csv_text([GOOD_ROW]).encode()
 
@@ -59,6 +59,96 @@ def test_allowed_text_names(name: str, fmt: FileFormat) -> None:
 )
 def test_refused_names(name: str, code: E) -> None:
     assert refused(CSV, name).code is code
+
+
+# --- text files named .txt / .tsv: accepted by content ----------------------------------
+
+CAFE_ROW = [*GOOD_ROW[:-1], "o/s Café Nero, Brixton Rd"]  # a comma and an accent
+
+
+def test_excel_unicode_text_txt_is_accepted_as_tsv() -> None:
+    data = excel_unicode_text([GOOD_ROW, CAFE_ROW], title=["ISTV return May 2025"])
+    assert data[:2] == b"\xff\xfe" and data[3:4] == b"\x00"  # BOM, then UTF-16 LE
+    up = accept_upload(data, filename="ED assaults May 2025.txt", limits=Limits())
+    assert up.info.format is FileFormat.TSV
+    assert up.info.encoding == "utf-16"
+    assert up.text is not None and "o/s Café Nero, Brixton Rd" in up.text
+    assert not up.text.startswith("\ufeff")
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "fmt", "encoding"),
+    [
+        (csv_text([GOOD_ROW, CAFE_ROW]).encode(), "may.txt", FileFormat.CSV, "utf-8"),
+        (csv_text([CAFE_ROW], sep="\t").encode(), "may.TXT", FileFormat.TSV, "utf-8"),
+        (csv_text([CAFE_ROW], sep=";").encode("cp1252"), "may.txt", FileFormat.CSV, "cp1252"),
+        (csv_text([CAFE_ROW], sep="\t").encode("cp1252"), "may.tsv", FileFormat.TSV, "cp1252"),
+        (
+            codecs.BOM_UTF8 + csv_text([CAFE_ROW], sep="\t").encode(),
+            "may.tsv",
+            FileFormat.TSV,
+            "utf-8-sig",
+        ),
+    ],
+)
+def test_delimited_text_in_a_supported_encoding_is_accepted(
+    data: bytes, name: str, fmt: FileFormat, encoding: str
+) -> None:
+    up = accept_upload(data, filename=name, limits=Limits())
+    assert (up.info.format, up.info.encoding) == (fmt, encoding)
+    assert up.text is not None and "Café Nero" in up.text
+
+
+def _zip_archive() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.txt", "a\tb\r\n1\t2\r\n")
+    return buf.getvalue()
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+    b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00"
+    b"\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.mark.parametrize("name", ["data.txt", "data.tsv"])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (PNG, E.NOT_TEXT),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200), E.NOT_TEXT),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), E.NOT_TEXT),  # old .xls (OLE)
+        (xlsx_bytes({"S": [["a", "b"], [1, 2]]}), E.CONTENT_MISMATCH),
+        (_zip_archive(), E.CONTENT_MISMATCH),
+        (
+            b"<!DOCTYPE html><html><body><table><tr><td>a</td></tr></table></body></html>",
+            E.CONTENT_MISMATCH,
+        ),
+        ("<html>\t<body>\tx</body></html>".encode("utf-16"), E.CONTENT_MISMATCH),
+        (b"<?xml version='1.0'?><ISTVSubmission/>", E.CONTENT_MISMATCH),
+        (b"Dear team\r\nPlease find attached the figures\r\nThanks\r\n", E.CONTENT_MISMATCH),
+    ],
+)
+def test_renamed_binaries_markup_and_prose_are_refused_as_text(
+    data: bytes, code: E, name: str
+) -> None:
+    assert refused(data, name).code is code
+
+
+@pytest.mark.parametrize(
+    "name", ["x.exe.txt", "x.html.txt", "x.xlsm.txt", "x.txt.exe", "x.txt.html"]
+)
+def test_double_extensions_with_txt_are_refused(name: str) -> None:
+    data = excel_unicode_text([GOOD_ROW])
+    assert refused(data, name).code is E.EXTENSION_NOT_ALLOWED
+
+
+def test_the_refusal_names_the_formats_as_people_know_them() -> None:
+    message = refused(CSV, "may.docx").message
+    for known in ("CSV", "Excel workbook", "Excel Unicode text", "ISTV XML", ".txt"):
+        assert known in message
 
 
 def test_path_traversal_name_is_metadata_only() -> None:

@@ -82,7 +82,7 @@ def test_stored_mapping_used_and_schema_mismatch_loads_nothing() -> None:
         mapping=mapping,
         options=Options(previous_columns=["Assault Date", "Weapon", "Location Type"]),
     )
-    assert r.status == "rejected"
+    assert r.status == "mapping_needed"  # was "rejected": a changed layout is proposed
     assert r.rows == [] and r.report.accepted == 0
     assert [e.code for e in r.report.file_errors] == [E.SCHEMA_MISMATCH]
     assert "'Weapon'" in r.report.file_errors[0].message

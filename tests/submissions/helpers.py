@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 import zipfile
@@ -76,6 +77,32 @@ def csv_bytes(spec: CsvSpec = DEFAULT_SPEC) -> bytes:
             row.append(fake_nhs_number(rng))  # 999 range: never a real patient
         lines.append(",".join(row))
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+# A new ED system's export of the same items: four columns renamed, one of them to a name
+# that says nothing (only its values tell what it holds).
+RENAMED_COLUMNS = {
+    "Assault Date": "Incident Dt",
+    "Assault Method": "Weapon used",
+    "Location Type": "Col7",
+    "Location Description": "Where it happened",
+}
+
+
+def changed_layout_csv(
+    spec: CsvSpec = DEFAULT_SPEC,
+    *,
+    renames: dict[str, str] = RENAMED_COLUMNS,
+    drop: tuple[str, ...] = (),
+) -> bytes:
+    """The test CSV with columns renamed (``renames``) and ``drop`` columns removed."""
+    table = list(csv.reader(io.StringIO(csv_bytes(spec).decode())))
+    keep = [i for i, name in enumerate(table[0]) if name not in drop]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([renames.get(table[0][i], table[0][i]) for i in keep])
+    writer.writerows([[row[i] for i in keep] for row in table[1:]])
+    return out.getvalue().encode()
 
 
 def upload(data: bytes, name: str = "may.csv") -> SimpleUploadedFile:

@@ -147,10 +147,11 @@ def test_confirm_mapping_by_another_sites_liaison_is_404(
 
 
 def test_schema_mismatch_loads_zero_rows(receive: Callable[..., Submission]) -> None:
-    """A file whose columns differ from the stored mapping loads nothing."""
+    """A file whose columns differ from the stored mapping loads nothing: it stops at
+    mapping needed (a changed layout is carried through, not rejected)."""
     text = csv_bytes(CsvSpec(rows=10)).decode().replace("Assault Method", "Weapon")
     done = _process(receive(data=text.encode(), set_aside=True))
-    assert done.status == Status.REJECTED
+    assert done.status == Status.MAPPING_NEEDED
     assert done.report["errors_by_code"] == {"F031_SCHEMA_MISMATCH": 1}
     assert not Incident.objects.exists() and not SetAsideRow.objects.exists()
 
@@ -210,7 +211,7 @@ def test_geocoder_failure_loads_rows_pending_without_coordinates(
 ) -> None:
     from incidents.geocoding import service
 
-    def unavailable() -> object:
+    def unavailable(**kwargs: object) -> object:
         raise TimeoutError("geocoder timed out")
 
     monkeypatch.setattr(service, "get_geocoder", unavailable)

@@ -239,14 +239,15 @@ def test_duplicate_uploads_including_concurrent_give_one_submission(
 def test_malicious_or_wrong_files_are_rejected_without_crashing_the_worker(
     worker: WorkerHandle, liaison_a: User, mapped_site: HospitalSite
 ) -> None:
-    """Zip bomb refused at intake; XXE and a wrong schema rejected by the worker."""
+    """Zip bomb refused at intake; XXE rejected by the worker; a changed schema stopped
+    at mapping needed (with the reason), not loaded."""
     with pytest.raises(services.UploadRefused):
         _receive(liaison_a, mapped_site, data=zip_bomb_xlsx(), name="bomb.xlsx")
     xxe = _receive(liaison_a, mapped_site, data=XXE_XML, name="may.xml")
     wrong = csv_bytes(CsvSpec(rows=5, seed=9)).decode().replace("Location Type", "Venue")
     schema = _receive(liaison_a, mapped_site, data=wrong.encode(), name="wrong.csv")
-    for pk in (xxe.pk, schema.pk):
-        assert wait_until(lambda pk=pk: _get(pk).status == Status.REJECTED, timeout=30)
+    for pk, status in ((xxe.pk, Status.REJECTED), (schema.pk, Status.MAPPING_NEEDED)):
+        assert wait_until(lambda pk=pk, status=status: _get(pk).status == status, timeout=30)
         assert _get(pk).error
     assert not Incident.objects.exists()
     assert worker.is_alive() and worker.ping()

@@ -6,8 +6,10 @@ import pytest
 from django.urls import reverse
 
 from hospitals.models import Submission
+from incidents.models import Incident
 from ingest import services
 from tests.factories import login_verified
+from tests.pipeline.helpers import GOOD_ROW, excel_unicode_text
 from tests.submissions_ui.conftest import csv_bytes, csv_upload
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +52,37 @@ def test_upload_process_report_scorecard_publish(client, liaison_a, data_manager
     client.post(reverse("ingest:submission_publish", kwargs={"pk": submission.pk}))
     submission.refresh_from_db()
     assert submission.status == Status.PUBLISHED
+
+
+def test_excel_unicode_text_txt_is_uploaded_and_loaded(client, liaison_a, mapped_site):
+    """Excel's "Save As > Unicode Text" (UTF-16 with a BOM, tab-separated, .txt) goes
+    through the upload page and the real pipeline like any CSV."""
+    rows = [
+        [f"{day:02d}/05/2025", "22:40", f"{day:02d}/05/2025", "22:10", "Knife", "", "Street", text]
+        for day, text in ((3, "o/s Brixton stn"), (4, "Café, Walworth Rd"), (5, "Mare St"))
+    ]
+    data = excel_unicode_text([GOOD_ROW, *rows])
+    login_verified(client, liaison_a)
+    response = client.post(
+        reverse("ingest:submission_upload"),
+        {
+            "site": mapped_site.pk,
+            "period": "2025-05-01",
+            "on_invalid": "reject",
+            "file": csv_upload(data, name="ED assaults May 2025.txt"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    submission = Submission.objects.get()
+    assert submission.detected_format == "tsv"
+
+    services.submission_process(submission_id=submission.pk)
+    submission.refresh_from_db()
+    assert submission.status == Status.READY_FOR_REVIEW, submission.report
+    assert (submission.rows_read, submission.rows_accepted) == (4, 4)
+    descriptions = set(
+        Incident.objects.filter(submission=submission).values_list(
+            "location_description", flat=True
+        )
+    )
+    assert descriptions == {"o/s Brixton stn", "Café, Walworth Rd", "Mare St"}

@@ -35,7 +35,10 @@ def test_upload_page_offers_only_the_persons_sites(client, liaison_a, site_b):
     body = response.content.decode()
     assert response.status_code == 200
     assert "St Thomas" in body and "Royal London" not in body
-    assert 'accept=".csv,.tsv,.xlsx,.xml"' in body
+    assert 'accept=".csv,.tsv,.txt,.xlsx,.xml"' in body
+    # The formats as a person knows them, not only as extensions.
+    for known in ("CSV", "Excel workbook", "Excel Unicode text", "ISTV XML"):
+        assert known in body
     assert "Reject the whole file" in body and "set the others aside" in body
     assert "Check only (don&#x27;t store anything)" in body
     assert 'enctype="multipart/form-data"' in body

@@ -162,6 +162,29 @@ def test_home_for_borough_analyst_names_the_borough(client, signed_in_as, southw
 
 
 @pytest.mark.django_db
+def test_home_spells_out_mixed_access_borough_by_borough(client):
+    """Records in one borough and counts in another: not summed up as "counts only"."""
+    from tests.factories import AccessGrantFactory, MembershipFactory
+
+    membership = MembershipFactory(role=Role.ANALYST)
+    org = membership.organisation
+    AccessGrantFactory(organisation=org, pan_london=False, boroughs=["E09000028"])
+    AccessGrantFactory(
+        organisation=org,
+        pan_london=False,
+        boroughs=["E09000022"],
+        level=AccessGrant.Level.AGGREGATE,
+        download_allowed=False,
+        free_text_visible=False,
+    )
+    login_verified(client, membership.user)
+    html = client.get(reverse("home")).content.decode()
+    assert "Individual records in some boroughs, counts only (aggregate) in the others" in html
+    assert "<li>Lambeth: counts only</li>" in html
+    assert "<li>Southwark: individual records</li>" in html
+
+
+@pytest.mark.django_db
 def test_home_for_aggregate_user(client, signed_in_as):
     signed_in_as(Role.ANALYST, level=AccessGrant.Level.AGGREGATE)
     html = client.get(reverse("home")).content.decode()

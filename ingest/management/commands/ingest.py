@@ -44,7 +44,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--accept-suggested-mapping",
             action="store_true",
-            help="Use the proposed mapping for an unseen layout.",
+            help=(
+                "Use the proposed mapping for an unseen layout, or for one that differs from "
+                "the hospital's confirmed mapping, when it is complete (saved as a new version)."
+            ),
         )
         parser.add_argument(
             "--publish", action="store_true", help="Publish at once if the checks pass."

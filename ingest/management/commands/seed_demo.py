@@ -334,7 +334,10 @@ class Command(BaseCommand):
 
         Rows an earlier run stored ``pending`` (loaded before any gazetteer was) are
         geocoded here, and the command fails if any incident is still awaiting geocoding.
+        Loading (and the retry) fill the geocode review queue as real uploads do; the
+        output says how many descriptions wait there.
         """
+        from incidents.geocoding.models import ReviewItem
         from ingest.demo import DEMO_MONTHS, seed_demo_submissions
         from ingest.geocode_retry import pending_geocodes_retry
         from ingest.loader import incidents_pending_geocode
@@ -350,9 +353,11 @@ class Command(BaseCommand):
             )
         last_month = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
         files = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+        to_review = ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).count()
         self.stdout.write(
             f"Demo submissions, {DEMO_MONTHS} months to {last_month:%B %Y}: {files}; "
-            f"no incident awaiting geocoding ({time.monotonic() - started:.0f} s)"
+            f"no incident awaiting geocoding; {to_review} descriptions in the geocode "
+            f"review queue ({time.monotonic() - started:.0f} s)"
         )
 
     def print_sign_in(self) -> None:

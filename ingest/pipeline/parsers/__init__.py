@@ -6,10 +6,11 @@ record number (title and header rows counted), or the record's position in an XM
 
 from __future__ import annotations
 
+from ..delimiters import detect_delimiter
 from ..intake import Upload
 from ..limits import Limits
 from ..types import FileFormat, ParsedFile
-from .delimited import detect_delimiter, parse_delimited
+from .delimited import parse_delimited
 from .ecds import ecds_mapping
 from .xlsx import parse_xlsx
 from .xml_istv import DEFAULT_LAYOUT, XmlLayout, parse_xml, xsd_text
