@@ -16,16 +16,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.audit.models import Action, AuditEvent
 from accounts.models import Membership, Organisation
 from hospitals.models import HospitalSite, Submission
+from hospitals.selectors import CURRENT, PROBLEM
 from incidents.models import SavedQuery
 from incidents.selectors import impact_incidents
-from istv_portal.periods import add_months, due_date, months_ending
+from istv_portal.periods import add_months, due_date, is_overdue, months_ending
 from programme.models import CaseStudy, UsageMonth, UsageMonthComputed
 
 USAGE_METRICS = (
@@ -37,9 +38,18 @@ USAGE_METRICS = (
     ("case_studies", "Case studies published"),
 )
 METRIC_NAMES = tuple(name for name, _ in USAGE_METRICS)
-# Submissions that once held a month's published data (a superseded one was published).
-HELD_STATUSES = (Submission.Status.PUBLISHED, Submission.Status.SUPERSEDED)
 NOT_KNOWN = "not_known"
+
+
+def counted_usage_events() -> QuerySet[AuditEvent]:
+    """The audit events the usage figures count. A download is audited twice (when it
+    starts, and with its checksum when the last byte has gone); only the start counts, so
+    each download is counted once."""
+    return AuditEvent.objects.exclude(
+        Q(action=str(Action.DATA_DOWNLOADED))
+        & Q(details__has_key="stage")
+        & Q(details__stage="completed")
+    )
 
 
 def month_window(months: int, today: date | None = None) -> list[date]:
@@ -96,7 +106,8 @@ def usage_live(window: list[date]) -> UsageTable:
     # a few thousand rows for a year, from which both kinds of figure are read.
     actors: dict[date, set[int]] = defaultdict(set)
     for row in (
-        AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        counted_usage_events()
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
         .annotate(month=TruncMonth("occurred_at"))
         .values_list("organisation_id", "actor_id", "month", "action")
         .annotate(n=Count("pk"))
@@ -163,7 +174,10 @@ def usage_naive(window: list[date]) -> UsageTable:
         chunk_size=5000
     ):
         month = _month_key(event.occurred_at)
-        if event.action in names and event.organisation_id is not None:
+        completed = (
+            event.action == Action.DATA_DOWNLOADED and event.details.get("stage") == "completed"
+        )
+        if event.action in names and event.organisation_id is not None and not completed:
             table[(event.organisation_id, month)][names[Action(event.action)]] += 1
         if event.actor_id is not None:
             for org_id in orgs_of.get(event.actor_id, ()):
@@ -181,21 +195,46 @@ class CoverageMonth:
     on_time: int
     geocoded_pct: float | None
     unknown_codes_pct: float | None
+    # Whether the month's files are overdue yet (``istv_portal.periods``, the one rule):
+    # until then a site with no file is not missing, its file is simply not due.
+    overdue: bool = True
+
+    @property
+    def outstanding(self) -> int:
+        """Expected sites with no file (yet) for the month."""
+        return self.expected - self.received
 
     @property
     def missing(self) -> int:
-        return self.expected - self.received
+        """Sites whose file is overdue and has not arrived; none before the due date."""
+        return self.outstanding if self.overdue else 0
 
 
-def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
+def submitted_site_months(window: list[date]) -> dict[tuple[int, date], datetime]:
+    """(site id, month) -> when its first file arrived, for each site-month the submission
+    tracker shows as received or published (``hospitals.selectors.tracker_grid``): the
+    latest version, dry runs and superseded versions aside, is not rejected, quarantined
+    or failed. The arrival time is the first upload of any version that was not."""
+    latest: dict[tuple[int, date], str] = {}
+    first: dict[tuple[int, date], datetime] = {}
+    for site_id, period, status, created_at in (
+        Submission.objects.filter(period__in=window, dry_run=False)
+        .order_by("site_id", "period", "version")
+        .values_list("site_id", "period", "status", "created_at")
+    ):
+        key = (site_id, period)
+        if status != Submission.Status.SUPERSEDED:
+            latest[key] = status  # later versions overwrite earlier
+        if status not in PROBLEM and (key not in first or created_at < first[key]):
+            first[key] = created_at
+    return {key: first[key] for key, status in latest.items() if status in CURRENT}
+
+
+def coverage_and_quality(window: list[date], today: date | None = None) -> list[CoverageMonth]:
     """Per reporting month: sites expected, received, on time; geocoding and unknown codes."""
+    today = today or timezone.localdate()
     sites = list(HospitalSite.objects.values_list("pk", "valid_from", "valid_to"))
-    first_upload = {
-        (row["site_id"], row["period"]): row["first"]
-        for row in Submission.objects.filter(status__in=HELD_STATUSES, period__in=window)
-        .values("site_id", "period")
-        .annotate(first=Min("created_at"))
-    }
+    first_upload = submitted_site_months(window)
     quality = {
         row["assault_month"]: row
         for row in impact_incidents(window)
@@ -231,6 +270,7 @@ def coverage_and_quality(window: list[date]) -> list[CoverageMonth]:
                 on_time=on_time,
                 geocoded_pct=round(100 * q["placed"] / total, 1) if q and total else None,
                 unknown_codes_pct=round(100 * q["unknown"] / total, 1) if q and total else None,
+                overdue=is_overdue(month, today),
             )
         )
     return result
@@ -263,7 +303,7 @@ def impact_report(*, months: int = 12, today: date | None = None) -> ImpactRepor
         # Active users are distinct per month; their sum over months is not a head count.
         totals["active_users"] = max((c["active_users"] for c in cells), default=0)
         organisations.append(OrganisationUsage(org, cells, totals))
-    return ImpactReport(window, organisations, coverage_and_quality(window))
+    return ImpactReport(window, organisations, coverage_and_quality(window, today))
 
 
 def report_csv_rows(report: ImpactReport) -> list[list[Any]]:

@@ -63,22 +63,32 @@ def hospital_data_use(site: HospitalSite, *, today: dt.date | None = None) -> li
     )
     # Calls that read no incident data (the hospital list, release metadata, saved
     # query management) are not uses of the hospital's data.
-    data_endpoint = ~Q(
-        details__endpoint__in=[
-            "hospitals",
-            "releases",
-            "releases/detail",
-            "saved-queries",
-            "saved-queries/detail",
-        ]
+    # (``has_key`` first: a negated key lookup alone would also drop every event that has
+    # no endpoint at all, as page views and downloads have none.)
+    data_endpoint = ~(
+        Q(details__has_key="endpoint")
+        & Q(
+            details__endpoint__in=[
+                "hospitals",
+                "releases",
+                "releases/detail",
+                "saved-queries",
+                "saved-queries/detail",
+            ]
+        )
     )
     events = AuditEvent.objects.filter(
         action__in=[str(a) for a in TRANSPARENCY_ACTIONS],
         occurred_at__gte=since_at,
         organisation__isnull=False,
     ).filter(covered & data_endpoint)
-    # Downloads are audited twice (started, completed); count the started one only.
-    events = events.exclude(action=str(Action.DATA_DOWNLOADED), details__stage="completed")
+    # A download is audited when it starts and when it completes: count it once. (A bare
+    # ``details__stage`` exclude would also drop downloads audited once, with no stage.)
+    events = events.exclude(
+        Q(action=str(Action.DATA_DOWNLOADED))
+        & Q(details__has_key="stage")
+        & Q(details__stage="completed")
+    )
     counts = (
         events.annotate(month=TruncMonth("occurred_at"))
         .values("organisation__name", "month", "action")

@@ -321,6 +321,62 @@ def test_access_review_lists_access_and_expiring_grants(
     assert [g.agreement_reference for g in response.context["expiring"]] == ["DSA-MOPAC"]
 
 
+def test_access_review_last_data_access_comes_from_the_audit_log(
+    client, access_admin, southwark_analyst, aggregate_user, outsider
+):
+    import datetime as dt
+
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts import selectors
+    from accounts.audit.services import audit_record
+
+    viewed = timezone.make_aware(dt.datetime(2026, 3, 2, 10, 0))
+    downloaded = timezone.make_aware(dt.datetime(2026, 3, 9, 15, 30))
+    called = timezone.make_aware(dt.datetime(2026, 3, 4, 9, 0))
+    plan = [
+        (viewed, southwark_analyst, Action.DATA_VIEWED, {}),
+        (downloaded, southwark_analyst, Action.DATA_DOWNLOADED, {"stage": "started"}),
+        (called, aggregate_user, Action.API_CALLED, {"endpoint": "aggregates"}),
+        # Not data access: a sign-in, and an API call that was refused.
+        (downloaded + dt.timedelta(days=1), aggregate_user, Action.LOGIN_SUCCESS, {}),
+        (downloaded + dt.timedelta(days=2), aggregate_user, Action.API_CALLED, {"status": 400}),
+    ]
+    for when, actor, action, details in plan:
+        with time_machine.travel(when, tick=False):
+            audit_record(action=action, actor=actor, details=details)
+
+    # The page's rows: one audit query for every person, not one each.
+    people = [southwark_analyst, aggregate_user, outsider]
+    with CaptureQueriesContext(connection) as queries:
+        rows = {row.user.pk: row for row in selectors.access_review(users=people)}
+    table = AuditEvent._meta.db_table
+    assert sum(table in q["sql"] for q in queries.captured_queries) == 1
+    assert rows[southwark_analyst.pk].last_data_access == downloaded
+    assert rows[aggregate_user.pk].last_data_access == called
+    assert rows[outsider.pk].last_data_access is None
+
+    login_verified(client, access_admin)
+    page = client.get(reverse("accounts:access_review"))
+    assert page.status_code == 200
+    shown = {row.user.pk: row.last_data_access for row in page.context["rows"]}
+    assert shown[southwark_analyst.pk] == downloaded
+    body = page.content.decode()
+    assert "9 Mar 2026" in body
+    assert shown[outsider.pk] is None
+    detail = client.get(reverse("accounts:user_detail", args=[outsider.pk])).content.decode()
+    assert 'Last data access</dt><dd class="govuk-summary-list__value">Never' in detail
+    detail = client.get(reverse("accounts:user_detail", args=[southwark_analyst.pk]))
+    assert "9 Mar 2026" in detail.content.decode()
+    body = b"".join(client.get(reverse("accounts:access_review_csv")).streaming_content)
+    by_email = {r["email"]: r for r in csv.DictReader(io.StringIO(body.decode()))}
+    assert by_email[southwark_analyst.email]["last data access"] == downloaded.isoformat()
+    assert by_email[outsider.email]["last data access"] == ""
+
+
 def test_access_review_csv(client, access_admin, southwark_analyst, outsider):
     outsider.full_name = "=HYPERLINK(1)"
     outsider.save(update_fields=["full_name"])

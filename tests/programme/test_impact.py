@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from accounts.audit.models import Action, AuditEvent
 from accounts.audit.services import audit_record
+from hospitals.models import Submission
 from incidents.models import SavedQuery
+from istv_portal.periods import due_date, is_overdue
 from programme import impact, services
 from tests.factories import login_verified
 from tests.programme.conftest import add_months, make_incidents, make_submission
@@ -90,7 +92,8 @@ def test_coverage_and_quality(site_a, site_b, last_month) -> None:
     sub = make_submission(site_a, last_month)
     make_incidents(sub, last_month, n=3)
     make_incidents(sub, last_month, geo_class="home", placed=False, method="not_known")
-    coverage = {m.month: m for m in impact.coverage_and_quality(impact.month_window(3))}
+    after_due = due_date(last_month) + dt.timedelta(days=1)
+    coverage = {m.month: m for m in impact.coverage_and_quality(impact.month_window(3), after_due)}
     latest = coverage[last_month]
     assert (latest.expected, latest.received, latest.on_time, latest.missing) == (2, 1, 1, 1)
     assert latest.geocoded_pct == 75.0 and latest.unknown_codes_pct == 25.0
@@ -151,3 +154,139 @@ def test_rollup_stores_closed_months_and_matches_live(usage, org_mps, org_southw
     after = impact.usage_by_organisation(window)
     assert after[(org_mps.pk, last_month)] == live[(org_mps.pk, last_month)]
     assert after[(org_mps.pk, window[-1])]["data_views"] == 1
+
+
+# --- each download once; months not yet due; what counts as submitted ----------------------
+
+
+def _download(actor, organisation, when: dt.datetime) -> None:
+    """One download as the export code audits it: a started and a completed event."""
+    with time_machine.travel(when, tick=False):
+        for stage in ("started", "completed"):
+            audit_record(
+                action=Action.DATA_DOWNLOADED, actor=actor, organisation=organisation,
+                details={"endpoint": "export", "stage": stage},
+            )  # fmt: skip
+
+
+def test_a_download_counts_once(mps_analyst, org_mps, last_month) -> None:
+    _download(mps_analyst, org_mps, _at(last_month, 5))
+    _download(mps_analyst, org_mps, _at(last_month, 6))
+    window = impact.month_window(3)
+    assert impact.usage_live(window)[(org_mps.pk, last_month)]["downloads"] == 2
+    assert impact.usage_naive(window)[(org_mps.pk, last_month)]["downloads"] == 2
+    services.usage_rollup_refresh()
+    assert impact.usage_by_organisation(window)[(org_mps.pk, last_month)]["downloads"] == 2
+
+
+def test_a_month_not_yet_due_is_not_missing(site_a, site_b, last_month) -> None:
+    before_due = due_date(last_month)  # the due day itself: not overdue yet
+    window = impact.month_window(3, before_due)
+    coverage = {m.month: m for m in impact.coverage_and_quality(window, before_due)}
+    pending = coverage[last_month]
+    assert not pending.overdue and pending.outstanding == 2 and pending.missing == 0
+    this_month = coverage[window[-1]]
+    assert not this_month.overdue and this_month.missing == 0
+    earlier = coverage[window[0]]
+    assert earlier.overdue and earlier.missing == 2
+    day_after = before_due + dt.timedelta(days=1)
+    assert is_overdue(last_month, day_after)
+    after = {m.month: m for m in impact.coverage_and_quality(window, day_after)}
+    assert after[last_month].overdue and after[last_month].missing == 2
+
+
+def test_submitted_follows_the_tracker(site_a, site_b, last_month) -> None:
+    earlier = add_months(last_month, -1)
+    make_submission(site_a, last_month, status="received")  # arrived, being handled
+    make_submission(site_b, last_month, status="rejected")  # needs a new file
+    dry = make_submission(site_b, earlier, status="checked")
+    Submission.objects.filter(pk=dry.pk).update(dry_run=True)  # a dry run is no file
+    make_submission(site_a, earlier, status="superseded")
+    make_submission(site_a, earlier, version=2, status="ready_for_review")
+    coverage = {m.month: m for m in impact.coverage_and_quality(impact.month_window(3))}
+    assert coverage[last_month].received == 1
+    assert coverage[earlier].received == 1
+    assert coverage[earlier].on_time == 0  # both versions were uploaded after the due date
+
+
+def test_dashboard_shows_not_due_yet_and_submitted(client, aggregate_user, site_a) -> None:
+    this_month = timezone.localdate().replace(day=1)
+    make_submission(site_a, this_month, status="received")
+    login_verified(client, aggregate_user)
+    page = client.get(reverse("programme:impact"))
+    coverage = {m.month: m for m in page.context["report"].coverage}
+    assert coverage[this_month].received == 1 and coverage[this_month].missing == 0
+    assert b"Not due yet" in page.content
+
+
+# --- the figures against the rows they come from --------------------------------------------
+
+
+def test_impact_report_agrees_with_its_sources(
+    mps_analyst, southwark_analyst, org_mps, org_southwark, site_a, site_b, last_month
+) -> None:
+    """An oracle: every figure recomputed here, by hand, from the audit rows and the
+    submissions, and compared with the report."""
+    earlier = add_months(last_month, -1)
+    for when, actor, org, action, details in [
+        (_at(earlier, 3), mps_analyst, org_mps, Action.DATA_VIEWED, {}),
+        (_at(earlier, 9), southwark_analyst, org_southwark, Action.API_CALLED, {}),
+        (_at(last_month, 2), mps_analyst, org_mps, Action.DATA_VIEWED, {}),
+        (_at(last_month, 2), mps_analyst, org_mps, Action.API_CALLED, {}),
+        (_at(last_month, 4), southwark_analyst, org_southwark, Action.DATA_VIEWED, {}),
+        (_at(last_month, 4), southwark_analyst, None, Action.LOGIN_SUCCESS, {}),
+    ]:
+        with time_machine.travel(when, tick=False):
+            audit_record(action=action, actor=actor, organisation=org, details=details)
+    _download(mps_analyst, org_mps, _at(earlier, 20))
+    _download(mps_analyst, org_mps, _at(last_month, 6))
+    _download(southwark_analyst, org_southwark, _at(last_month, 7))
+    with time_machine.travel(_at(add_months(earlier, 1), 2), tick=False):
+        make_submission(site_a, earlier)  # on time
+    with time_machine.travel(_at(add_months(earlier, 1), 27), tick=False):
+        make_submission(site_b, earlier, status="ready_for_review")  # late
+    with time_machine.travel(_at(add_months(last_month, 1), 1), tick=False):
+        make_submission(site_a, last_month, status="rejected")
+
+    today = due_date(last_month) + dt.timedelta(days=1)
+    with time_machine.travel(_at(today, today.day), tick=False):
+        report = impact.impact_report(months=3, today=today)
+
+    # Usage: one count per (organisation, month, metric) straight from the audit rows; a
+    # download is one event pair sharing a timestamp, counted by its distinct timestamps.
+    def month_of(event: AuditEvent) -> dt.date:
+        return timezone.localtime(event.occurred_at).date().replace(day=1)
+
+    events = list(AuditEvent.objects.exclude(organisation=None))
+    for org_usage in report.organisations:
+        org = org_usage.organisation
+        for month, cells in zip(report.window, org_usage.months, strict=True):
+            mine = [e for e in events if e.organisation_id == org.pk and month_of(e) == month]
+            assert cells["data_views"] == sum(e.action == Action.DATA_VIEWED for e in mine)
+            assert cells["api_calls"] == sum(e.action == Action.API_CALLED for e in mine)
+            downloads = {e.occurred_at for e in mine if e.action == Action.DATA_DOWNLOADED}
+            assert cells["downloads"] == len(downloads)
+    assert {u.organisation.pk for u in report.organisations} >= {org_mps.pk, org_southwark.pk}
+
+    # Coverage: by hand from the submissions, the sites and the due-date rule.
+    subs = list(Submission.objects.filter(dry_run=False))
+    for m in report.coverage:
+        latest = {}
+        for sub in sorted(subs, key=lambda x: x.version):
+            if sub.period == m.month and sub.status != "superseded":
+                latest[sub.site_id] = sub
+        arrived = {
+            site: sub for site, sub in latest.items()
+            if sub.status not in ("rejected", "quarantined", "failed")
+        }  # fmt: skip
+        on_time = sum(
+            timezone.localtime(sub.created_at).date() <= due_date(m.month)
+            for sub in arrived.values()
+        )
+        assert (m.expected, m.received, m.on_time) == (2, len(arrived), on_time), m.month
+        overdue = today > due_date(m.month)
+        assert m.missing == (2 - len(arrived) if overdue else 0), m.month
+    by_month = {m.month: m for m in report.coverage}
+    assert (by_month[earlier].received, by_month[earlier].on_time) == (2, 1)
+    assert by_month[last_month].received == 0 and by_month[last_month].missing == 2
+    assert by_month[report.window[-1]].missing == 0  # the current month is not due
