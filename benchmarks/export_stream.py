@@ -33,13 +33,20 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from django.conf import settings
+
+if not settings.configured:  # CsvExport writes aware datetimes in TIME_ZONE
+    settings.configure(USE_TZ=True, TIME_ZONE="Europe/London")
+
 from incidents.exports import INCIDENT_FIELDS, CsvExport
+
+LONDON = ZoneInfo("Europe/London")
 
 MIN_RATIO_TO_BASELINE = 0.5  # per CPU second
 PEAK_MEMORY_BAR_MB = 200
@@ -68,7 +75,12 @@ def _pool(size: int, seed: int, *, dates_as_text: bool = False) -> list[tuple[An
     for i in range(size):
         day = start + timedelta(days=rng.randrange(3650))
         hour = rng.randrange(24)
-        at = clock(hour, rng.randrange(60)) if rng.random() > 0.2 else None
+        # The assault as the masker gives it: a local datetime, None when not known.
+        at = (
+            datetime(day.year, day.month, day.day, hour, rng.randrange(60), tzinfo=LONDON)
+            if rng.random() > 0.2
+            else None
+        )
         arrival = datetime(day.year, day.month, day.day, hour, 5, tzinfo=UTC)
         pool.append(
             (
@@ -84,6 +96,12 @@ def _pool(size: int, seed: int, *, dates_as_text: bool = False) -> list[tuple[An
                 METHODS[i % len(METHODS)],
                 PLACES[i % len(PLACES)],
                 DESCRIPTIONS[i % len(DESCRIPTIONS)],
+                # Labels beside the codes (incidents.exports.labels).
+                f"Hospital site {i % 30}",
+                f"Borough {i % 33}",
+                f"Ward number {i % 680}",
+                METHODS[i % len(METHODS)].replace("_", " ").capitalize(),
+                PLACES[i % len(PLACES)].capitalize(),
             )
         )
     return pool
@@ -100,24 +118,30 @@ def synthetic_rows(
     )  # a prime, so rows do not repeat in step with anything
     size = len(pool)
     for i in range(1, n + 1):
-        hospital, day, at, arrival, borough, ward, lsoa, lat, lon, method, place, text = pool[
-            i % size
-        ]
+        (
+            hospital, day, at, arrival, borough, ward, lsoa, lat, lon, method, place, text,
+            hospital_name, borough_name, ward_name, method_label, place_label,
+        ) = pool[i % size]  # fmt: skip
         yield {
             "id": i,
             "hospital": hospital,
+            "hospital_label": hospital_name,
             "assault_date": day,
             "assault_time": at,
             "arrival_datetime": arrival,
             "borough": borough,
+            "borough_label": borough_name,
             "ward": ward,
+            "ward_label": ward_name,
             "lsoa": lsoa,
             "lat": lat,
             "lon": lon,
             "precision": "exact",
             "geo_class": "place",
             "method": method,
+            "method_label": method_label,
             "location_type": place,
+            "location_type_label": place_label,
             "location_description": text,
         }
 

@@ -351,13 +351,17 @@ class Masker:
             "hospital": row["site__site_code"],
             "assault_datetime": assault_at,
             "assault_date": row["assault_date"],
+            # The assault as a local datetime (its UTC offset written beside it, like
+            # the arrival's), only when the time is known; else the date alone.
             "assault_time": (
-                timezone.localtime(assault_at).time().replace(microsecond=0)
+                timezone.localtime(assault_at).replace(microsecond=0)
                 if row.get("assault_time_known")
                 else None
             ),
             "assault_time_known": bool(row.get("assault_time_known")),
-            "arrival_datetime": row.get("arrival_at"),
+            "arrival_datetime": (
+                timezone.localtime(arrival_at) if (arrival_at := row.get("arrival_at")) else None
+            ),
             "borough": borough or None,
             "ward": row.get("ward_code") or None,
             "lsoa": row.get("lsoa_code") or None,

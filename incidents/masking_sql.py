@@ -4,7 +4,7 @@ A record-level CSV export runs this SELECT inside PostgreSQL's ``COPY ... TO STD
 (FORMAT csv, HEADER)`` (``incidents.exports.CopyCsvExport``), so neither the rows nor the
 CSV pass through Python: an order of magnitude faster than masking and writing row by row
 (docs/disclosure-and-exports.md). The bytes must be the ones the Python path would give
-(``CsvExport(masker.mask_many(rows), fields)``), cell for cell; tests/exports/
+(``CsvExport(with_labels(masker.mask_many(rows)), fields)``), cell for cell; tests/exports/
 test_copy_export.py compares the two over every rule below. Change both together.
 
 What the SQL reproduces:
@@ -17,12 +17,15 @@ What the SQL reproduces:
   :meth:`_Geography.snap_cells` when the cell centre lies in the incident's borough, else
   the LSOA centroid; any other precision the LSOA centroid; no grant precision, no point
   or no centroid: empty and "not_located";
+* the label beside each labelled code (``incidents.exports.labels``), from the same maps
+  passed as ``jsonb``, looked up from the code as shown (empty code, empty label);
 * the free-text column only when the masker shows it, text only where the free-text right
   reaches (by the same rule);
 * cell formatting as Python's csv module writes Python values: ``float`` as ``repr`` (see
-  :func:`_float_text`), datetimes as ``str()`` in UTC, the assault time as local
-  ``HH:MM:SS``, empty text and ``None`` as an empty unquoted field, and every text cell
-  neutralised like ``istv_portal.spreadsheet.neutralise``.
+  :func:`_float_text`), datetimes (the arrival, and the assault when its time is known,
+  to the second) as ISO 8601 in local time with the UTC offset
+  (``2026-07-04T23:15:00+01:00``), empty text and ``None`` as an empty unquoted field,
+  and every text cell neutralised like ``istv_portal.spreadsheet.neutralise``.
 
 Rows whose point lacks British National Grid coordinates (``easting``/``northing``) are
 snapped by the masker from ``lat``/``lon``; the loader and the geocoder always write both
@@ -44,6 +47,7 @@ from accounts.access import ALL_EDS, EffectiveAccess
 from accounts.models import AccessGrant
 from incidents.exports.copy_csv import CopyCsvExport
 from incidents.exports.fields import FieldSpec
+from incidents.exports.labels import LABELLED, export_labels
 from incidents.masking import (
     PRECISION_LSOA,
     PRECISION_NONE,
@@ -121,12 +125,28 @@ def _float_text(expr: str) -> str:
     )
 
 
-def _datetime_text(expr: str) -> str:
-    """A timestamptz as ``str(datetime)`` in UTC: ``YYYY-MM-DD HH:MM:SS[.ffffff]+00:00``."""
-    utc = f"({expr} AT TIME ZONE 'UTC')"
+def _offset_text(local: str, expr: str) -> str:
+    """The UTC offset of a local timestamp as ``datetime.isoformat`` writes it:
+    ``+HH:MM`` (``+00:00`` included), ``:SS`` only when the offset has seconds. ``local``
+    is ``expr`` (a timestamptz) ``AT TIME ZONE`` the local zone; the offset is their
+    difference from UTC (``to_char(..., 'OF')`` would give the session's zone, UTC)."""
+    seconds = f"extract(epoch FROM ({local} - ({expr} AT TIME ZONE 'UTC')))::int"
+    size = f"abs({seconds})"
     return (
-        f"to_char({utc}, 'YYYY-MM-DD HH24:MI:SS') || CASE WHEN date_trunc('second', {utc}) "
-        f"= {utc} THEN '' ELSE to_char({utc}, '.US') END || '+00:00'"
+        f"CASE WHEN {seconds} < 0 THEN '-' ELSE '+' END || lpad(({size} / 3600)::text, 2, '0') "
+        f"|| ':' || lpad((mod({size}, 3600) / 60)::text, 2, '0') || CASE WHEN mod({size}, 60) "
+        f"<> 0 THEN ':' || lpad(mod({size}, 60)::text, 2, '0') ELSE '' END"
+    )
+
+
+def _datetime_text(local: str, expr: str) -> str:
+    """A timestamptz as ``CsvExport`` writes a datetime (``streams._csv_datetime``):
+    ``local.isoformat()``, ``YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM`` in the local zone;
+    ``local`` is ``expr AT TIME ZONE`` that zone."""
+    return (
+        f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', "
+        f"{local}) = {local} THEN '' ELSE to_char({local}, '.US') END || "
+        f"{_offset_text(local, expr)}"
     )
 
 
@@ -263,12 +283,15 @@ def masked_csv_query(
         "id": ("p.x_id", []),
         "hospital": (_text("p.x_site"), []),
         "assault_date": ("to_char(p.x_assault_date::timestamp, 'YYYY-MM-DD')", []),
+        # Local datetimes with their offset; the assault to the whole second, and only
+        # when its time is known.
         "assault_time": (
             "CASE WHEN p.x_time_known THEN "
-            "to_char(p.x_assault_at AT TIME ZONE %s, 'HH24:MI:SS') END",
-            [timezone.get_current_timezone_name()],
+            + _datetime_text("p.assault_local", "date_trunc('second', p.x_assault_at)")
+            + " END",
+            [],
         ),
-        "arrival_datetime": (_datetime_text("p.x_arrival"), []),
+        "arrival_datetime": (_datetime_text("p.arrival_local", "p.x_arrival"), []),
         "borough": (_text("p.x_borough"), []),
         "ward": (_text("p.x_ward"), []),
         "lsoa": (_text("p.x_lsoa"), []),
@@ -283,7 +306,24 @@ def masked_csv_query(
             _allows_params(access, "free_text"),
         ),
     }
+    # Labels beside codes (incidents.exports.labels), looked up per row from the code
+    # the user receives: an empty code has an empty label.
+    code_inner = {
+        "hospital": "q.x_site",
+        "borough": "q.x_borough",
+        "ward": "q.x_ward",
+        "method": "q.x_method",
+        "location_type": "q.x_location_type",
+    }
     names = [f.name for f in fields]
+    wanted = [code for code, label in LABELLED.items() if label in names]
+    maps = export_labels() if wanted else {}
+    label_columns = ", ".join(
+        [f"(%s::jsonb ->> {code_inner[code]}) AS l_{code}" for code in wanted] or ["NULL"]
+    )
+    label_params = [json.dumps(maps[code], separators=(",", ":")) for code in wanted]
+    for code in wanted:
+        columns[LABELLED[code]] = (_text(f"p.l_{code}"), [])
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise ValueError(f"no SQL for export field(s) {unknown}")
@@ -300,7 +340,10 @@ def masked_csv_query(
     # Built from constants and the queryset's own SQL; every value is a bound parameter.
     sql = (
         f"SELECT {', '.join(select)} FROM ("  # noqa: S608
-        f"SELECT q.*, {mode} AS mode, {snap} AS snap, {centroid} AS centroid "
+        f"SELECT q.*, {mode} AS mode, {snap} AS snap, {centroid} AS centroid, "
+        "date_trunc('second', q.x_assault_at) AT TIME ZONE %s AS assault_local, "
+        "q.x_arrival AT TIME ZONE %s AS arrival_local, "
+        f"{label_columns} "
         f"FROM ({inner}) q "
         # A second line of defence: the queryset is already limited to these boroughs.
         f"WHERE {_allows('q')}{' AND false' if empty else ''} "
@@ -308,9 +351,13 @@ def masked_csv_query(
         "ORDER BY q.x_assault_at DESC, q.x_id DESC OFFSET 0) p "
         "ORDER BY p.x_assault_at DESC, p.x_id DESC"
     )
+    local_zone = timezone.get_current_timezone_name()
     params = [
         *select_params,
         *middle_params,
+        local_zone,
+        local_zone,
+        *label_params,
         *inner_params,
         *_allows_params(access, "record"),
     ]
@@ -322,7 +369,7 @@ def incident_csv_export(
 ) -> CopyCsvExport:
     """The record-level CSV of ``queryset`` for the masker's access, produced by
     PostgreSQL (see the module docstring); bytes identical to
-    ``CsvExport(masker.mask_many(queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS)),
-    fields)``."""
+    ``CsvExport(with_labels(masker.mask_many(queryset.order_by("-assault_at", "-id")
+    .values(*RAW_FIELDS))), fields)``."""
     sql, params = masked_csv_query(queryset, masker, fields)
     return CopyCsvExport(sql, params, fields, using=queryset.db)

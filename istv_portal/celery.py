@@ -37,25 +37,15 @@ def _schedule_heartbeat(sender: Celery, **kwargs: Any) -> None:
     )
 
 
-@app.on_after_finalize.connect
-def _configure_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
-    """With no Redis the broker is kombu's filesystem transport: folders, no server."""
+@app.on_after_configure.connect
+def _filesystem_broker_folders(sender: Celery, **kwargs: Any) -> None:
+    """With no Redis the broker is kombu's filesystem transport (its folders are set in the
+    settings): make sure they exist in every process that sends or receives a task."""
     from django.conf import settings
 
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
-        folder = settings.CELERY_BROKER_DATA_DIR
         for sub in ("out", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        # Merged, not replaced: the settings' options (the visibility timeout) still apply.
-        sender.conf.broker_transport_options = {
-            **(sender.conf.broker_transport_options or {}),
-            "data_folder_in": str(folder / "out"),
-            "data_folder_out": str(folder / "out"),
-            "processed_folder": str(folder / "processed"),
-            # Otherwise kombu writes its exchange table to ./control in the working directory.
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-        }
+            (settings.CELERY_BROKER_DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
 
 
 @worker_ready.connect

@@ -48,6 +48,7 @@ from incidents.api.serializers import (
     SavedQueryOutSerializer,
 )
 from incidents.exports import EXPORT_FORMATS, INCIDENT_FIELDS, ExportStream, FieldSpec
+from incidents.exports.labels import with_labels
 from incidents.exports.responses import stream_response
 from incidents.filters import IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
@@ -426,7 +427,7 @@ class IncidentExportView(ExportView):
                 .values(*RAW_FIELDS)
                 .iterator(chunk_size=2000)
             )
-            stream = EXPORT_FORMATS[fmt](masker.mask_many(rows), fields)
+            stream = EXPORT_FORMATS[fmt](with_labels(masker.mask_many(rows)), fields)
         return self.export_response(
             stream=stream,
             base_name="incidents",

@@ -34,6 +34,12 @@ INCIDENT_FIELDS: tuple[FieldSpec, ...] = (
         "code",
     ),
     FieldSpec(
+        "hospital_label",
+        "Hospital site name",
+        "Name of the hospital site (ODS site name); empty when the code is empty.",
+        "text",
+    ),
+    FieldSpec(
         "assault_date",
         "Assault date",
         "Date of the assault as reported by the patient (ISO 8601); often approximate.",
@@ -42,13 +48,16 @@ INCIDENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "assault_time",
         "Assault time",
-        "Local time of the assault (HH:MM:SS), empty when not known.",
-        "time",
+        "Date and time of the assault in London local time with its UTC offset (ISO 8601, "
+        "e.g. 2026-07-04T23:15:00+01:00 in summer, +00:00 in winter), to the second; empty "
+        "when the time is not known (the date alone is in Assault date).",
+        "datetime",
     ),
     FieldSpec(
         "arrival_datetime",
         "Arrival at ED",
-        "Date and time of arrival at the emergency department (ISO 8601 with UTC offset).",
+        "Date and time of arrival at the emergency department in London local time with its "
+        "UTC offset (ISO 8601, as Assault time), so the two compare directly.",
         "datetime",
     ),
     FieldSpec(
@@ -58,7 +67,19 @@ INCIDENT_FIELDS: tuple[FieldSpec, ...] = (
         "incident has no mappable place (see Location class).",
         "code",
     ),
+    FieldSpec(
+        "borough_label",
+        "Borough name",
+        "Name of the borough from the gazetteer; empty when the borough code is.",
+        "text",
+    ),
     FieldSpec("ward", "Ward", "GSS code of the electoral ward of the assault location.", "code"),
+    FieldSpec(
+        "ward_label",
+        "Ward name",
+        "Name of the electoral ward from the gazetteer; empty when the ward code is.",
+        "text",
+    ),
     FieldSpec(
         "lsoa",
         "LSOA",
@@ -100,12 +121,24 @@ INCIDENT_FIELDS: tuple[FieldSpec, ...] = (
         "code",
     ),
     FieldSpec(
+        "method_label",
+        "Assault method name",
+        "Label of the harmonised assault method code beside it; empty when the code is.",
+        "text",
+    ),
+    FieldSpec(
         "location_type",
         "Location type",
         "Harmonised type of place (dwelling, street, park, licensed premises, other "
         "commercial, public transport, workplace, school, healthcare or custody, other, "
         "not known).",
         "code",
+    ),
+    FieldSpec(
+        "location_type_label",
+        "Location type name",
+        "Label of the harmonised location type code beside it; empty when the code is.",
+        "text",
     ),
     FieldSpec(
         "location_description",

@@ -145,14 +145,27 @@ class ExportStream(HashedStream):
 
 
 # Written by the csv module as they are: numbers as numbers, None as an empty field,
-# dates and times in ISO 8601 (a datetime as "YYYY-MM-DD HH:MM:SS+00:00", RFC 3339's
-# space-separated form). None of their text forms can start with a formula character
-# except a negative number, which is data.
-_CSV_AS_IS: Final = frozenset({int, float, Decimal, type(None), date, time, datetime})
+# dates and times in ISO 8601. None of their text forms can start with a formula
+# character except a negative number, which is data. Datetimes go through
+# :func:`_csv_datetime` instead.
+_CSV_AS_IS: Final = frozenset({int, float, Decimal, type(None), date, time})
+
+
+def _csv_datetime(value: datetime) -> str:
+    """A datetime in ISO 8601 with ``T``: an aware one in local time (``TIME_ZONE``,
+    Europe/London) with its UTC offset, e.g. ``2026-07-04T23:15:00+01:00`` in summer and
+    ``2026-01-04T23:15:00+00:00`` in winter; microseconds only when there are any.
+    ``incidents.masking_sql`` writes the same text."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.get_current_timezone())
+    return value.isoformat()
 
 
 def _csv_value(value: Any) -> Any:
-    """Any value that is neither text nor in ``_CSV_AS_IS`` (bools, enums, UUIDs…)."""
+    """Any value that is neither text nor in ``_CSV_AS_IS`` (datetimes, bools, enums,
+    UUIDs…)."""
+    if isinstance(value, datetime):
+        return _csv_datetime(value)
     if isinstance(value, str):
         return neutralise(value)
     if isinstance(value, bool):
@@ -194,14 +207,21 @@ class CsvExport(ExportStream):
         names = [f.name for f in self.fields]
         writer.writerow(names)
         convert, as_is, prefixes = _csv_value, _CSV_AS_IS, FORMULA_PREFIXES
+        zone = timezone.get_current_timezone()
         for row in self.rows:
             # Inlined for speed: this runs once per value of every exported row. Text is
-            # the commonest type, so it is tested first.
+            # the commonest type, so it is tested first. Datetimes as _csv_datetime (the
+            # zone looked up once: the lookup costs more than the conversion).
             writer.writerow(
                 [
                     ("'" + value if value[:1] in prefixes else value)
                     if type(value) is str
-                    else value if type(value) in as_is else convert(value)
+                    else value if type(value) in as_is
+                    else (
+                        value if value.tzinfo is zone or value.tzinfo is None
+                        else value.astimezone(zone)
+                    ).isoformat() if type(value) is datetime
+                    else convert(value)
                     for value in map(row.get, names)
                 ]
             )  # fmt: skip

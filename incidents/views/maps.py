@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.access import EffectiveAccess
 from incidents.aggregates import (
     NOT_LOCATED,
     GridScope,
@@ -89,14 +90,17 @@ def map_data(request: HttpRequest) -> JsonResponse:
     try:
         result = aggregate_counts(fs.qs, [level], protect=needs_protection(access), scope=scope)
     except SparseGroupingError as refused:
-        # Too few incidents to shade areas at this level for this viewer: say so.
+        # Too few incidents to shade areas at this level for this viewer: say so. The
+        # points a record-level viewer may see are theirs to see all the same.
         audit_view(request, page="map", fs=fs, rows=None, extra={"level": level})
         awaiting = ws_maps.awaiting_geocode_note(fs, access)
-        return JsonResponse(
-            {"level": level, "areas": {}, "names": {}, "total": refused.total,
-             "refused": str(refused), "notLocated": None, "grid": None,
-             "awaitingGeocode": awaiting.as_json() if awaiting is not None else None}
-        )  # fmt: skip
+        body_refused: dict[str, Any] = {
+            "level": level, "areas": {}, "names": {}, "total": refused.total,
+            "refused": str(refused), "notLocated": None, "grid": None,
+            "awaitingGeocode": awaiting.as_json() if awaiting is not None else None,
+            **_record_grid(request, access),
+        }  # fmt: skip
+        return JsonResponse(body_refused)
     areas = {str(r[level]): r["count"] for r in result.results if r[level] != NOT_LOCATED}
     body: dict[str, Any] = {
         "level": level,
@@ -109,19 +113,19 @@ def map_data(request: HttpRequest) -> JsonResponse:
     }
     awaiting = ws_maps.awaiting_geocode_note(fs, access)
     body["awaitingGeocode"] = awaiting.as_json() if awaiting is not None else None
-    if access.any_record_level:
-        records = page_filterset(request, access, purpose=Purpose.RECORDS)
-        grid, used, capped = ws_maps.density_grid(records.qs, Masker.for_access(access))
-        body.update(
-            {
-                "grid": grid,
-                "gridRows": used,
-                "gridCapped": capped,
-                "gridLimit": ws_maps.MAX_MAP_ROWS,
-            }
-        )
+    body.update(_record_grid(request, access))
     audit_view(request, page="map", fs=fs, rows=result.total, extra={"level": level})
     return JsonResponse(body)
+
+
+def _record_grid(request: HttpRequest, access: EffectiveAccess) -> dict[str, Any]:
+    """The density grid of the masked points a record-level viewer may see (nothing for
+    anyone else)."""
+    if not access.any_record_level:
+        return {}
+    records = page_filterset(request, access, purpose=Purpose.RECORDS)
+    grid, used, capped = ws_maps.density_grid(records.qs, Masker.for_access(access))
+    return {"grid": grid, "gridRows": used, "gridCapped": capped, "gridLimit": ws_maps.MAX_MAP_ROWS}
 
 
 @login_required

@@ -148,7 +148,21 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(
 )
 # Redis redelivers an unacknowledged (acks_late) task after this; it must exceed the time
 # limit or a long task would run twice (tests/submissions checks it).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # With no Redis the broker is kombu's filesystem transport: folders, no server. Set
+    # here, not when the Celery app is finalised: a web process sends tasks without ever
+    # finalising it, and would otherwise look for kombu's default folder ("data_in").
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "data_folder_in": str(CELERY_BROKER_DATA_DIR / "out"),
+        "data_folder_out": str(CELERY_BROKER_DATA_DIR / "out"),
+        "processed_folder": str(CELERY_BROKER_DATA_DIR / "processed"),
+        # Otherwise kombu writes its exchange table to ./control in the working directory.
+        "control_folder": str(CELERY_BROKER_DATA_DIR / "control"),
+        "store_processed": False,
+    }
 CELERY_TIMEZONE = "Europe/London"
 # A month's file is due by this day of the following month (istv_portal/periods.py); the
 # overdue reminders go out the day after. At most 27, so the reminder day exists every month.

@@ -28,17 +28,19 @@ from incidents.exports import (
     ExportNotFinished,
     FieldSpec,
 )
+from incidents.exports.labels import with_labels
 from incidents.exports.streams import CHUNK_SIZE
 from incidents.geocoding.models import Area
 from incidents.masking import RAW_FIELDS, Masker, reset_geography_cache
 from incidents.masking_sql import _float_text, incident_csv_export, masked_csv_query
-from incidents.models import Incident
+from incidents.models import HarmonisedCode, Incident
 from tests.workspace_api.factories import (
     BOXES,
     LAMBETH,
     LONDON,
     SOUTHWARK,
     TOWER_HAMLETS,
+    WARDS,
     geography_create,
     incident_row,
     incidents_create,
@@ -132,7 +134,7 @@ def python_csv(queryset: QuerySet[Incident], access: EffectiveAccess) -> bytes:
     """The reference: the Python masker and writer, as the view used them."""
     masker = Masker.for_access(access)
     rows = queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS).iterator(chunk_size=50)
-    return b"".join(CsvExport(masker.mask_many(rows), fields_for(masker)))
+    return b"".join(CsvExport(with_labels(masker.mask_many(rows)), fields_for(masker)))
 
 
 def copy_csv(queryset: QuerySet[Incident], access: EffectiveAccess) -> bytes:
@@ -159,6 +161,36 @@ _ROW_ARGS = {
     "precision",
     "geo_class",
 }
+
+
+# (borough, assault, arrival) around midnight and the DST changes, in local time.
+TIME_ZONE_ROWS = [
+    (
+        SOUTHWARK,
+        dt.datetime(2025, 7, 5, 23, 30, tzinfo=LONDON),
+        dt.datetime(2025, 7, 6, 0, 10, tzinfo=LONDON),
+    ),
+    (
+        LAMBETH,
+        dt.datetime(2025, 1, 10, 23, 30, tzinfo=LONDON),
+        dt.datetime(2025, 1, 11, 0, 10, 0, 500, tzinfo=LONDON),
+    ),
+    (
+        TOWER_HAMLETS,
+        dt.datetime(2025, 3, 30, 0, 45, tzinfo=LONDON),
+        dt.datetime(2025, 3, 30, 2, 5, tzinfo=LONDON),
+    ),
+    (
+        SOUTHWARK,
+        dt.datetime(2025, 10, 26, 1, 30, tzinfo=LONDON),  # the first 01:30, BST
+        dt.datetime(2025, 10, 26, 1, 10, fold=1, tzinfo=LONDON),  # after it, in GMT
+    ),
+    (
+        LAMBETH,
+        dt.datetime(2025, 10, 26, 1, 30, fold=1, tzinfo=LONDON),  # the second 01:30, GMT
+        dt.datetime(2025, 10, 26, 1, 59, 59, fold=1, tzinfo=LONDON),
+    ),
+]
 
 
 @pytest.fixture
@@ -216,6 +248,14 @@ def incidents(db: Any) -> QuerySet[Incident]:
         _row(LAMBETH, when=winter)
         | {"arrival_at": dt.datetime(2025, 1, 7, 1, 2, 3, 4_560, tzinfo=UTC)},
         _row(TOWER_HAMLETS, when=summer, time_known=False),
+        # Local times with their offset: a summer (BST) and a winter (GMT) night, each
+        # arriving after midnight, and both DST change nights (2025-03-30 01:00 GMT jumps
+        # to 02:00 BST; 2025-10-26 02:00 BST falls back to 01:00 GMT, so 01:30 happens
+        # twice).
+        *[
+            _row(borough, when=assault) | {"arrival_at": arrival}
+            for borough, assault, arrival in TIME_ZONE_ROWS
+        ],
     ]
     # A random sample of points over the three boxes, for the snapping rule at scale.
     rng = random.Random(20261125)
@@ -250,6 +290,82 @@ def test_copy_export_bytes_equal_the_python_path(incidents, name) -> None:
     assert copy_csv(incidents, access) == expected
 
 
+def test_times_are_local_with_their_offset_and_never_out_of_order(incidents) -> None:
+    """Assault and arrival are both local (Europe/London) ISO 8601 with the UTC offset,
+    on both paths, so no row reads as arriving before the assault because of the zone."""
+    access = ACCESSES["exact pan-London"]
+    data = copy_csv(incidents, access)
+    assert data == python_csv(incidents, access)
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    pairs = {(row["assault_time"], row["arrival_datetime"]) for row in rows}
+    assert pairs >= {
+        ("2025-07-05T23:30:00+01:00", "2025-07-06T00:10:00+01:00"),
+        ("2025-01-10T23:30:00+00:00", "2025-01-11T00:10:00.000500+00:00"),
+        ("2025-03-30T00:45:00+00:00", "2025-03-30T02:05:00+01:00"),
+        ("2025-10-26T01:30:00+01:00", "2025-10-26T01:10:00+00:00"),
+        ("2025-10-26T01:30:00+00:00", "2025-10-26T01:59:59+00:00"),
+    }
+    checked = 0
+    for row in rows:
+        arrival = dt.datetime.fromisoformat(row["arrival_datetime"] or "9999-12-31T00:00Z")
+        assert arrival.utcoffset() in (dt.timedelta(0), dt.timedelta(hours=1))
+        assert arrival.astimezone(LONDON).utcoffset() == arrival.utcoffset()
+        if row["assault_time"]:
+            assault = dt.datetime.fromisoformat(row["assault_time"])
+            assert assault.astimezone(LONDON).utcoffset() == assault.utcoffset()
+            assert assault.date().isoformat() == row["assault_date"]
+            if row["arrival_datetime"]:
+                assert arrival >= assault, row["id"]
+                checked += 1
+        else:  # time not known: the date alone, as before
+            assert row["assault_date"]
+    assert checked > 100
+
+
+def test_labels_sit_beside_codes_and_say_no_more_than_the_code(incidents) -> None:
+    """Each code has its label beside it (harmonised codes, gazetteer names, site names),
+    the same on both paths; an empty or unknown code has an empty label, and a label is
+    neutralised like any text."""
+    Area.objects.filter(kind=Area.Kind.BOROUGH, code=SOUTHWARK).update(name="Southwark")
+    Area.objects.create(
+        kind=Area.Kind.WARD,
+        code=WARDS[SOUTHWARK],
+        name="St George's",
+        parent_code=SOUTHWARK,
+        geometry="{}",
+    )
+    for kind, code, label in [
+        (HarmonisedCode.Kind.METHOD, "knife", "Knife or sharp object"),
+        (HarmonisedCode.Kind.LOCATION_TYPE, "street", "Street, road or footpath"),
+        (HarmonisedCode.Kind.LOCATION_TYPE, "@street", "=odd"),
+    ]:
+        HarmonisedCode.objects.update_or_create(kind=kind, code=code, defaults={"label": label})
+    for name in ("exact pan-London", "pan-London with unlocated", "unlocated at Southwark EDs"):
+        data = copy_csv(incidents, ACCESSES[name])
+        assert data == python_csv(incidents, ACCESSES[name])
+        rows = list(csv.DictReader(io.StringIO(data.decode())))
+        for row in rows:
+            for code in ("hospital", "borough", "ward", "method", "location_type"):
+                if not row[code]:
+                    assert row[f"{code}_label"] == "", (name, row["id"], code)
+            assert row["hospital_label"] == f"Hospital {row['hospital']}"
+            if row["borough"] == SOUTHWARK:
+                assert row["borough_label"] == "Southwark"
+                assert row["ward_label"] == ("St George's" if row["ward"] else "")
+            elif row["borough"]:
+                assert row["borough_label"] == row["borough"]  # the fixture's area name
+                assert row["ward_label"] == ""  # no such ward in the gazetteer
+            if row["method"] == "knife":
+                assert row["method_label"] == "Knife or sharp object"
+            if row["location_type"] == "street":
+                assert row["location_type_label"] == "Street, road or footpath"
+            elif row["location_type"] == "'@street":
+                assert row["location_type_label"] == "'=odd"
+        assert any(row["ward_label"] for row in rows)
+        if name == "exact pan-London":  # the odd code is in Lambeth
+            assert any(row["location_type_label"] == "'=odd" for row in rows)
+
+
 def test_equivalence_covers_each_location_outcome(incidents) -> None:
     """Guard for the fixture: the comparisons above see every precision shown."""
     shown = {
@@ -267,13 +383,15 @@ def test_filtered_sliced_and_empty_querysets(incidents) -> None:
     sliced = incidents.order_by("-assault_at", "-id")[:7]
     masker = Masker.for_access(access)
     rows = sliced.values(*RAW_FIELDS)
-    expected = b"".join(CsvExport(masker.mask_many(rows), fields_for(masker)))
+    expected = b"".join(CsvExport(with_labels(masker.mask_many(rows)), fields_for(masker)))
     assert copy_csv(sliced, access) == expected
     assert expected.count(b"\n") == 8
     empty = copy_csv(Incident.objects.none(), access)
     assert empty == python_csv(Incident.objects.none(), access)
-    assert empty == b"id,hospital,assault_date,assault_time,arrival_datetime,borough,ward," + (
-        b"lsoa,lat,lon,precision,geo_class,method,location_type,location_description\n"
+    assert empty == (
+        b"id,hospital,hospital_label,assault_date,assault_time,arrival_datetime,borough,"
+        b"borough_label,ward,ward_label,lsoa,lat,lon,precision,geo_class,method,method_label,"
+        b"location_type,location_type_label,location_description\n"
     )
 
 

@@ -131,18 +131,32 @@ def test_numbers_stay_numbers_and_numeric_text_stays_text():
     assert [c.data_type for c in cells] == ["n", "n", "n", "n", "s"]
 
 
-def test_csv_writes_dates_times_booleans_and_empty_values():
-    fields = [FieldSpec(n, n, n) for n in ("d", "t", "dt", "b", "none", "other")]
+def test_csv_writes_dates_times_booleans_and_empty_values(settings):
+    settings.TIME_ZONE = "Europe/London"
+    names = ("d", "t", "dt", "summer", "naive", "b", "none", "other")
+    fields = [FieldSpec(n, n, n) for n in names]
     row = {
         "d": date(2025, 1, 2),
         "t": time(9, 5),
         "dt": datetime(2025, 1, 2, 9, 5, tzinfo=UTC),
+        "summer": datetime(2025, 7, 4, 22, 15, 0, 250, tzinfo=UTC),
+        "naive": datetime(2025, 7, 4, 23, 15),
         "b": True,
         "none": None,
         "other": type("Code", (), {"__str__": lambda self: "=bad"})(),
     }
     (_, line) = read_csv(b"".join(CsvExport([row], fields)))
-    assert line == ["2025-01-02", "09:05:00", "2025-01-02 09:05:00+00:00", "true", "", "'=bad"]
+    # Aware datetimes in local time (Europe/London) with their UTC offset, ISO 8601.
+    assert line == [
+        "2025-01-02",
+        "09:05:00",
+        "2025-01-02T09:05:00+00:00",
+        "2025-07-04T23:15:00.000250+01:00",
+        "2025-07-04T23:15:00",
+        "true",
+        "",
+        "'=bad",
+    ]
 
 
 def test_xlsx_writes_aware_datetimes_as_local_wall_clock(settings):
@@ -281,9 +295,10 @@ def test_xlsx_memory_is_bounded_by_the_spool():
 
 def test_incident_fields_and_data_dictionary():
     assert [f.name for f in INCIDENT_FIELDS] == [
-        "id", "hospital", "assault_date", "assault_time", "arrival_datetime", "borough",
-        "ward", "lsoa", "lat", "lon", "precision", "geo_class", "method", "location_type",
-        "location_description",
+        "id", "hospital", "hospital_label", "assault_date", "assault_time",
+        "arrival_datetime", "borough", "borough_label", "ward", "ward_label", "lsoa", "lat",
+        "lon", "precision", "geo_class", "method", "method_label", "location_type",
+        "location_type_label", "location_description",
     ]  # fmt: skip
     entries = data_dictionary(INCIDENT_FIELDS)
     assert all(e["label"] and len(e["description"]) > 10 for e in entries)

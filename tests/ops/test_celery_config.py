@@ -32,27 +32,54 @@ def test_every_scheduled_task_is_registered():
         assert schedule["task"] in names, f"beat entry {entry} names an unknown task"
 
 
-def test_filesystem_broker_keeps_every_folder_under_its_data_dir(tmp_path, monkeypatch):
-    """The serverless broker must not write queue or exchange files into the checkout."""
-    from celery import Celery
-    from django.test import override_settings
+# A process that only sends tasks (the web server) never finalises the Celery app, so the
+# broker's folders must come from the settings alone. Run in a fresh interpreter with no
+# Redis, the way ``make run`` runs the portal.
+_SEND_FROM_A_WEB_PROCESS = """
+import django
+django.setup()
+from celery import current_app
+import istv_portal  # loads the Celery app, as the WSGI entry point does
+assert not current_app.finalized
+with current_app.connection_for_write() as conn:
+    channel = conn.default_channel
+    # A fanout binding (what worker broadcasts use) is what writes an exchange table.
+    channel.exchange_declare("probe", "fanout")
+    channel.queue_declare("probe-queue")
+    channel.queue_bind("probe-queue", "probe", "")
+current_app.send_task("ingest.tasks.process_submission", args=[1])
+"""
 
-    from istv_portal.celery import _configure_filesystem_broker
 
-    monkeypatch.chdir(tmp_path)
+def test_a_web_process_sends_tasks_through_the_filesystem_broker(tmp_path):
+    """Without Redis the broker is a folder: a process that never finalised the Celery
+    app (gunicorn) can still queue a task, and every broker file stays under its data dir,
+    none in the working directory."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
     data_dir = tmp_path / "broker"
-    probe = Celery("probe", broker="filesystem://")
-    with override_settings(CELERY_BROKER_URL="filesystem://", CELERY_BROKER_DATA_DIR=data_dir):
-        _configure_filesystem_broker(probe)
-    options = probe.conf.broker_transport_options
-    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-        assert options[key].startswith(str(data_dir)), key
-
-    with probe.connection_for_write() as conn:
-        channel = conn.default_channel
-        # A fanout binding (what worker broadcasts use) is what writes an exchange table.
-        channel.exchange_declare("probe", "fanout")
-        channel.queue_declare("probe-queue")
-        channel.queue_bind("probe-queue", "probe", "")
-    assert not (tmp_path / "control").exists()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "istv_portal.settings.local",
+        "DJANGO_SECRET_KEY": "probe",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_DIR": str(data_dir),
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _SEND_FROM_A_WEB_PROCESS],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list((data_dir / "out").glob("*.msg")), "the task was not queued"
     assert list((data_dir / "control").glob("*.exchange"))
+    assert not (tmp_path / "control").exists() and not (tmp_path / "data_in").exists()

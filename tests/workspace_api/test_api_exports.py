@@ -108,9 +108,18 @@ def test_xlsx_and_geojson(world, api_as, mps_analyst) -> None:
     values = list(sheet.iter_rows(values_only=True))
     assert len(values) == 1 + COUNTS[SOUTHWARK]
     assert any(v == '\'=HYPERLINK("http://x")' for row in values for v in row)
+    # Labels beside codes, as in the CSV: the site's name beside its code, and a ward
+    # label only where there is a ward code.
+    header = values[0]
+    assert header.index("hospital_label") == header.index("hospital") + 1
+    for row in map(dict, (zip(header, v, strict=True) for v in values[1:])):
+        assert row["hospital_label"]
+        if not row["ward"]:
+            assert not row["ward_label"]
     geo = client.get("/api/v1/exports/incidents.geojson", {"purpose": "x"})
     features = json.loads(_body(geo))["features"]
     assert len(features) == sum(COUNTS.values())
+    assert all("method_label" in f["properties"] for f in features)
     assert any(f["geometry"] is None for f in features)  # the unlocated Lambeth row
 
 
@@ -160,6 +169,7 @@ def test_csv_export_is_written_by_postgresql_with_the_python_bytes(
     from accounts.access import effective_access
     from incidents.api import views
     from incidents.exports import INCIDENT_FIELDS, CsvExport
+    from incidents.exports.labels import with_labels
     from incidents.masking import RAW_FIELDS, Masker
     from incidents.selectors import Purpose, visible_to
 
@@ -189,6 +199,6 @@ def test_csv_export_is_written_by_postgresql_with_the_python_bytes(
         .order_by("-assault_at", "-id")
         .values(*RAW_FIELDS)
     )
-    expected = b"".join(CsvExport(masker.mask_many(rows), fields))
+    expected = b"".join(CsvExport(with_labels(masker.mask_many(rows)), fields))
     assert body == expected == zipped.read("incidents.csv")
     assert b"\r\n" not in body
