@@ -21,6 +21,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.audit.models import Action, AuditEvent
+from accounts.audit.selectors import DOWNLOAD_COMPLETED
 from accounts.models import Membership, Organisation
 from hospitals.models import HospitalSite, Submission
 from hospitals.selectors import CURRENT, PROBLEM
@@ -45,11 +46,7 @@ def counted_usage_events() -> QuerySet[AuditEvent]:
     """The audit events the usage figures count. A download is audited twice (when it
     starts, and with its checksum when the last byte has gone); only the start counts, so
     each download is counted once."""
-    return AuditEvent.objects.exclude(
-        Q(action=str(Action.DATA_DOWNLOADED))
-        & Q(details__has_key="stage")
-        & Q(details__stage="completed")
-    )
+    return AuditEvent.objects.exclude(DOWNLOAD_COMPLETED)
 
 
 def month_window(months: int, today: date | None = None) -> list[date]:

@@ -6,13 +6,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from accounts.audit.models import AuditEvent
+from accounts.audit.models import Action, AuditEvent
 from accounts.models import User
 from accounts.selectors import is_access_admin
 
 PAGE_SIZE = 25
+
+# A download is audited twice: when it starts, and with its checksum once the last byte
+# has gone. Excluding the second counts each download once. (``has_key`` first: a negated
+# key lookup alone would also drop downloads audited once, with no stage at all.)
+DOWNLOAD_COMPLETED = (
+    Q(action=str(Action.DATA_DOWNLOADED))
+    & Q(details__has_key="stage")
+    & Q(details__stage="completed")
+)
 
 
 def can_view_audit(user: User) -> bool:

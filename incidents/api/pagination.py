@@ -1,11 +1,6 @@
-"""The API's paging: ``incidents.keyset`` on (assault_at, id), newest first.
-
-The cursor is the last row's (assault_at, id) in URL-safe base64. It is not secret and
-needs no signature: it only positions the read inside a queryset that is already scoped
-to the caller, so a forged cursor can skip rows but never reveal any. Keyset paging is
-stable while data is published (new rows do not shift later pages) and costs the same on
-page 1,000 as on page 1.
-"""
+"""The API's paging: ``incidents.keyset`` on (assault_at, id), newest first; the cursor
+is the last row's (assault_at, id). A damaged cursor is a 400, where the pages answer
+with the first page."""
 
 from __future__ import annotations
 

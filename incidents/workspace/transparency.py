@@ -11,6 +11,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.audit.models import Action, AuditEvent
+from accounts.audit.selectors import DOWNLOAD_COMPLETED
 from accounts.models import Membership, User
 from hospitals.models import HospitalSite
 from istv_portal.periods import add_months, month_start
@@ -82,13 +83,7 @@ def hospital_data_use(site: HospitalSite, *, today: dt.date | None = None) -> li
         occurred_at__gte=since_at,
         organisation__isnull=False,
     ).filter(covered & data_endpoint)
-    # A download is audited when it starts and when it completes: count it once. (A bare
-    # ``details__stage`` exclude would also drop downloads audited once, with no stage.)
-    events = events.exclude(
-        Q(action=str(Action.DATA_DOWNLOADED))
-        & Q(details__has_key="stage")
-        & Q(details__stage="completed")
-    )
+    events = events.exclude(DOWNLOAD_COMPLETED)  # each download counted once
     counts = (
         events.annotate(month=TruncMonth("occurred_at"))
         .values("organisation__name", "month", "action")
