@@ -1,8 +1,9 @@
 """Whether a data-sharing agreement is in force, and whether a grant fits its agreement.
 
 Access rests on agreements: ``accounts.access`` ignores grants naming a registered
-agreement that is not in force, and the grant form refuses a grant that does not fit its
-agreement. The register itself (pages, writes, reminders) belongs to the programme tools,
+agreement that is not in force, and ``accounts.services`` refuses to write a grant that
+does not name an agreement in force covering its organisation, or does not fit its
+dates. The register itself (pages, writes, reminders) belongs to the programme tools,
 which build on these rules.
 """
 
@@ -26,7 +27,9 @@ def inactive_agreement_references_qs(*, on: date | None = None) -> QuerySet[Any]
     """References of registered agreements not in force on ``on`` (a lazy subquery).
 
     Used inside ``__in`` lookups it costs no extra query. A reference that is not in the
-    register at all is not listed (``grant_agreement_check`` catches it on the form).
+    register at all is not listed: no grant can be written naming one
+    (``grant_agreement_errors``), and older grants that do are listed for the
+    administrators (``accounts.selectors.grants_without_agreement``).
     """
     day = on or timezone.localdate()
     return DataSharingAgreement.objects.exclude(in_force_q(day)).values_list("reference", flat=True)
@@ -36,37 +39,87 @@ def inactive_agreement_references(*, on: date | None = None) -> set[str]:
     return set(inactive_agreement_references_qs(on=on))
 
 
-def agreement_registered(reference: str) -> bool:
-    """Whether an agreement with this reference is in the register."""
-    return DataSharingAgreement.objects.filter(reference=(reference or "").strip()).exists()
+def reference_key(reference: str) -> str:
+    """How references are compared: case and whitespace do not make a new agreement."""
+    return "".join((reference or "").split()).casefold()
+
+
+def registered_agreement(reference: str) -> DataSharingAgreement | None:
+    """The register's agreement for ``reference``, ignoring case and whitespace."""
+    reference = (reference or "").strip()
+    if not reference:
+        return None
+    exact = DataSharingAgreement.objects.filter(reference=reference).first()
+    if exact is not None:
+        return exact
+    key = reference_key(reference)
+    for candidate in DataSharingAgreement.objects.only("pk", "reference"):
+        if reference_key(candidate.reference) == key:
+            return DataSharingAgreement.objects.get(pk=candidate.pk)
+    return None
+
+
+def agreements_for(organisation_id: int | None, *, on: date | None = None) -> QuerySet[Any]:
+    """Agreements a grant to this organisation may name: in force, with it as a recipient."""
+    day = on or timezone.localdate()
+    if organisation_id is None:
+        return DataSharingAgreement.objects.none()
+    return (
+        DataSharingAgreement.objects.filter(in_force_q(day), recipients__pk=organisation_id)
+        .distinct()
+        .order_by("reference")
+    )
+
+
+def grant_agreement_errors(grant: AccessGrant, *, on: date | None = None) -> dict[str, list[str]]:
+    """Why ``grant`` cannot stand under the agreement it names, by form field.
+
+    A grant must name an agreement in the register that is in force and lists the
+    grant's organisation among its recipients, and must lie within the agreement's
+    dates. Applied by ``accounts.services`` to every grant written, and by the grant
+    form. Empty when the grant fits.
+    """
+    day = on or timezone.localdate()
+    reference = (grant.agreement_reference or "").strip()
+    if not reference:
+        return {"agreement_reference": ["Choose the data-sharing agreement this grant is under."]}
+    agreement = registered_agreement(reference)
+    if agreement is None:
+        return {
+            "agreement_reference": [
+                f"Choose an agreement from the register: {reference} is not in it. "
+                "Register the agreement first if it is new."
+            ]
+        }
+    errors: dict[str, list[str]] = {}
+    if not agreement.is_active_on(day):
+        state = (
+            "past its end date"
+            if agreement.status == DataSharingAgreement.Status.ACTIVE
+            else agreement.get_status_display().lower()
+        )
+        errors.setdefault("agreement_reference", []).append(
+            f"Choose an agreement that is in force: {agreement.reference} is {state}."
+        )
+    recipient_ids = set(agreement.recipients.values_list("pk", flat=True))
+    if grant.organisation_id and grant.organisation_id not in recipient_ids:
+        errors.setdefault("agreement_reference", []).append(
+            f"Choose an agreement that covers this organisation: it is not a recipient "
+            f"under {agreement.reference}."
+        )
+    if grant.valid_until and grant.valid_until > agreement.ends_on:
+        errors.setdefault("valid_until", []).append(
+            f"The end date must be on or before {agreement.ends_on:%-d %B %Y}, when "
+            f"{agreement.reference} ends."
+        )
+    if agreement.signed_on and grant.valid_from and grant.valid_from < agreement.signed_on:
+        errors.setdefault("valid_from", []).append(
+            f"The start date must be on or after {agreement.signed_on:%-d %B %Y}, when "
+            f"{agreement.reference} was signed."
+        )
+    return errors
 
 
 def grant_agreement_check(grant: AccessGrant) -> list[str]:
-    """Why ``grant`` does not fit its agreement (empty when it does). For the grant form."""
-    reference = (grant.agreement_reference or "").strip()
-    agreement = (
-        DataSharingAgreement.objects.filter(reference=reference)
-        .prefetch_related("recipients")
-        .first()
-    )
-    if agreement is None:
-        return [f"No data-sharing agreement with reference {reference!r} is in the register."]
-    errors = []
-    if agreement.status != DataSharingAgreement.Status.ACTIVE:
-        errors.append(
-            f"Agreement {agreement.reference} is {agreement.get_status_display().lower()}, "
-            "not active."
-        )
-    if grant.valid_until and grant.valid_until > agreement.ends_on:
-        errors.append(
-            f"The grant cannot run past the agreement's end date ({agreement.ends_on:%d %B %Y})."
-        )
-    if agreement.signed_on and grant.valid_from and grant.valid_from < agreement.signed_on:
-        errors.append(
-            f"The grant cannot start before the agreement was signed "
-            f"({agreement.signed_on:%d %B %Y})."
-        )
-    recipient_ids = {org.pk for org in agreement.recipients.all()}
-    if grant.organisation_id and grant.organisation_id not in recipient_ids:
-        errors.append(f"The organisation is not a recipient under {agreement.reference}.")
-    return errors
+    """Every reason ``grant`` does not fit its agreement, in one list (empty when it fits)."""
+    return [message for messages in grant_agreement_errors(grant).values() for message in messages]

@@ -14,9 +14,11 @@ from django.contrib.auth.password_validation import (
     validate_password,
 )
 from django.core.validators import MaxValueValidator
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from accounts.agreements import agreement_registered, grant_agreement_check
+from accounts.agreements import agreements_for, grant_agreement_errors, registered_agreement
 from accounts.geography import BOROUGH_CHOICES, LONDON_BOROUGHS
 from accounts.models import AccessGrant, Membership, Organisation, User
 from accounts.services import GRANT_FIELDS, MEMBERSHIP_FIELDS, ORGANISATION_FIELDS
@@ -36,12 +38,38 @@ def _date_widget() -> forms.DateInput:
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
-    full_name = forms.CharField(label="Full name", max_length=150)
-    organisation = forms.ModelChoiceField(
-        queryset=Organisation.objects.filter(is_active=True).order_by("name")
+    email = forms.EmailField(
+        label="E-mail address",
+        error_messages={
+            "required": "Enter the person's e-mail address",
+            "invalid": "Enter an e-mail address in the correct format, like name@example.org",
+        },
     )
-    role = forms.ChoiceField(choices=Membership.Role.choices)
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=150,
+        error_messages={
+            "required": "Enter the person's full name",
+            "max_length": "Full name must be 150 characters or fewer",
+        },
+    )
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(is_active=True).order_by("name"),
+        empty_label="Choose an organisation",
+        error_messages={
+            "required": "Choose the organisation the person will join",
+            "invalid_choice": "Choose an active organisation from the list",
+        },
+    )
+    # Radios with nothing chosen: the person inviting decides the role, never a default.
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a role for the person",
+            "invalid_choice": "Choose a role from the list",
+        },
+    )
 
 
 class ReasonForm(forms.Form):
@@ -74,6 +102,24 @@ class OrganisationForm(_OrganisationModelForm):
         model = Organisation
         fields = list(ORGANISATION_FIELDS)
         labels = {"kind": "Type", "is_active": "Active"}
+        error_messages = {
+            "name": {
+                "required": "Enter the organisation's name",
+                "unique": "An organisation with this name already exists: enter another name",
+                "max_length": "Name must be 200 characters or fewer",
+            },
+            "kind": {"required": "Choose the type of organisation"},
+            "ods_code": {"max_length": "ODS code must be 12 characters or fewer"},
+        }
+
+    def clean(self) -> dict[str, Any]:
+        # Said at the field rather than as the model's unnamed constraint failure (a CSP's
+        # missing borough is the model's own ``clean``).
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind == Organisation.Kind.HOSPITAL and not (data.get("ods_code") or "").strip():
+            self.add_error("ods_code", "Enter the ODS code of the hospital trust or site")
+        return data
 
 
 class MembershipForm(_MembershipModelForm):
@@ -112,14 +158,36 @@ class MembershipForm(_MembershipModelForm):
         return {name: self.cleaned_data[name] for name in MEMBERSHIP_FIELDS}
 
 
+class _AgreementChoiceField(forms.ChoiceField):
+    """A select of the agreements the grant may name. Any posted reference reaches the
+    form's ``clean``, which says what is wrong with it (not registered, not in force, not
+    covering the organisation) rather than a bare "not one of the choices"."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
 class GrantForm(_GrantModelForm):
-    level = forms.ChoiceField(choices=AccessGrant.Level.choices, widget=forms.RadioSelect)
+    level = forms.ChoiceField(
+        label="Level",
+        choices=AccessGrant.Level.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the level of access",
+            "invalid_choice": "Choose record level or aggregate only",
+        },
+    )
     boroughs = forms.MultipleChoiceField(
         label="Boroughs",
         choices=BOROUGH_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Only when the grant is not pan-London.",
+        error_messages={"invalid_choice": "Choose London boroughs only."},
+    )
+    agreement_reference = _AgreementChoiceField(
+        label="Data-sharing agreement",
+        error_messages={"required": "Choose the data-sharing agreement this grant is under"},
     )
 
     class Meta:
@@ -142,11 +210,41 @@ class GrantForm(_GrantModelForm):
             "valid_until": _date_widget(),
             "reason": forms.Textarea(attrs={"rows": 3}),
         }
+        error_messages = {
+            "location_precision": {
+                "required": "Choose how precisely places are shown",
+                "invalid_choice": "Choose how precisely places are shown",
+            },
+            "valid_from": {
+                "required": "Enter the date the access starts",
+                "invalid": "The start date must be a real date",
+            },
+            "valid_until": {
+                "required": "Enter the date the access ends",
+                "invalid": "The end date must be a real date",
+            },
+            "reason": {"required": "Enter why the organisation needs this access"},
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.instance.pk:
             self.initial.setdefault("valid_from", timezone.localdate())
+        field = self.fields["agreement_reference"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            ("", "Choose an agreement"),
+            *(
+                (a.reference, f"{a.reference}: {a.title} (ends {a.ends_on:%-d %b %Y})")
+                for a in agreements_for(self.instance.organisation_id)
+            ),
+        ]
+        field.help_text = format_html(
+            "Agreements in force that name this organisation as a recipient. If the "
+            'agreement is not listed, add it to the <a class="govuk-link" href="{}">'
+            "agreement register</a> first.",
+            reverse("programme:agreement_list"),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -158,22 +256,25 @@ class GrantForm(_GrantModelForm):
         start, end = data.get("valid_from"), data.get("valid_until")
         if start and end and end < start:
             self.add_error("valid_until", "The end date must be on or after the start date.")
-        if not self.errors:
-            for message in self._agreement_errors(data):
-                self.add_error("agreement_reference", message)
+        if data.get("agreement_reference"):
+            self._check_agreement(data)
         return data
 
-    def _agreement_errors(self, data: dict[str, Any]) -> list[str]:
-        """A grant must fit its data-sharing agreement (dates, status, recipient) once that
-        agreement is in the register; references not registered yet are accepted while
-        the register is being filled in."""
-        if not agreement_registered(data.get("agreement_reference") or ""):
-            return []
+    def _check_agreement(self, data: dict[str, Any]) -> None:
+        """The grant must name an agreement in the register, in force, covering the
+        organisation, and lie within its dates (the rule ``accounts.services`` applies
+        to every grant written; checked here to show the errors at their fields)."""
+        agreement = registered_agreement(data["agreement_reference"])
+        if agreement is not None:
+            data["agreement_reference"] = agreement.reference
         candidate = AccessGrant(
             organisation_id=self.instance.organisation_id,
             **{name: data.get(name) for name in self.Meta.fields},
         )
-        return grant_agreement_check(candidate)
+        for name, messages in grant_agreement_errors(candidate).items():
+            if name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
 
     def grant_values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
@@ -181,9 +282,24 @@ class GrantForm(_GrantModelForm):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
-        label="Token name", max_length=100, help_text="What will use it, e.g. 'R script'."
+        label="Token name",
+        max_length=100,
+        help_text="What will use it, e.g. 'R script'.",
+        error_messages={
+            "required": "Enter a name for the token",
+            "max_length": "Token name must be 100 characters or fewer",
+        },
     )
-    days = forms.IntegerField(label="Valid for (days)", min_value=1, initial=90)
+    days = forms.IntegerField(
+        label="Valid for (days)",
+        min_value=1,
+        initial=90,
+        error_messages={
+            "required": "Enter how many days the token is valid for",
+            "invalid": "Valid for must be a whole number of days",
+            "min_value": "Valid for must be at least 1 day",
+        },
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -191,6 +307,9 @@ class ApiTokenForm(forms.Form):
         assert isinstance(days, forms.IntegerField)
         days.max_value = settings.API_TOKEN_MAX_DAYS
         days.validators.append(MaxValueValidator(settings.API_TOKEN_MAX_DAYS))
+        days.error_messages["max_value"] = (
+            f"Valid for must be {settings.API_TOKEN_MAX_DAYS} days or fewer"
+        )
         days.help_text = f"At most {settings.API_TOKEN_MAX_DAYS} days."
 
 

@@ -121,7 +121,7 @@ class Organisation(models.Model):
 
     def clean(self) -> None:
         if self.kind == self.Kind.CSP and self.gss_code not in LONDON_BOROUGHS:
-            raise ValidationError({"gss_code": "A CSP needs the GSS code of a London borough."})
+            raise ValidationError({"gss_code": "Choose the borough the CSP serves"})
 
 
 class Membership(models.Model):
@@ -193,6 +193,8 @@ class AccessGrant(models.Model):
     )
     valid_from = models.DateField()
     valid_until = models.DateField()
+    # The reference of an agreement in the register, as the register spells it: checked
+    # on every write (``accounts.services``, ``accounts.agreements.grant_agreement_errors``).
     agreement_reference = models.CharField("data-sharing agreement reference", max_length=100)
     reason = models.TextField()
     granted_by = models.ForeignKey(

@@ -20,7 +20,14 @@ from django.utils import timezone
 from accounts.access import EffectiveAccess, active_grants_q, effective_access_for_users
 from accounts.audit.denials import deny, get_in_scope_or_404
 from accounts.audit.models import Action, AuditEvent
-from accounts.models import AccessGrant, ApiToken, Membership, Organisation, User
+from accounts.models import (
+    AccessGrant,
+    ApiToken,
+    DataSharingAgreement,
+    Membership,
+    Organisation,
+    User,
+)
 from istv_portal.spreadsheet import EchoBuffer, neutralise_cell
 
 ACCESS_REVIEW_EXPIRY_DAYS = 30
@@ -174,6 +181,22 @@ def grants_expiring(
         AccessGrant.objects.select_related("organisation")
         .filter(valid_until__lte=today + timedelta(days=within_days), **active_grants_q(today))
         .order_by("valid_until", "organisation__name")
+    )
+
+
+def grants_without_agreement() -> QuerySet[AccessGrant]:
+    """Unrevoked grants whose reference names no agreement in the register.
+
+    No grant can be written like this any more (``accounts.services``); these are older
+    grants the reconciling migration could not match. They are listed for the
+    administrators, each to be given its agreement (or revoked). A revoked grant cannot
+    be changed, so it is not listed.
+    """
+    return (
+        AccessGrant.objects.select_related("organisation")
+        .filter(revoked_at__isnull=True)
+        .exclude(agreement_reference__in=DataSharingAgreement.objects.values("reference"))
+        .order_by("organisation__name", "agreement_reference", "pk")
     )
 
 

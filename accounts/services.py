@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import active_grants_q
+from accounts.agreements import grant_agreement_errors, registered_agreement
 from accounts.audit.models import Action
 from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.authentication import TOKEN_PREFIX_LENGTH, new_token_key, token_digest
@@ -515,6 +516,15 @@ def _grant_clean(grant: AccessGrant) -> None:
     grant.full_clean(exclude=["granted_by", "revoked_by"])
     if not grant.pan_london and not grant.boroughs:
         raise ValidationError({"boroughs": "Choose pan-London or at least one borough."})
+    # Every grant written names an agreement in the register, in force and covering the
+    # organisation, spelt as the register spells it: access and "ending an agreement
+    # ends its grants" join on that reference.
+    agreement = registered_agreement(grant.agreement_reference)
+    if agreement is not None:
+        grant.agreement_reference = agreement.reference
+    errors = grant_agreement_errors(grant)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -713,7 +723,7 @@ def api_token_create(
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
         raise ValidationError({"days": f"Choose between 1 and {settings.API_TOKEN_MAX_DAYS} days."})
     if not name.strip():
-        raise ValidationError({"name": "Give the token a name."})
+        raise ValidationError({"name": "Enter a name for the token"})
     user = User.objects.get(pk=actor.pk)
     if not user.is_active or user.status == User.Status.DEACTIVATED:
         raise ValidationError("Only active accounts can hold API tokens.")

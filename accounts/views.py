@@ -46,6 +46,7 @@ from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, Organisation, User
 
 PAGE_SIZE = 50
+UNMATCHED_SHOWN = 100
 INVITATION_SESSION_KEY = "istv_invitation_token"
 T = TypeVar("T")
 
@@ -496,6 +497,14 @@ def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
 # --- access grants ----------------------------------------------------------------------
 
 
+def _unmatched_grants() -> dict[str, Any]:
+    """The grants naming no registered agreement, for the notice on the grant pages."""
+    grants = selectors.grants_without_agreement()
+    shown = list(grants[:UNMATCHED_SHOWN])
+    count = len(shown) if len(shown) < UNMATCHED_SHOWN else grants.count()
+    return {"unmatched": shown, "unmatched_count": count}
+
+
 @access_admin_required
 @require_GET
 def grant_list(request: HttpRequest) -> HttpResponse:
@@ -507,6 +516,7 @@ def grant_list(request: HttpRequest) -> HttpResponse:
         request,
         "manage/grant_list.html",
         {
+            **_unmatched_grants(),
             "page": page,
             "include_ended": include_ended,
             "today": timezone.localdate(),
@@ -603,6 +613,7 @@ def access_review(request: HttpRequest) -> HttpResponse:
         request,
         "manage/access_review.html",
         {
+            **_unmatched_grants(),
             "page": page,
             "rows": selectors.access_review(users=page.object_list),
             "expiring": selectors.grants_expiring(),

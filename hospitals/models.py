@@ -108,7 +108,9 @@ class Submission(models.Model):
 
     site = models.ForeignKey(HospitalSite, on_delete=models.PROTECT, related_name="submissions")
     period = models.DateField(help_text="First day of the reporting month.")
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(
+        default=1, help_text="1, 2, … per site and month for real uploads; 0 for a check-only run."
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     # Where the original file is kept: a generated name under PRIVATE_STORAGE_ROOT (or the
     # quarantine root). The uploaded name is metadata only and never used as a path.
@@ -156,8 +158,11 @@ class Submission(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # Check-only (dry) runs take no version number (they all have 0).
             models.UniqueConstraint(
-                fields=["site", "period", "version"], name="unique_submission_version"
+                fields=["site", "period", "version"],
+                condition=models.Q(dry_run=False),
+                name="unique_submission_version",
             ),
         ]
         indexes = [

@@ -13,7 +13,8 @@ Use::
     result = aggregate_counts(
         fs.qs, ["borough", "month"], protect=needs_protection(fs.access), scope=GridScope.of(fs)
     )
-    result.results            # [{"borough": "E09000028", "month": "2025-01", "count": 10}, ...]
+    result.results            # [{"borough": "E09000028", "month": "2025-01", "count": 10,
+                              #   "suppressed": None}, ...] ("suppressed": "small_count" on "*")
     result.disclosure_control  # {"applied": True, ..., "note": "..."} or {"applied": False}
 """
 
@@ -42,6 +43,7 @@ from incidents.disclosure import (
     Published,
     cell_key_note,
     publish_cell,
+    suppression_reason,
 )
 from incidents.geocoding.geocoder import PRECISIONS
 from incidents.geocoding.models import Area
@@ -299,6 +301,15 @@ def _domain(name: str, scope: GridScope, bounds: Any) -> list[Any]:
     raise GroupByError(f"Unknown dimension {name!r}.")
 
 
+def timeline(name: str, scope: GridScope) -> list[Any]:
+    """Every month (``"YYYY-MM"``) or week (its Monday) of the scope's date range, as a
+    protected grid spans it: the points a trend must show, so that a period with nothing
+    in it is a 0 and never a missing row, for record-level users too."""
+    if name not in ("month", "week"):
+        raise GroupByError(f"{name!r} is not a period.")
+    return _domain(name, scope, _date_bounds(scope))
+
+
 def _grid(group_by: Sequence[str], scope: GridScope) -> list[tuple[Any, ...]]:
     """The full grid of the requested dimensions within the scope, or a refusal when it
     has more than ``DISCLOSURE_MAX_CELLS`` groups (checked before anything is counted)."""
@@ -424,13 +435,18 @@ def aggregate_counts(
             cells=len(cells),
             total=total,
         )
-    published = [
-        {
-            **dict(zip(group_by, key, strict=True)),
-            "count": publish_cell(*found.get(key, (0, 0)), policy),
-        }
-        for key in cells
-    ]
+    # Every row of a protected answer has the same keys, hidden or shown: ``suppressed``
+    # is the reason a cell is "*" (the same for every hidden cell) or None.
+    published: list[dict[str, Any]] = []
+    for key in cells:
+        value = publish_cell(*found.get(key, (0, 0)), policy)
+        published.append(
+            {
+                **dict(zip(group_by, key, strict=True)),
+                "count": value,
+                "suppressed": suppression_reason(value),
+            }
+        )
     control = {
         "applied": True,
         "method": "cell-key",

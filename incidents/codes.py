@@ -70,6 +70,23 @@ LOCATION_TYPE_LABELS: dict[str, str] = {
     LocationType.NOT_KNOWN: "Not known",
 }
 
+# Location precision, in words: the geocoder's precisions (incidents/geocoding/geocoder.py
+# ``PRECISIONS``) and what masking shows instead (incidents/masking.py ``PRECISION_*``).
+# The one place pages say how precisely an incident's location is shown.
+PRECISION_LABELS: dict[str, str] = {
+    "exact": "exact",
+    "postcode_unit": "postcode",
+    "venue": "venue",
+    "street": "street",
+    "junction": "junction",
+    "postcode_sector": "postcode sector",
+    "postcode_district": "postcode district",
+    "area": "area",
+    "snapped": "250 m square",
+    "lsoa_centroid": "LSOA centre",
+    "not_located": "not shown",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class CodeEntry:

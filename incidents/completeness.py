@@ -27,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from hospitals.models import HospitalSite, Submission
-from incidents.disclosure import Published
+from incidents.disclosure import DisclosurePolicy, Published, suppression_reason
 from incidents.models import Release
 
 COMPLETE = "complete"
@@ -159,6 +159,11 @@ class TrendRow:
     complete: bool
     note: str  # why it is incomplete; empty when complete
 
+    @property
+    def suppressed(self) -> str | None:
+        """Why the count is hidden ("small_count"), or None (incidents/disclosure.py)."""
+        return suppression_reason(self.count)
+
 
 def month_rows(
     counts: Iterable[tuple[str, str, Published]], coverage: dict[dt.date, MonthCoverage]
@@ -209,7 +214,38 @@ def month_start_of(key: object) -> dt.date | None:
 
 
 def trend_note(rows: Sequence[TrendRow], unit: str = "month") -> str:
-    """One sentence on the incomplete points of a trend, or empty when there are none."""
+    """A sentence on the incomplete points of a trend and one on its hidden points, or
+    empty when there are neither."""
+    return " ".join(n for n in (_incomplete_note(rows, unit), hidden_note(rows, unit)) if n)
+
+
+def _point_name(row: TrendRow, unit: str) -> str:
+    month = month_start_of(row.key) if unit == "month" else None
+    return f"{month:%B %Y}" if month else f"the {unit} beginning {row.label}"
+
+
+def hidden_note(rows: Sequence[TrendRow], unit: str = "month") -> str:
+    """A trend keeps every point of its range: a hidden (suppressed) point stays in the
+    table with its marker and is a gap in the line, and this sentence names it, so a
+    missing month is never mistaken for the start of the data or for a fall."""
+    hidden = [r for r in rows if r.suppressed]
+    if not hidden:
+        return ""
+    limit = DisclosurePolicy.from_settings().suppress_max
+    names = [_point_name(r, unit) for r in hidden]
+    if len(hidden) == 1:
+        return (
+            f"{names[0][0].upper()}{names[0][1:]} is hidden (0 to {limit} incidents, too few "
+            "to show): the line has a gap there and the table marks it *."
+        )
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    return (
+        f"{len(hidden)} {unit}s are hidden ({listed}): each had 0 to {limit} incidents, too "
+        "few to show, so the line has gaps there and the table marks them *."
+    )
+
+
+def _incomplete_note(rows: Sequence[TrendRow], unit: str) -> str:
     incomplete = [r for r in rows if not r.complete]
     if not incomplete:
         return ""
@@ -247,4 +283,6 @@ def trend_chart(title: str, rows: Sequence[TrendRow]) -> dict[str, Any]:
         "values": values,
         "incomplete": incomplete,
         "notes": [r.note for r in rows],
+        # Why a point is a gap: "small_count" where its count is hidden, else None.
+        "suppressed": [r.suppressed for r in rows],
     }

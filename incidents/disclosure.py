@@ -32,8 +32,13 @@ from functools import cache
 from typing import Final, Literal, TypeAlias
 
 from django.conf import settings
+from django.utils.translation import ngettext
 
 SUPPRESSED: Final = "*"
+# The machine-readable reason a published cell is ``"*"`` (the API's and the count
+# downloads' ``suppressed`` field). The cell-key method hides a cell for one reason only,
+# its own small count: no cell is hidden to protect another, so there is no second marker.
+SMALL_COUNT: Final = "small_count"
 
 Published: TypeAlias = int | Literal["*"]
 
@@ -106,6 +111,23 @@ def publish_cell(value: int, key_sum: int, policy: DisclosurePolicy) -> Publishe
         return SUPPRESSED
     shift = perturbation_table(policy.perturbation_max)[cell_key(key_sum)]
     return policy.round_shown(max(value + shift, policy.suppress_max + 1))
+
+
+def suppression_reason(value: Published) -> str | None:
+    """Why a published cell is hidden (``SMALL_COUNT``), or None when it is shown. The
+    same for every hidden cell, whatever its true count: the reason says nothing more than
+    the ``"*"`` does."""
+    return SMALL_COUNT if value == SUPPRESSED else None
+
+
+def incidents_phrase(value: Published, policy: DisclosurePolicy | None = None) -> str:
+    """A count in words with the noun agreeing: "1 incident", "1,250 incidents", and for a
+    hidden count the range it stands for, "0 to 7 incidents" (never a guess at the count)."""
+    if value == SUPPRESSED:
+        limit = (policy or DisclosurePolicy.from_settings()).suppress_max
+        return f"0 to {limit} incidents"
+    assert isinstance(value, int)
+    return ngettext("%(count)s incident", "%(count)s incidents", value) % {"count": f"{value:,}"}
 
 
 def cell_key_note(policy: DisclosurePolicy) -> str:

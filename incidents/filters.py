@@ -43,6 +43,9 @@ SITE_CODE = re.compile(r"^[A-Z0-9]{3,12}$")
 SLUG = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_VALUES = 200  # per repeatable parameter: bounds the SQL IN list
 Q_MAX_LENGTH = 100
+# Error messages in the GOV.UK style (they are shown beside the field on the pages).
+DATE_INVALID = "Enter a real date, for example 2026-06-01"
+RANGE_ORDER = "The end date must be the same as or after the start date"
 
 
 class CodeListField(forms.Field):
@@ -127,17 +130,23 @@ class IncidentFilterSet(filters.FilterSet):
         field_name="assault_date",
         lookup_expr="gte",
         label="Assault date from (inclusive, YYYY-MM-DD)",
+        error_messages={"invalid": DATE_INVALID},
     )
     assault_date_to = filters.DateFilter(
         field_name="assault_date",
         lookup_expr="lte",
         label="Assault date to (inclusive, YYYY-MM-DD)",
+        error_messages={"invalid": DATE_INVALID},
     )
     arrival_date_from = filters.DateFilter(
-        method="filter_arrival_from", label="Arrival date from (inclusive, YYYY-MM-DD)"
+        method="filter_arrival_from",
+        label="Arrival date from (inclusive, YYYY-MM-DD)",
+        error_messages={"invalid": DATE_INVALID},
     )
     arrival_date_to = filters.DateFilter(
-        method="filter_arrival_to", label="Arrival date to (inclusive, YYYY-MM-DD)"
+        method="filter_arrival_to",
+        label="Arrival date to (inclusive, YYYY-MM-DD)",
+        error_messages={"invalid": DATE_INVALID},
     )
     hospital = CodeListFilter(
         field_name="site__site_code",
@@ -267,7 +276,7 @@ class IncidentFilterSet(filters.FilterSet):
             ("arrival_date_from", "arrival_date_to"),
         ):
             if data.get(low) and data.get(high) and data[low] > data[high]:
-                form.add_error(high, "Must not be before the start of the range.")
+                form.add_error(high, RANGE_ORDER)
         for name in ("hour_from", "hour_to"):
             hour = data.get(name)
             if hour is not None and (hour != int(hour) or not 0 <= hour <= 23):

@@ -21,6 +21,7 @@ urlpatterns = [
     path("explore/map/", maps.map_view, name="map"),
     path("explore/map/data.json", maps.map_data, name="map_data"),
     path("explore/map/boundaries.geojson", maps.map_boundaries, name="map_boundaries"),
+    path("explore/map/base.geojson", maps.map_base, name="map_base"),
     path("explore/download/", downloads.download, name="download"),
     path("incidents/<int:pk>/", explore.incident_detail, name="incident_detail"),
     path("saved/", saved_queries.saved_query_list, name="saved_query_list"),

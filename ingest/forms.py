@@ -1,4 +1,5 @@
-"""Forms for the submission pages: the upload and the mapping confirmation."""
+"""Forms for the submission pages: the upload, the mapping confirmation and the reason
+for publishing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils.html import format_html
 from hospitals.models import HospitalSite
 from ingest.pipeline import Field
 from ingest.pipeline.intake import ACCEPTED_FORMATS_TEXT, ALLOWED_EXTENSIONS
+from ingest.publish_check import REASON_NEEDED
 from ingest.selectors import reporting_month_choices
 
 ACCEPTED_EXTENSIONS = ",".join(ALLOWED_EXTENSIONS)
@@ -176,3 +178,32 @@ class MappingForm(forms.Form):
             raise forms.ValidationError(f"Choose a column for {', '.join(missing)}.")
         self.source_to_field = {column: name for name, column in chosen.items()}
         return cleaned
+
+
+REASON_MAX_LENGTH = 500
+
+
+class PublishForm(forms.Form):
+    """The confirmation on the check-your-answers page before publishing. A reason is
+    asked for, and required, only when a quality check failed; it goes in the audit log."""
+
+    reason = forms.CharField(
+        label="Why are you publishing a file that failed a check?",
+        help_text=(
+            "Say why the data can still be used, for example that the hospital has "
+            "explained the drop. This is kept in the audit log. Do not include names or "
+            "other personal details."
+        ),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "max_length": f"The reason must be {REASON_MAX_LENGTH} characters or fewer",
+        },
+    )
+
+    def __init__(self, *args: Any, needs_reason: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        reason = self.fields["reason"]
+        reason.required = needs_reason
+        reason.error_messages["required"] = REASON_NEEDED

@@ -138,7 +138,8 @@ def incidents_pending_geocode() -> QuerySet[Incident]:
 
 
 def incidents_of_submissions(submission_ids: Iterable[int]) -> QuerySet[Incident]:
-    """The stored rows of these submissions, to recount their geocode figures."""
+    """The stored rows of these submissions: to recount their geocode figures, and to
+    compare a new version with the one it replaces before it is published."""
     return Incident.objects.filter(submission_id__in=list(submission_ids))
 
 

@@ -222,8 +222,10 @@ def build_scorecard(
     ``postcode_unit`` …), ``unplaced`` (geocoded, no point) or ``pending``."""
     by_precision = Counter(precisions)
     placed = sum(n for p, n in by_precision.items() if p not in ("unplaced", "pending"))
+    # Values no rule could map. A recorded "not known" is an answer, not an unknown code:
+    # it counts against completeness instead (ED data has many; flagging them flagged
+    # every file).
     unknown = sum(errors_by_code.get(code, 0) for code in UNKNOWN_CODE_ERRORS)
-    unknown += sum(r.method_code == NOT_KNOWN or r.location_type_code == NOT_KNOWN for r in rows)
     card = Scorecard(
         rows_read=rows_read,
         accepted=len(rows),

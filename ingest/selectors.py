@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypedDict
 
-from django.db.models import QuerySet
+from django.core.paginator import Page
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.access import user_roles
@@ -26,8 +27,10 @@ from hospitals.selectors import (
     submissions_visible_to,
     tracker_grid,
 )
+from incidents.workspace.labels import EN_DASH
 from ingest.pipeline.intake import ACCEPTED_FORMATS_TEXT
-from istv_portal.periods import add_months, due_date, is_overdue
+from ingest.scorecard import History, london_share
+from istv_portal.periods import Period, add_months, due_date, is_overdue
 
 Status = Submission.Status
 Role = Membership.Role
@@ -91,6 +94,10 @@ CODE_TEXT: dict[str, str] = {
     "W004_LOCATION_DESCRIPTION_MISSING": "No location description (accepted).",
     "W005_PERSONAL_DATA_REDACTED": "Personal data was removed from free text (accepted).",
     "W006_LOCATION_TYPE_FROM_DESCRIPTION": "Location type worked out from the description.",
+    "W008_OPTIONAL_COLUMN_MISSING": (
+        "An optional column of your mapping is missing: that item is recorded as not "
+        "supplied for every row (accepted)."
+    ),
 }
 PII_KIND_TEXT: dict[str, str] = {
     "nhs_number": "NHS numbers",
@@ -116,7 +123,7 @@ COMPLETENESS_LABELS: dict[str, str] = {
 FAILED_CHECK_TEXT: dict[str, str] = {
     "set_aside_share": "Too many rows were set aside.",
     "geocoded_share": "Too few locations could be placed on the map.",
-    "unknown_code_share": "Too many methods or location types are unknown.",
+    "unknown_code_share": "Too many methods or location types could not be recognised.",
     "volume": "The number of records is unusual for this hospital.",
     "no_rows": "No rows were accepted.",
 }
@@ -177,7 +184,19 @@ def submissions_for(user: User) -> QuerySet[Submission]:
 
 def review_queue(user: User) -> QuerySet[Submission]:
     """Submissions waiting for a data manager, oldest first (none for anyone else)."""
-    return submissions_for_review(user).select_related("site", "uploaded_by").order_by("created_at")
+    return (
+        submissions_for_review(user)
+        .select_related("site", "uploaded_by")
+        .order_by("created_at", "pk")  # a total order, so pages never overlap
+    )
+
+
+def page_range_text(page: Page[Any]) -> str:
+    """Which rows a page shows, as the record lists word it: ``1\N{EN DASH}50 of 213``."""
+    total = page.paginator.count
+    if not total:
+        return "0 of 0"
+    return f"{page.start_index():,}{EN_DASH}{page.end_index():,} of {total:,}"
 
 
 # --- status steps ---------------------------------------------------------------------
@@ -280,18 +299,30 @@ class SubmissionProgress(TypedDict):
     progress: int  # 0-100
     step: str
     finished: bool
+    failed: bool  # finished without a usable result: the bar shows the error state
+
+
+# Outcomes that end without a usable result, and what the progress bar says for each
+# (a full blue bar would read as success).
+FAILED_PROGRESS_TEXT: dict[str, str] = {
+    Status.REJECTED: "Rejected \u2013 see the report",
+    Status.QUARANTINED: "Quarantined \u2013 see the report",
+    Status.FAILED: "Failed \u2013 processing stopped",
+}
 
 
 def progress_payload(submission: Submission) -> SubmissionProgress:
     """The JSON the status page polls (no counts beyond what the page shows)."""
     finished = submission.status in FINISHED_STATUSES
+    failed_text = FAILED_PROGRESS_TEXT.get(submission.status)
     return {
         "id": submission.pk,
         "status": submission.status,
         "status_label": submission.get_status_display(),
         "progress": 100 if finished else int(submission.progress),
-        "step": current_step_label(submission),
+        "step": failed_text or current_step_label(submission),
         "finished": finished,
+        "failed": failed_text is not None,
     }
 
 
@@ -508,7 +539,6 @@ class ScorecardView:
     precision: list[tuple[str, int, str]]
     failed: list[str]
     volume_text: str
-    london_text: str
     percents: dict[str, str] = field(default_factory=dict)
 
 
@@ -536,21 +566,125 @@ def scorecard_view(card: Mapping[str, Any]) -> ScorecardView:
         for name, n in by_precision.items()
     ]
     volume = card.get("volume") or {}
-    london = card.get("london") or {}
     return ScorecardView(
         card=card,
         completeness=completeness,
         precision=precision,
         failed=[FAILED_CHECK_TEXT.get(c, c) for c in card.get("failed_checks") or []],
         volume_text=VOLUME_FLAG_TEXT.get(str(volume.get("flag", "")), str(volume.get("flag"))),
-        london_text=LONDON_FLAG_TEXT.get(str(london.get("flag", "")), str(london.get("flag"))),
         percents={
             "set_aside": _percent(card.get("set_aside_share")),
             "geocoded": _percent(card.get("geocoded_share")),
             "unknown_codes": _percent(card.get("unknown_code_share")),
-            "london_this_month": _percent(london.get("share_this_month")),
-            "london_12m": _percent(london.get("share_12m")),
         },
+    )
+
+
+# --- share of London, as of now ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LondonShareView:
+    """The site's share of London's published records for the submission's month,
+    computed when the page is shown. Until every hospital's file for the month is in the
+    share is provisional and no high or low flag is raised: one early file is not 100%
+    of London."""
+
+    share_this_month: float | None
+    share_12m: float | None
+    flag: str  # "", "low", "high", "no_history"; always "" while provisional
+    sent: int  # hospitals whose file for the month is in (this one included)
+    expected: int  # hospitals that send files for the month
+    due: date
+    overdue: bool
+
+    @property
+    def provisional(self) -> bool:
+        return self.sent < self.expected
+
+    @property
+    def provisional_text(self) -> str:
+        if not self.provisional:
+            return ""
+        text = (
+            f"Provisional: {self.sent} of {self.expected} hospital"
+            f"{'' if self.expected == 1 else 's'} have sent this month."
+        )
+        if self.overdue:
+            return f"{text} The other files were due by {self.due:%-d %B %Y}."
+        return f"{text} Files are due by {self.due:%-d %B %Y}."
+
+    @property
+    def percent_this_month(self) -> str:
+        return _percent(self.share_this_month)
+
+    @property
+    def percent_12m(self) -> str:
+        return _percent(self.share_12m)
+
+    @property
+    def flag_text(self) -> str:
+        if self.provisional:
+            return "Not compared until every hospital's file for this month is in."
+        return LONDON_FLAG_TEXT.get(self.flag, self.flag)
+
+
+def _sites_sending(period: date) -> QuerySet[HospitalSite]:
+    """Hospital sites open during the month ``period`` (first of the month)."""
+    end = add_months(period, 1)
+    return (
+        HospitalSite.objects.filter(Q(valid_from__isnull=True) | Q(valid_from__lt=end))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=period))
+        .order_by()
+    )
+
+
+def london_share_now(
+    submission: Submission, *, threshold: float, today: date | None = None
+) -> LondonShareView:
+    """This file's share of London for its month against the other hospitals' current
+    published files, and the site's usual share over the 12 months before (published
+    files). The high/low flag only once every hospital open that month has sent."""
+    today = today or timezone.localdate()
+    period = submission.period
+    first = add_months(period, -12)
+    published = (
+        Submission.objects.filter(
+            status=Status.PUBLISHED, dry_run=False, period__gte=first, period__lte=period
+        )
+        .values("site_id", "period")
+        .annotate(n=Sum("rows_accepted"))
+        .order_by()
+    )
+    site_months: dict[date, int] = {}
+    london_months: dict[date, int] = {}
+    others_now: dict[int, int] = {}
+    for row in published:
+        if row["period"] == period:
+            if row["site_id"] != submission.site_id:
+                others_now[row["site_id"]] = row["n"]
+            continue
+        london_months[row["period"]] = london_months.get(row["period"], 0) + row["n"]
+        if row["site_id"] == submission.site_id:
+            site_months[row["period"]] = row["n"]
+    expected_ids = set(_sites_sending(period).values_list("pk", flat=True))
+    expected_ids.add(submission.site_id)
+    sent = len(expected_ids.intersection(others_now)) + 1
+    share = london_share(
+        submission.rows_accepted,
+        Period(period.year, period.month),
+        History(site_months, london_months, sum(others_now.values())),
+        threshold,
+    )
+    complete = sent >= len(expected_ids)
+    return LondonShareView(
+        share_this_month=share.share_this_month,
+        share_12m=share.share_12m,
+        flag=share.flag if complete else "",
+        sent=sent,
+        expected=len(expected_ids),
+        due=due_date(period),
+        overdue=is_overdue(period, today),
     )
 
 
@@ -635,11 +769,8 @@ def tracker_page(user: User, months: int) -> tuple[list[date], list[TrackerRowVi
         cells = []
         for cell in row.cells:
             label, tag_class, _ = TRACKER_STATES.get(cell.state, (cell.state, "", ""))
-            quality = ""
-            if cell.scorecard_passes is True:
-                quality = "Quality checks passed"
-            elif cell.scorecard_passes is False:
-                quality = "Quality to check"
+            # Only a check that failed is worth a note; a clean file shows its state alone.
+            quality = "Quality to check" if cell.scorecard_passes is False else ""
             cells.append(
                 TrackerCellView(cell.period, label, tag_class, cell.submission_id, quality)
             )

@@ -36,6 +36,7 @@ from incidents.codes import Method as M
 from ingest.pipeline.parsers.xml_istv import DEFAULT_LAYOUT
 from ingest.pipeline.pii import nhs_number_valid
 from ingest.pipeline.sites import TYPE1_SITES, Site
+from ingest.pipeline.template import ISTV_TEMPLATE
 from ingest.pipeline.types import Field
 from istv_portal.periods import Period
 
@@ -171,16 +172,7 @@ LAYOUTS: tuple[Layout, ...] = (
         "csv",
         "utf-8",
         ",",
-        {
-            Field.ARRIVAL_DATE: "Arrival Date",
-            Field.ARRIVAL_TIME: "Arrival Time",
-            Field.ASSAULT_DATE: "Assault Date",
-            Field.ASSAULT_TIME: "Assault Time",
-            Field.METHOD: "Assault Method",
-            Field.METHOD_OTHER: "Method Other",
-            Field.LOCATION_TYPE: "Location Type",
-            Field.LOCATION_DESCRIPTION: "Location Description",
-        },
+        {c.field: c.header for c in ISTV_TEMPLATE},  # the template on the upload page
         "label",
         "%d/%m/%Y",
     ),

@@ -8,6 +8,7 @@ app_name = "ingest"
 urlpatterns = [
     path("", views.submission_list, name="submission_list"),
     path("upload/", views.submission_upload, name="submission_upload"),
+    path("upload/template.<str:extension>", views.submission_template, name="submission_template"),
     path("review/", views.review_queue, name="review_queue"),
     path("tracker/", views.tracker, name="tracker"),
     path("<int:pk>/", views.submission_detail, name="submission_detail"),
@@ -17,6 +18,11 @@ urlpatterns = [
     path("<int:pk>/scorecard/", views.submission_scorecard, name="submission_scorecard"),
     path("<int:pk>/mapping/", views.submission_mapping, name="submission_mapping"),
     path("<int:pk>/original/", views.submission_original, name="submission_original"),
+    path(
+        "<int:pk>/publish/check/",
+        views.submission_publish_check,
+        name="submission_publish_check",
+    ),
     path("<int:pk>/publish/", views.submission_publish_view, name="submission_publish"),
     path("reference/", reference_views.reference_codes, name="reference_codes"),
     path(

@@ -1,5 +1,6 @@
 """Submission pages: upload, status with live progress, report, scorecard, mapping,
-review and publish, the tracker and the original-file download (mounted at /submissions/).
+review and publish (through a check-your-answers page), the tracker and the original-file
+download (mounted at /submissions/).
 
 Only hospital liaisons and data managers use these pages; anyone else gets 404 on every
 one (``_viewer``). Every submission is looked up through the scoping chokepoint
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,14 +44,23 @@ from hospitals.models import Submission
 from hospitals.selectors import sites_uploadable_by
 from incidents.services import data_access_record
 from ingest import selectors as page_selectors
-from ingest.forms import FIELD_LABELS, MappingForm, UploadForm
+from ingest.forms import FIELD_LABELS, MappingForm, PublishForm, UploadForm
+from ingest.pipeline.template import ISTV_TEMPLATE
+from ingest.publish_check import PublishCheck, publish_check
 from ingest.reference_forms import ValueMappingForm
+from ingest.scorecard import Thresholds
 from ingest.selectors import SubmissionViewer
 from ingest.services import (
     UploadRefused,
     submission_confirm_mapping,
     submission_publish,
     submission_receive,
+)
+from ingest.template_files import (
+    CSV_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
+    template_csv,
+    template_xlsx,
 )
 from ingest.uploads import (
     UploadRateThrottle,
@@ -63,6 +74,7 @@ from istv_portal.spreadsheet import neutralise
 
 Status = Submission.Status
 ISSUES_PAGE_SIZE = 200
+REVIEW_PAGE_SIZE = 50
 RECENT_LIMIT = 20
 TRACKER_MONTHS = 12
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -227,9 +239,33 @@ def _upload_page(
     return _render(
         request,
         "submissions/upload.html",
-        {"form": form, "limit": upload_limit_text(), "duplicate": duplicate},
+        {
+            "form": form,
+            "limit": upload_limit_text(),
+            "duplicate": duplicate,
+            "template_columns": ISTV_TEMPLATE,
+        },
         status=status,
     )
+
+
+_TEMPLATES: dict[str, tuple[Callable[[], bytes], str]] = {
+    "csv": (template_csv, CSV_CONTENT_TYPE),
+    "xlsx": (template_xlsx, XLSX_CONTENT_TYPE),
+}
+
+
+@submission_page
+@require_GET
+def submission_template(request: HttpRequest, extension: str) -> HttpResponse:
+    """The ISTV template (header row only, no data) as CSV or Excel."""
+    if extension not in _TEMPLATES:
+        raise Http404("No such template.")
+    build, content_type = _TEMPLATES[extension]
+    response = HttpResponse(build(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="istv-template.{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- one submission ------------------------------------------------------------------------
@@ -305,7 +341,8 @@ def _csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
 
 
 def _download_name(submission: Submission, suffix: str) -> str:
-    base = f"{submission.site.site_code}-{submission.period:%Y-%m}-v{submission.version}"
+    version = "check" if submission.dry_run else f"v{submission.version}"
+    base = f"{submission.site.site_code}-{submission.period:%Y-%m}-{version}"
     return _UNSAFE_NAME.sub("_", f"{base}-{suffix}")[:120]
 
 
@@ -328,12 +365,17 @@ def submission_report_csv(request: HttpRequest, pk: int) -> StreamingHttpRespons
 @require_GET
 def submission_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _submission(request, pk, needs="scorecard")
+    thresholds = Thresholds.from_settings(settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS)
     return _render(
         request,
         "submissions/scorecard.html",
         {
             "submission": submission,
             "scorecard": page_selectors.scorecard_view(submission.scorecard),
+            # Now, from the published files: the stored figure was frozen at processing.
+            "london": page_selectors.london_share_now(
+                submission, threshold=thresholds.volume_change
+            ),
             "tag_class": page_selectors.STATUS_TAG_CLASS.get(submission.status, ""),
         },
     )
@@ -462,23 +504,71 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     if not viewer.is_data_manager:
         deny(request)
-    queue = list(page_selectors.review_queue(_actor(request))[:200])
+    page = Paginator(page_selectors.review_queue(_actor(request)), REVIEW_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return _render(
         request,
         "submissions/review_queue.html",
-        {"rows": [(s, page_selectors.scorecard_view(s.scorecard)) for s in queue]},
+        {
+            "rows": [(s, page_selectors.scorecard_view(s.scorecard)) for s in page.object_list],
+            "page": page,
+            "range_text": page_selectors.page_range_text(page),
+        },
+    )
+
+
+def _to_publish(request: HttpRequest, pk: int) -> Submission:
+    """The submission, for a data manager: 404 out of scope, 403 for a liaison."""
+    viewer = _viewer(request)
+    submission = _submission(request, pk)
+    if not viewer.is_data_manager:
+        raise PermissionDenied
+    return submission
+
+
+def _publish_check_page(
+    request: HttpRequest, submission: Submission, check: PublishCheck, form: PublishForm
+) -> HttpResponse:
+    return _render(
+        request,
+        "submissions/publish_check.html",
+        {"submission": submission, "check": check, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@submission_page
+@require_GET
+def submission_publish_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check your answers before publishing: what the version replaces, the checks that
+    failed or warned and what changes for whom. It posts to ``submission_publish``."""
+    submission = _to_publish(request, pk)
+    if submission.status != Status.READY_FOR_REVIEW:
+        raise Http404("This submission is not waiting to be published.")
+    check = publish_check(submission)
+    return _publish_check_page(
+        request, submission, check, PublishForm(needs_reason=check.needs_reason)
     )
 
 
 @submission_page
 @require_POST
 def submission_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
-    submission = _submission(request, pk)
-    if not viewer.is_data_manager:
-        raise PermissionDenied
+    """Publish, from the check-your-answers page: refused (the page again, with the
+    error) without a reason when a quality check failed."""
+    submission = _to_publish(request, pk)
+    reason = ""
+    if submission.status == Status.READY_FOR_REVIEW:
+        check = publish_check(submission)
+        form = PublishForm(request.POST, needs_reason=check.needs_reason)
+        if not form.is_valid():
+            return _publish_check_page(request, submission, check, form)
+        reason = form.cleaned_data["reason"]
     try:
-        submission_publish(actor=_actor(request), submission=submission, request=request)
+        submission_publish(
+            actor=_actor(request), submission=submission, request=request, reason=reason
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -487,10 +577,7 @@ def submission_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
             f"Published {submission.site.name}, {submission.period:%B %Y} "
             f"(version {submission.version}).",
         )
-    target = request.POST.get("next")
-    if target == "detail":
-        return redirect("ingest:submission_detail", pk=submission.pk)
-    return redirect("ingest:review_queue")
+    return redirect("ingest:submission_detail", pk=submission.pk)
 
 
 @submission_page

@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 
 from accounts import views as account_views
 from accounts.permissions import harden_admin_site
+from istv_portal import static_redirects
 
 admin.site.site_header = "ISTV Portal administration"
 harden_admin_site(admin.site)  # sign-in through allauth; MFA required for every page
@@ -11,6 +12,8 @@ harden_admin_site(admin.site)  # sign-in through allauth; MFA required for every
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", include("istv_portal.health_urls")),
+    path("favicon.ico", static_redirects.favicon, name="favicon"),
+    re_path(static_redirects.GOVUK_ASSET_PATTERN, static_redirects.govuk_asset),
     path("accounts/", include("allauth.urls")),
     # Access administration: accounts' screens, and the hospitals' upload rights among them.
     path("manage/upload-rights/", include("hospitals.upload_right_urls")),

@@ -10,7 +10,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
 
 from accounts.demo import DEMO_TOTP_SECRET
-from accounts.models import AccessGrant, Membership, Organisation, User
+from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -64,6 +64,32 @@ class AccessGrantFactory(factory.django.DjangoModelFactory):
     valid_until = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=335))
     agreement_reference = factory.Sequence(lambda n: f"DSA-TEST-{n:03d}")
     reason = "Test grant"
+
+
+def register_agreement(
+    reference: str,
+    *,
+    recipients: list[Organisation],
+    providers: list[Organisation] | None = None,
+    status: str = DataSharingAgreement.Status.ACTIVE,
+    **values: object,
+) -> DataSharingAgreement:
+    """An agreement in the register (in force by default), signed before and ending after
+    the default grant dates, so a grant naming it fits unless a test says otherwise."""
+    today = timezone.localdate()
+    agreement = DataSharingAgreement.objects.create(
+        reference=reference,
+        title=f"Agreement {reference}",
+        legal_basis="UK GDPR Article 6(1)(e)",
+        purpose="Violence reduction",
+        signed_on=values.pop("signed_on", today - dt.timedelta(days=400)),
+        ends_on=values.pop("ends_on", today + dt.timedelta(days=500)),
+        status=status,
+        **values,
+    )
+    agreement.recipients.set(recipients)
+    agreement.providers.set(providers or [])
+    return agreement
 
 
 def login_verified(client: object, user: User) -> None:

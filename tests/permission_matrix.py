@@ -92,6 +92,8 @@ CASES += everyone("GET", "home", allowed={}, others=200)
 
 # --- personal API tokens: every signed-in person, only their own tokens ------------------
 CASES += everyone("GET", "accounts:token_list", allowed={}, others=200)
+# The API reference page: everyone who may call the API (the endpoints scope the data).
+CASES += everyone("GET", "api-docs", allowed={}, others=200, personas=ONE_OF_EACH_ROLE)
 CASES += everyone(
     "POST", "accounts:token_list", allowed={}, others=200, data={"name": "R", "days": 30}
 )
@@ -139,7 +141,7 @@ def _grant_form(fx: Fixture) -> dict[str, Any]:
         "location_precision": "lsoa",
         "valid_from": grant.valid_from.isoformat(),
         "valid_until": grant.valid_until.isoformat(),
-        "agreement_reference": "DSA-SWK-2",
+        "agreement_reference": fx("agreement_southwark").reference,
         "reason": "Matrix test",
     }
 

@@ -30,7 +30,7 @@ from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from accounts.models import AccessGrant, Membership, Organisation, User
+from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
 from hospitals.models import HospitalSite
 from tests.factories import (
     AccessGrantFactory,
@@ -38,6 +38,7 @@ from tests.factories import (
     OrganisationFactory,
     UserFactory,
     login_verified,
+    register_agreement,
 )
 
 SOUTHWARK, LAMBETH = "E09000028", "E09000022"
@@ -191,6 +192,13 @@ def grant_mopac(org_mopac: Organisation) -> AccessGrant:
         agreement_reference="DSA-MOPAC",
         valid_until=timezone.localdate() + dt.timedelta(days=20),
     )
+
+
+@pytest.fixture
+def agreement_southwark(org_southwark: Organisation) -> DataSharingAgreement:
+    """A registered agreement in force with the Southwark CSP as recipient: what a new or
+    changed Southwark grant must name (the persona grants above predate the register)."""
+    return register_agreement("DSA-SWK-REG", recipients=[org_southwark])
 
 
 # --- personas ---------------------------------------------------------------------------

@@ -130,9 +130,11 @@ class AuditEvent(models.Model):
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_email or '-'}"
 
     @property
-    def details_text(self) -> str:
-        """Details as compact JSON, for display."""
-        return json.dumps(self.details, sort_keys=True, separators=(", ", ": "))
+    def details_items(self) -> list[tuple[str, str]]:
+        """Details as (label, value) pairs for a description list: nested keys are joined
+        into one label ("filters: borough"), lists read as comma-separated values. Raw
+        JSON was unreadable and, as one long word, widened the page on a phone."""
+        return _flatten_details(self.details if isinstance(self.details, dict) else {})
 
 
 class QueryPatternFlag(models.Model):
@@ -182,3 +184,27 @@ class QueryPatternFlag(models.Model):
     def share_percent(self) -> int:
         """Narrow and overlapping answers as a whole percentage of those counted."""
         return round(100 * self.narrow_overlapping / self.queries) if self.queries else 0
+
+
+def _flatten_details(details: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for key in sorted(details):
+        label = f"{prefix}{key.replace('_', ' ')}"
+        value = details[key]
+        if isinstance(value, dict) and value:
+            items.extend(_flatten_details(value, f"{label}: "))
+        else:
+            items.append((label, _detail_value(value)))
+    return items
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_value(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(", ", ": ")) if value else "none"
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

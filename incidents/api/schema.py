@@ -112,8 +112,8 @@ AGGREGATE_EXAMPLE = OpenApiExample(
     value={
         "group_by": ["borough", "month"],
         "results": [
-            {"borough": "E09000028", "month": "2025-01", "count": 45},
-            {"borough": "E09000028", "month": "2025-02", "count": "*"},
+            {"borough": "E09000028", "month": "2025-01", "count": 45, "suppressed": None},
+            {"borough": "E09000028", "month": "2025-02", "count": "*", "suppressed": "small_count"},
         ],
         "total": 50,
         "disclosure_control": {

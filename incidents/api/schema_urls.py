@@ -1,14 +1,16 @@
-"""/api/schema/ (OpenAPI 3) and /api/docs/ (Swagger UI, assets served locally).
+"""/api/schema/ (OpenAPI 3) and /api/docs/ (the reference page built from it).
 
-Both need the same sign-in as the API (``SERVE_PERMISSIONS``). The split Swagger view
-serves its start-up script as a file rather than inline, so the page works under the
-portal's Content-Security-Policy without ``'unsafe-inline'``.
+Both need the same sign-in as the API: the schema through ``SERVE_PERMISSIONS``, the
+page through its own check (``incidents.api.reference``). The page is server-rendered
+rather than Swagger UI, whose inline styles the Content-Security-Policy blocks.
 """
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
+
+from incidents.api.reference import api_reference
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", api_reference, name="api-docs"),
 ]

@@ -99,7 +99,9 @@ class AggregateResponseSerializer(serializers.Serializer[dict[str, Any]]):
     results = serializers.ListField(
         child=serializers.DictField(),
         help_text='One object per group: one key per dimension, plus "count" (a number, '
-        'or "*" when suppressed).',
+        'or "*" when suppressed). Under disclosure control every object also has '
+        '"suppressed": "small_count" where the count is "*" (0 to the threshold), null where '
+        "it is shown; no group is hidden to protect another, so there is no other reason.",
     )
     total = serializers.JSONField(help_text='Total over all groups: a number or "*".')
     disclosure_control = DisclosureControlSerializer()

@@ -464,8 +464,20 @@ class AggregateExportView(ExportView):
                 "integer",
             )
         ]
-        stream = EXPORT_FORMATS[fmt](iter(result.results), fields)
         note = result.note if result.disclosure_control["applied"] else None
+        if note is not None:
+            # The same reason per cell as the API's answer and the pages' tables.
+            fields.append(
+                FieldSpec(
+                    "suppressed",
+                    "Suppressed",
+                    'Why the count is "*": small_count (0 to '
+                    f"{result.disclosure_control['suppressed_up_to']} incidents); empty "
+                    "where the count is shown.",
+                    "code",
+                )
+            )
+        stream = EXPORT_FORMATS[fmt](iter(result.results), fields)
         response = self.export_response(
             stream=stream,
             base_name="aggregates",

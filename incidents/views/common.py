@@ -132,4 +132,14 @@ def panel_context(
         "access": access,
         "filter_query": page_query(request),
         "tab_query": page_query(request, drop=PAGING),
+        "page_path": request.path,
+        "filter_tags": ws_links.filter_tags(fs, kept_parameters(request)),
+        "clear_query": urlencode(kept_parameters(request)),
     }
+
+
+def kept_parameters(request: HttpRequest) -> list[tuple[str, str]]:
+    """The page parameters that are not filters and outlive a change of filter (the sort
+    order, the map level); a page cursor does not: it belongs to the old result."""
+    kept = [name for name in PAGE_PARAMETERS if name not in PAGING]
+    return [(k, v) for k in kept for v in request.GET.getlist(k) if v]

@@ -15,9 +15,18 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from incidents.aggregates import (
+    AggregateTimeout,
+    GridScope,
+    GroupByError,
+    aggregate_counts,
+    needs_protection,
+    parse_group_by,
+)
 from incidents.filters import IncidentFilterSet
 from incidents.selectors import Purpose, scope_q
-from incidents.views.common import data_access_or_404, panel_context, request_user
+from incidents.views.common import audit_view, data_access_or_404, panel_context, request_user
+from incidents.workspace import labels as ws_labels
 from incidents.workspace import links as ws_links
 
 EXPORT_FORMATS = {
@@ -38,6 +47,7 @@ AGGREGATE_GROUPINGS = {
     "geo_class,month": "Location class and month",
 }
 PURPOSE_MAX = 300
+NARROWER = "Choose fewer groups, a coarser area or time, or a shorter period."
 
 
 # --- downloads -------------------------------------------------------------------------------
@@ -89,7 +99,12 @@ def download(request: HttpRequest) -> HttpResponse:
         form = AggregateDownloadForm(
             request.POST or None, formats=AGGREGATE_EXPORT_FORMATS, purpose_required=False
         )
-    if request.method == "POST" and form.is_valid() and fs.is_valid():
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and fs.is_valid()
+        and (record_download or _counts_publishable(request, form, fs))
+    ):
         items = ws_links.filter_query_items(fs)
         purpose = form.cleaned_data.get("purpose", "").strip()
         fmt = form.cleaned_data["format"]
@@ -112,12 +127,37 @@ def download(request: HttpRequest) -> HttpResponse:
             "form": form,
             "record_download": record_download,
             "mixed": record_download and not access.record_level,
-            "applied": fs.applied() if fs.is_valid() else {},
+            "filter_parts": ws_labels.describe_filter(fs.applied()) if fs.is_valid() else [],
         }
     )
     return render(
         request, "incidents/download.html", context, status=400 if request.method == "POST" else 200
     )
+
+
+def _counts_publishable(request: HttpRequest, form: DownloadForm, fs: IncidentFilterSet) -> bool:
+    """Whether the counts export would answer: a grouping too sparse to publish (or one
+    past the time budget) is refused here, beside the "Counts by" field, rather than by
+    the export endpoint's bare 400 page. The same question as the export asks
+    (``incidents.api.views.AggregateExportView``): its filter set, grid and protection."""
+    assert fs.access is not None
+    group_by = form.cleaned_data["group_by"].split(",")
+    try:
+        aggregate_counts(
+            fs.qs,
+            parse_group_by(group_by),
+            protect=needs_protection(fs.access),
+            scope=GridScope.of(fs),
+        )
+    except GroupByError as refused:
+        form.add_error("group_by", str(refused))
+    except AggregateTimeout:
+        form.add_error("group_by", "These counts took too long to work out. " + NARROWER)
+    else:
+        return True
+    # The refusal says roughly how many incidents there are: a view of the data, audited.
+    audit_view(request, page="download", fs=fs, rows=None, extra={"refused": group_by})
+    return False
 
 
 def _see_other(url: str) -> HttpResponse:

@@ -1,4 +1,5 @@
-"""Explore: the map page, its counts and density grid (JSON) and the area boundaries."""
+"""Explore: the map page, its counts and points (JSON), the area boundaries and the
+base layer of outlines drawn when no tile server is configured."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from accounts.access import EffectiveAccess
@@ -67,8 +69,11 @@ def map_view(request: HttpRequest) -> HttpResponse:
             "map_config": {
                 "dataUrl": f"{reverse('incidents:map_data')}?{page_query(request, drop=PAGING)}",
                 "boundariesUrl": f"{reverse('incidents:map_boundaries')}?level={level}",
+                "baseUrl": reverse("incidents:map_base"),
                 "tileUrl": settings.MAP_TILE_URL,
                 "level": level,
+                "scale": {"shades": ws_maps.MAP_SHADES, "suppressed": ws_maps.MAP_SUPPRESSED},
+                "attributionUrl": reverse("attribution"),
             },
         }
     )
@@ -79,8 +84,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def map_data(request: HttpRequest) -> JsonResponse:
-    """Choropleth counts (protected for aggregate users) and, for record-level users, a
-    density grid of their masked points. One audit event: the map's view of the data."""
+    """Choropleth counts (protected for aggregate users) and, for record-level users,
+    their masked points. One audit event: the map's view of the data."""
     access = data_access_or_404(request)
     fs = page_filterset(request, access, purpose=Purpose.COUNTS)
     if not fs.is_valid():
@@ -119,12 +124,13 @@ def map_data(request: HttpRequest) -> JsonResponse:
 
 
 def _record_grid(request: HttpRequest, access: EffectiveAccess) -> dict[str, Any]:
-    """The density grid of the masked points a record-level viewer may see (nothing for
-    anyone else)."""
+    """The masked points a record-level viewer may see, grouped by position shown, under
+    ``grid`` (nothing for anyone else: an aggregate-only viewer gets no points and so no
+    cluster counts, which would be unprotected small counts)."""
     if not access.any_record_level:
         return {}
     records = page_filterset(request, access, purpose=Purpose.RECORDS)
-    grid, used, capped = ws_maps.density_grid(records.qs, Masker.for_access(access))
+    grid, used, capped = ws_maps.masked_points(records.qs, Masker.for_access(access))
     return {"grid": grid, "gridRows": used, "gridCapped": capped, "gridLimit": ws_maps.MAX_MAP_ROWS}
 
 
@@ -135,4 +141,19 @@ def map_boundaries(request: HttpRequest) -> HttpResponse:
     """Simplified GeoJSON boundaries from the gazetteer (public geography, within scope)."""
     access = data_access_or_404(request)
     text = ws_maps.boundaries_geojson(_level(request), access.boroughs)
+    return HttpResponse(text, content_type="application/geo+json")
+
+
+@login_required
+@never_cache
+@gzip_page
+@require_GET
+def map_base(request: HttpRequest) -> HttpResponse:
+    """The light base map drawn when no tile server is configured: borough and ward
+    outlines and borough names (GeoJSON), served by the portal so the map needs nothing
+    from outside. Same 404 rule as the other map endpoints; not audited, because it is
+    public geography with no incident data in it (the map's data request is audited).
+    Compressed: it is the map's largest response and holds nothing secret."""
+    access = data_access_or_404(request)
+    text = ws_maps.base_layer_geojson(access.boroughs)
     return HttpResponse(text, content_type="application/geo+json")

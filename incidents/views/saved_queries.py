@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,13 +17,10 @@ from incidents.filters import IncidentFilterSet
 from incidents.models import Release
 from incidents.selectors import Purpose, saved_queries_visible_to
 from incidents.services import SavedQueryError, saved_query_create
-from incidents.views.common import data_access_or_404, page_query, request_user
+from incidents.views.common import data_access_or_404, request_user
+from incidents.views.explore import explore_page
+from incidents.views.forms import SaveQueryForm
 from incidents.workspace import links as ws_links
-
-
-class SaveQueryForm(forms.Form):
-    name = forms.CharField(label="Name of the query", max_length=120)
-    shared = forms.BooleanField(label="Share with my organisation", required=False)
 
 
 @login_required
@@ -49,13 +45,13 @@ def saved_query_list(request: HttpRequest) -> HttpResponse:
                     request=request,
                 )
             except SavedQueryError as exc:
-                messages.error(request, str(exc))
+                form.add_error("name", str(exc))
             else:
                 messages.success(request, "Query saved.")
                 return redirect("incidents:saved_query_list")
-        else:
-            messages.error(request, "Give the query a name, and check the filter.")
-        return redirect(f"{reverse('incidents:explore')}?{page_query(request)}")
+        # Refused: the explore page again, with the errors beside the fields (the filter
+        # is still in the query string).
+        return explore_page(request, save_form=form)
     saved = list(saved_queries_visible_to(user))
     mine = [s for s in saved if s.owner_id == user.pk]
     shared = [s for s in saved if s.owner_id != user.pk]

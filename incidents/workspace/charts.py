@@ -27,7 +27,7 @@ from incidents.disclosure import (
 from incidents.models import Incident, Release
 from incidents.workspace.cache import DASHBOARD_CACHE_SECONDS, access_key, data_version
 from incidents.workspace.labels import code_labels
-from incidents.workspace.tables import CountTable, count_table
+from incidents.workspace.tables import CountTable, count_table, with_every_period
 
 # --- charts -------------------------------------------------------------------------------
 
@@ -138,10 +138,14 @@ def _chart_tables(
         return cached
     labels = code_labels()
     tables = ChartTables(
-        month=count_table(
-            queryset, "month", title="Incidents per month", access=access, scope=scope
+        month=with_every_period(
+            count_table(queryset, "month", title="Incidents per month", access=access, scope=scope),
+            scope,
         ),
-        week=count_table(queryset, "week", title="Incidents per week", access=access, scope=scope),
+        week=with_every_period(
+            count_table(queryset, "week", title="Incidents per week", access=access, scope=scope),
+            scope,
+        ),
         methods=count_table(
             queryset,
             "method",

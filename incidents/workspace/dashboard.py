@@ -28,6 +28,7 @@ from incidents.disclosure import (
     SUPPRESSED,
     DisclosurePolicy,
     Published,
+    incidents_phrase,
     percentage,
 )
 from incidents.models import Incident
@@ -153,8 +154,7 @@ def year_on_year(
     if current == SUPPRESSED or previous == SUPPRESSED:
         limit = (policy or DisclosurePolicy.from_settings()).suppress_max
         return None, (
-            f"Too few incidents to compare with {base_name} "
-            f"(counts of 1\u2013{limit} are suppressed)."
+            f"Too few incidents to compare with {base_name} (counts of 0 to {limit} are hidden)."
         )
     assert isinstance(current, int) and isinstance(previous, int)
     if not previous:
@@ -205,7 +205,7 @@ def location_shares(
             text, percent = f"No incidents {SHARE_PERIOD}.", None
         elif count == SUPPRESSED:
             text, percent = (
-                f"At most {policy.suppress_max} incidents {what} {SHARE_PERIOD}: "
+                f"{incidents_phrase(count, policy)} {what} {SHARE_PERIOD}: "
                 "too few to give a share (small counts are not shown).",
                 None,
             )
@@ -213,7 +213,7 @@ def location_shares(
             text, percent = f"Too few incidents {SHARE_PERIOD} to give a share.", None
         else:
             assert isinstance(count, int) and isinstance(total, int)
-            detail = f"{count:,} of {total:,} incidents{', rounded' if protected else ''}"
+            detail = f"{count:,} of {incidents_phrase(total)}{', rounded' if protected else ''}"
             text = f"{percent}% {what} {SHARE_PERIOD} ({detail})."
         shares.append(Share(key, label, count, total, percent, text, detail))
     return shares

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from incidents.filters import IncidentFilterSet
 from incidents.models import Release
+from incidents.workspace.labels import FilterPart, describe_filter
 
 
 def filter_query_items(fs: IncidentFilterSet) -> list[tuple[str, str]]:
@@ -17,6 +19,35 @@ def filter_query_items(fs: IncidentFilterSet) -> list[tuple[str, str]]:
 
 def query_items(params: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
     return [(name, value) for name, values in sorted(params.items()) for value in values]
+
+
+# --- the applied filter as removable tags ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterTag:
+    """One applied filter, in words, with the query of the same page without it."""
+
+    category: str
+    label: str
+    remove_query: str
+
+
+def filter_tags(fs: IncidentFilterSet, kept: Sequence[tuple[str, str]] = ()) -> list[FilterTag]:
+    """A tag per part of a valid filter (``labels.describe_filter``). Each tag's link is
+    the page's query without that part (and without a page cursor, which belongs to the
+    old result); ``kept`` are the other page parameters to carry on (sort, map level)."""
+    if not fs.is_valid():
+        return []
+    items = filter_query_items(fs)
+    return [_tag(part, items, kept) for part in describe_filter(fs.applied())]
+
+
+def _tag(
+    part: FilterPart, items: list[tuple[str, str]], kept: Sequence[tuple[str, str]]
+) -> FilterTag:
+    remaining = [item for item in items if item not in part.parameters]
+    return FilterTag(part.category, part.label, urlencode([*remaining, *kept]))
 
 
 # --- what changed since a pinned release ---------------------------------------------------

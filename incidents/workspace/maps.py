@@ -41,8 +41,16 @@ MAP_LEVELS = ("borough", "ward", "lsoa")
 # Douglas-Peucker tolerance in degrees (about 50 m, 20 m and 10 m in London).
 SIMPLIFY = {"borough": 0.0005, "ward": 0.0002, "lsoa": 0.0001}
 MAX_MAP_ROWS = 20_000  # newest first; the page says when a layer was capped
-GRID_DEGREES = 0.005  # density cells of roughly 350 m x 550 m
+POINT_DECIMALS = 5  # masked points closer than about a metre are drawn as one marker
 BOUNDARY_CACHE_SECONDS = 24 * 3600
+# The one colour scale of the map: map.js shades the areas and draws the legend from it
+# (the page passes it in the map's configuration), so the two cannot drift apart. Light
+# to dark GOV.UK blues for "none" to "most"; grey, drawn hatched-dashed, for suppressed.
+MAP_SHADES = ("#ffffff", "#d2e2f1", "#a5c5e3", "#5694ca", "#1d70b8", "#003078")
+MAP_SUPPRESSED = "#b1b4b6"
+# The base layer drawn when no tile server is configured: ward lines simplified to about
+# 25 m, borough lines to about 50 m (a context sketch, not the shaded areas).
+BASE_SIMPLIFY = {"ward": 0.0003, "borough": 0.0005}
 
 
 def boundaries_geojson(level: str, boroughs: Iterable[str]) -> str:
@@ -79,6 +87,69 @@ def boundaries_geojson(level: str, boroughs: Iterable[str]) -> str:
     return text
 
 
+def _outline(geometries: list[str], tolerance: float) -> dict[str, Any]:
+    """The boundaries of ``geometries`` as one MultiLineString: an edge two areas share is
+    drawn once, then simplified (line ends, where three areas meet, stay put)."""
+    shapes = [shapely.boundary(shapely.from_geojson(g)) for g in geometries]
+    lines = shapely.line_merge(shapely.union_all(shapes)) if shapes else shapely.MultiLineString()
+    simple = shapely.set_precision(shapely.simplify(lines, tolerance), 1e-5)
+    return dict(json.loads(shapely.to_geojson(simple)))
+
+
+def base_layer_geojson(boroughs: Iterable[str]) -> str:
+    """The light base map drawn when no tile server is configured, as GeoJSON: the outline
+    of every London borough with a label point for its name, and the ward outlines of
+    ``boroughs``. Public geography from the gazetteer, no incident data; cached per
+    gazetteer state and borough set.
+
+    Borough outlines cover all of London (33 areas, small) so a borough analyst still
+    sees where their area sits; wards are limited to the viewer's boroughs to keep the
+    payload small, as ``boundaries_geojson`` does.
+    """
+    codes = sorted(boroughs)
+    borough_areas = Area.objects.filter(kind=Area.Kind.BOROUGH)
+    ward_areas = Area.objects.filter(kind=Area.Kind.WARD, parent_code__in=codes)
+    stats = Area.objects.filter(kind__in=[Area.Kind.BOROUGH, Area.Kind.WARD]).aggregate(
+        n=Count("id"), last=Max("id")
+    )
+    digest = hashlib.sha256(",".join(codes).encode()).hexdigest()[:16]
+    key = f"incidents:map-base:{digest}:{stats['n']}:{stats['last']}"
+    cached = cache.get(key)
+    if cached is not None:
+        return str(cached)
+    rows = list(borough_areas.order_by("code").values_list("code", "name", "geometry"))
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "properties": {"layer": "ward"},
+            "geometry": _outline(
+                list(ward_areas.values_list("geometry", flat=True)), BASE_SIMPLIFY["ward"]
+            ),
+        },
+        {
+            "type": "Feature",
+            "properties": {"layer": "borough"},
+            "geometry": _outline([g for _c, _n, g in rows], BASE_SIMPLIFY["borough"]),
+        },
+    ]
+    for code, _name, geometry in rows:
+        # A point inside the borough (a centroid can fall outside an odd shape).
+        inside = shapely.point_on_surface(shapely.from_geojson(geometry))
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"layer": "label", "code": code, "name": borough_name(code)},
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(inside.x, 5), round(inside.y, 5)],
+                },
+            }
+        )
+    text = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+    cache.set(key, text, BOUNDARY_CACHE_SECONDS)
+    return text
+
+
 def area_names(level: str, codes: Iterable[str]) -> dict[str, str]:
     if level == "borough":
         return {c: borough_name(c) for c in codes}
@@ -86,16 +157,18 @@ def area_names(level: str, codes: Iterable[str]) -> dict[str, str]:
     return dict(Area.objects.filter(kind=kind, code__in=list(codes)).values_list("code", "name"))
 
 
-def density_grid(
+def masked_points(
     queryset: QuerySet[Incident], masker: Masker
 ) -> tuple[list[dict[str, Any]], int, bool]:
-    """Masked points binned into a grid: (cells, rows used, capped).
+    """The points a record-level viewer may see, grouped by the position shown:
+    (points with their incident counts, rows used, capped).
 
-    Binning happens *after* masking, so a cell never says more than the points the
-    viewer may see would (an LSOA-precision viewer's cells sit on LSOA centroids).
+    Grouping happens *after* masking, so a point never says more than the viewer's masked
+    records would (a snapped viewer's points sit on 250 m cell centres, an LSOA-precision
+    viewer's on LSOA centroids). The page clusters them until zoomed in.
     """
     rows = queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS)[: MAX_MAP_ROWS + 1]
-    cells: dict[tuple[int, int], list[float]] = {}
+    counts: dict[tuple[float, float], int] = {}
     used = 0
     capped = False
     for index, row in enumerate(rows.iterator(chunk_size=2000)):
@@ -106,15 +179,9 @@ def density_grid(
         if masked is None or masked["lat"] is None or masked["lon"] is None:
             continue
         used += 1
-        key = (int(masked["lat"] // GRID_DEGREES), int(masked["lon"] // GRID_DEGREES))
-        cell = cells.setdefault(key, [0.0, 0.0, 0.0])
-        cell[0] += 1
-        cell[1] += masked["lat"]
-        cell[2] += masked["lon"]
-    out = [
-        {"lat": round(c[1] / c[0], 5), "lon": round(c[2] / c[0], 5), "count": int(c[0])}
-        for c in cells.values()
-    ]
+        key = (round(masked["lat"], POINT_DECIMALS), round(masked["lon"], POINT_DECIMALS))
+        counts[key] = counts.get(key, 0) + 1
+    out = [{"lat": lat, "lon": lon, "count": n} for (lat, lon), n in counts.items()]
     return out, used, capped
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from incidents import keyset
 from incidents.masking import RAW_FIELDS, Masker
 from incidents.models import Incident
+from incidents.workspace.labels import EN_DASH
 
 PAGE_SIZE = 50
 
@@ -119,3 +120,24 @@ def keyset_page(
         else None
     )
     return Page(masked, next_cursor, previous_cursor)
+
+
+def range_text(
+    queryset: QuerySet[Incident], sort: Sort, page: Page, total: int, *, first_page: bool
+) -> str:
+    """Which rows a page shows, ``51-100 of 10,630`` (with an en dash): a keyset page
+    knows no offset, so past the first page the rows before it are counted (one count)."""
+    if not page.rows:
+        return f"0 of {total:,}"
+    start = 1 if first_page else rows_before(queryset, sort, page.rows[0]) + 1
+    return f"{start:,}{EN_DASH}{start + len(page.rows) - 1:,} of {total:,}"
+
+
+def rows_before(queryset: QuerySet[Incident], sort: Sort, row: dict[str, Any]) -> int:
+    """How many rows of ``queryset`` come before ``row`` in ``sort`` order (ties on the
+    sort value are ordered by id, as the pages are)."""
+    column, value, pk = sort.key.column, row["_sort"], row["id"]
+    op = "gt" if sort.descending else "lt"
+    return queryset.filter(
+        Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": pk})
+    ).count()

@@ -4,7 +4,7 @@ aggregation (``incidents.aggregates.aggregate_counts``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,9 +18,11 @@ from incidents.aggregates import (
     SparseGroupingError,
     aggregate_counts,
     needs_protection,
+    timeline,
 )
 from incidents.disclosure import (
     Published,
+    suppression_reason,
 )
 from incidents.models import Incident
 
@@ -32,6 +34,12 @@ class CountRow:
     key: Any
     label: str
     count: Published
+
+    @property
+    def suppressed(self) -> str | None:
+        """Why the count is hidden ("small_count"), or None: the same reason the API and
+        the count downloads give for the same cell."""
+        return suppression_reason(self.count)
 
 
 @dataclass
@@ -52,6 +60,7 @@ class CountTable:
             "title": self.title,
             "labels": [r.label for r in self.rows],
             "values": [r.count if isinstance(r.count, int) else None for r in self.rows],
+            "suppressed": [r.suppressed for r in self.rows],
         }
 
 
@@ -81,6 +90,23 @@ def count_table(
     except SparseGroupingError as refusal:
         return CountTable(title, dimension, [], refusal.total, str(refusal), True, refused=True)
     return table_of(result, dimension, title, labels or {}, order_by_count, limit)
+
+
+def with_every_period(table: CountTable, scope: GridScope) -> CountTable:
+    """A month or week table with a row for every period of the scope's range.
+
+    A protected table already has one (its grid); an unprotected one lists only the
+    periods with incidents, so the missing ones are added as 0 (a true count, shown to a
+    record-level user only). A trend never silently starts late or skips a period.
+    """
+    if table.protected or table.refused or table.dimension not in ("month", "week"):
+        return table
+    found = {r.key: r for r in table.rows}
+    keys = timeline(table.dimension, scope)
+    listed = set(keys)
+    rows = [found.get(k) or CountRow(k, str(k), 0) for k in keys]
+    rows += [r for r in table.rows if r.key not in listed]
+    return replace(table, rows=rows)
 
 
 def table_of(

@@ -281,6 +281,32 @@ def missing_columns(mapping: ColumnMapping, columns: Sequence[str]) -> list[str]
     return [c for c in mapping.columns.values() if c not in present]
 
 
+# The items a file cannot do without: a missing column for any of these is a changed
+# layout. Any other mapped column may be absent (that item is then not supplied).
+REQUIRED_FIELDS: frozenset[Field] = frozenset(
+    {*(f for group in MANDATORY for f in group), Field.INJURY_INTENT}
+)
+
+
+def absent_optional(
+    mapping: ColumnMapping, columns: Sequence[str], previous: Sequence[str] | None
+) -> dict[Field, str]:
+    """Optional items whose mapped column the file lacks, when that is all that differs.
+
+    Empty when nothing is missing, when a required item's column is missing, or when a
+    missing column seems only renamed (then the layout changed and the data is there).
+    """
+    present = set(columns)
+    gone = {f: c for f, c in mapping.columns.items() if c not in present}
+    if not gone or REQUIRED_FIELDS.intersection(gone):
+        return {}
+    drift = detect_drift(previous or list(mapping.columns.values()), columns)
+    renamed = {old for old, _ in drift.renamed}
+    if renamed.intersection(gone.values()):
+        return {}
+    return gone
+
+
 def _rename_score(a: str, b: str, **_: object) -> float:
     """Similar spelling, or one name's words contained in the other's ("Weapon used")."""
     return max(fuzz.ratio(a, b), 0.85 * fuzz.token_set_ratio(a, b))

@@ -32,6 +32,7 @@ from .harmonise import CodeReference, ValueResolver
 from .intake import accept_upload
 from .limits import Limits
 from .mapping import (
+    absent_optional,
     describe_columns,
     detect_drift,
     missing_columns,
@@ -41,6 +42,7 @@ from .mapping import (
 from .parsers import DEFAULT_LAYOUT, XmlLayout, ecds_mapping, parse_upload
 from .parsers.common import cell_text
 from .pii import MAX_ROWS_PER_FINDING, PiiScanner
+from .template import template_mapping
 from .types import (
     FREE_TEXT_FIELDS,
     ColumnMapping,
@@ -65,6 +67,15 @@ FIELD_NAMES: dict[Field, str] = {
     Field.ASSAULT_DATE: "the assault date",
     Field.METHOD: "the assault method",
     Field.LOCATION_TYPE: "the location type",
+}
+# The optional items, as the warning for a missing column names them.
+OPTIONAL_NAMES: dict[Field, str] = {
+    Field.ARRIVAL_AT: "the arrival date and time",
+    Field.ARRIVAL_DATE: "the arrival date",
+    Field.ARRIVAL_TIME: "the arrival time",
+    Field.ASSAULT_TIME: "the assault time",
+    Field.METHOD_OTHER: "the description of an 'other' method",
+    Field.LOCATION_DESCRIPTION: "the location description",
 }
 _UNMAPPED_CODES = {
     RowCode.UNKNOWN_METHOD: Field.METHOD.value,
@@ -177,14 +188,14 @@ def process_file(
     # one from it; XML / ECDS → implied; else propose.
     previous_columns = options.previous_columns
     if mapping is None and options.mapping_versions:
-        version = next(
-            (v for v in options.mapping_versions if v.matches(parsed.columns)),
-            options.mapping_versions[0],
-        )
-        mapping = version.mapping
-        report.mapping_version = version.version
-        if version.source_columns:
-            previous_columns = version.source_columns
+        version = _version_for(parsed.columns, options.mapping_versions)
+        if version is None:
+            mapping = template_mapping(parsed.columns)
+        else:
+            mapping = version.mapping
+            report.mapping_version = version.version
+            if version.source_columns:
+                previous_columns = version.source_columns
     if previous_columns is not None:
         report.drift = detect_drift(previous_columns, parsed.columns)
 
@@ -193,6 +204,10 @@ def process_file(
         mapping = options.xml_layout.mapping()
     elif mapping is None and parsed.format is FileFormat.ECDS:
         mapping = ecds_mapping(parsed.columns)
+    elif mapping is None:
+        mapping = template_mapping(parsed.columns)  # the ISTV template needs no mapping
+    if mapping is not None:
+        mapping = _without_absent_optional(mapping, parsed.columns, previous_columns, report)
     head = list(itertools.islice(parsed.rows, options.sample_rows))
     parsed.rows = itertools.chain(head, parsed.rows)
     if mapping is None:
@@ -255,6 +270,53 @@ def process_file(
     if result.status != "ok":
         result.rows.clear()
     return result
+
+
+def _version_for(
+    columns: Sequence[str], versions: Sequence[MappingVersion]
+) -> MappingVersion | None:
+    """The version whose columns are exactly the file's, else the current one; None for
+    a file laid out as the ISTV template that the current version does not fit (the
+    template's own mapping is used then, rather than asking for a new one)."""
+    exact = next((v for v in versions if v.matches(columns)), None)
+    if exact is not None:
+        return exact
+    current = versions[0]
+    fits = not missing_columns(current.mapping, columns) or absent_optional(
+        current.mapping, columns, current.source_columns or None
+    )
+    if not fits and template_mapping(columns) is not None:
+        return None
+    return current
+
+
+def _without_absent_optional(
+    mapping: ColumnMapping,
+    columns: Sequence[str],
+    previous_columns: Sequence[str] | None,
+    report: Report,
+) -> ColumnMapping:
+    """The mapping without the optional items whose column the file lacks, each with a
+    warning in the report: the file is read, and that item is not supplied for any row.
+    A missing required column (or one that seems renamed) is left for the layout check."""
+    absent = absent_optional(mapping, columns, previous_columns)
+    if not absent:
+        return mapping
+    for f, column in absent.items():
+        issue = Issue(
+            RowCode.OPTIONAL_COLUMN_MISSING,
+            f"The column '{column[:60]}' is missing from the file, so "
+            f"{OPTIONAL_NAMES.get(f, f.value)} is recorded as not supplied for every row.",
+            Severity.WARNING,
+            column=column,
+        )
+        report.issues.append(issue)
+        report.warnings += 1
+        report.warnings_by_code[issue.code] = report.warnings_by_code.get(issue.code, 0) + 1
+    return ColumnMapping(
+        columns={f: c for f, c in mapping.columns.items() if f not in absent},
+        values={f: v for f, v in mapping.values.items() if f not in absent},
+    )
 
 
 def _changed_layout_proposal(

@@ -54,6 +54,8 @@ class RowCode(StrEnum):
     TEXT_REDACTED = "W005_PERSONAL_DATA_REDACTED"
     LOCATION_TYPE_INFERRED = "W006_LOCATION_TYPE_FROM_DESCRIPTION"
     CODE_RETIRED = "W007_CODE_RETIRED"
+    # File-level: an optional column of the mapping is not in the file (row is None).
+    OPTIONAL_COLUMN_MISSING = "W008_OPTIONAL_COLUMN_MISSING"
 
 
 _MAX_SAFE_VALUE = 40
@@ -235,7 +237,9 @@ class RowValidator:
                 )
             )
         if assault is not None and assault[1] is None:
-            warnings.append(_warning(RowCode.TIME_NOT_KNOWN, row, a_col))
+            # The time is what is missing: name the time column, or the date-time one.
+            t_col = self._col[Field.ASSAULT_TIME] or self._col[Field.ASSAULT_AT] or a_col
+            warnings.append(_warning(RowCode.TIME_NOT_KNOWN, row, t_col))
 
         if assault is not None and arrival is not None:
             self._check_order(assault, arrival, row, a_col, issues)
@@ -261,9 +265,14 @@ class RowValidator:
         location = self._code(loc_raw, Field.LOCATION_TYPE, row, issues)
 
         method_other = self._text(values, Field.METHOD_OTHER, row, issues, rules, redacted)
+        redacted_cols = [self._col[Field.METHOD_OTHER]] if redacted else []
+        before = len(redacted)
         description = self._text(values, Field.LOCATION_DESCRIPTION, row, issues, rules, redacted)
-        if redacted:
-            warnings.append(_warning(RowCode.TEXT_REDACTED, row, None))
+        if len(redacted) > before:
+            redacted_cols.append(self._col[Field.LOCATION_DESCRIPTION])
+        # One warning per free-text column whose text was redacted, naming that column.
+        for col in redacted_cols:
+            warnings.append(_warning(RowCode.TEXT_REDACTED, row, col))
         for res, f in ((method, Field.METHOD), (location, Field.LOCATION_TYPE)):
             if res is not None and res.rule.endswith(INACTIVE_RULE_SUFFIX):
                 warnings.append(_warning(RowCode.CODE_RETIRED, row, self._col[f]))
@@ -308,7 +317,7 @@ class RowValidator:
             location_raw=loc_raw,
             location_description=description,
             rules=rules,
-            warnings=[str(w.code) for w in warnings],
+            warnings=list(dict.fromkeys(str(w.code) for w in warnings)),
             redactions=len(redacted),
         )
         return RowOutcome(row, out, warnings, redacted)

@@ -62,6 +62,10 @@ def durable_commit() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO ON")
 
 
+def _version_text(submission: Submission) -> str:
+    return "check only" if submission.dry_run else f"version {submission.version}"
+
+
 def notify_uploader(submission: Submission) -> None:
     """Tell the uploader the file is done (after commit; never personal data)."""
     user = submission.uploaded_by
@@ -70,7 +74,7 @@ def notify_uploader(submission: Submission) -> None:
     base = str(settings.PORTAL_BASE_URL).rstrip("/")
     body = (
         f"Your ISTV file for {submission.site.name} ({submission.site.site_code}), "
-        f"{submission.period:%B %Y}, version {submission.version}, has finished processing.\n\n"
+        f"{submission.period:%B %Y}, {_version_text(submission)}, has finished processing.\n\n"
         f"Status: {submission.get_status_display()}\n"
         f"Rows read: {submission.rows_read}; accepted: {submission.rows_accepted}; "
         f"set aside: {submission.rows_set_aside}.\n\n"

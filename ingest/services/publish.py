@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.roles import is_data_manager
 from hospitals.models import Submission
 from incidents.models import Release
+from ingest.pipeline.pii import redact
 from ingest.services.common import Status, submission_update, supersede_previous
 
 # --- publish and releases ---------------------------------------------------------------
@@ -28,12 +29,14 @@ def submission_publish(
     request: HttpRequest | None = None,
     system: bool = False,
     cut_release: bool = True,
+    reason: str = "",
 ) -> Submission:
     """Publish a submission that is ready for review (data managers; ``system`` for the
     ingest command run by an operator). The previous published version of the same site
     and month is superseded in the same transaction, so analysts never see both or
     neither. A new release is cut unless ``cut_release`` is False (bulk loads cut one
-    release at the end)."""
+    release at the end). ``reason`` is the data manager's reason for publishing a file
+    that failed a quality check (the page requires one then); it is audited."""
     if not system and not is_data_manager(actor):
         raise OutOfScope(object_type="hospitals.submission", object_id=submission.pk)
     locked = Submission.objects.select_for_update().select_related("site").get(pk=submission.pk)
@@ -41,7 +44,14 @@ def submission_publish(
         return locked
     if locked.status != Status.READY_FOR_REVIEW:
         raise ValidationError("Only a submission that is ready for review can be published.")
-    publish_version(locked, actor=actor, request=request, automatic=False, cut_release=cut_release)
+    publish_version(
+        locked,
+        actor=actor,
+        request=request,
+        automatic=False,
+        cut_release=cut_release,
+        reason=reason,
+    )
     return locked
 
 
@@ -52,6 +62,7 @@ def publish_version(
     request: HttpRequest | None,
     automatic: bool,
     cut_release: bool = True,
+    reason: str = "",
 ) -> None:
     superseded = supersede_previous(
         submission, statuses=(Status.PUBLISHED, Status.READY_FOR_REVIEW)
@@ -78,9 +89,26 @@ def publish_version(
             "site_code": submission.site.site_code,
             "period": f"{submission.period:%Y-%m}",
             "version": submission.version,
+            "failed_checks": [
+                str(c) for c in (submission.scorecard or {}).get("failed_checks") or []
+            ],
+            **_reason_details(reason),
         },
         request=request,
     )
+
+
+def _reason_details(reason: str) -> dict[str, object]:
+    """The reason for the audit row, with any personal data that slipped in replaced (the
+    audit log never holds personal data): the redacted kinds are recorded, not values."""
+    text = reason.strip()
+    if not text:
+        return {}
+    redacted, kinds = redact(text)
+    details: dict[str, object] = {"reason": redacted}
+    if kinds:
+        details["reason_redacted"] = sorted(set(kinds))
+    return details
 
 
 @transaction.atomic

@@ -38,6 +38,8 @@ from istv_portal import private_storage as storage
 from istv_portal.periods import Period
 
 logger = logging.getLogger(__name__)
+# The version of a check-only (dry) run: it has none, and never takes a real one.
+NO_VERSION = 0
 
 # --- permissions ------------------------------------------------------------------------
 
@@ -230,7 +232,13 @@ def _register(
             )
             existing.duplicate = True  # type: ignore[attr-defined]
             return existing
-    version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
+    # A check-only run uses up no version number: real versions count real uploads only,
+    # so the next real upload follows the last real one with no gap.
+    version = (
+        NO_VERSION
+        if dry_run
+        else (same.filter(dry_run=False).aggregate(v=Max("version"))["v"] or 0) + 1
+    )
     submission = Submission.objects.create(
         site=site,
         period=month,

@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI assets served locally (no CDN under the CSP)
     "csp",
     "accounts",
     "accounts.audit",
@@ -69,6 +68,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: fills an empty 405 with the portal's page (with the person's navigation).
+    "istv_portal.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "istv_portal.urls"
@@ -317,6 +318,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     BASE_DIR / "node_modules" / "govuk-frontend" / "dist",
     ("leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
+    ("markercluster", BASE_DIR / "node_modules" / "leaflet.markercluster" / "dist"),
     ("chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 STORAGES = {
@@ -382,9 +384,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.permissions.IsVerifiedUser"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging ----------------------------------------------------------------------------

@@ -34,9 +34,12 @@
   function show(data) {
     var value = Math.max(0, Math.min(100, Number(data.progress) || 0));
     bar.setAttribute("aria-valuenow", String(value));
-    bar.setAttribute("aria-valuetext", value + "% – " + data.step);
-    fill.className = "portal-progress__bar " + widthClass(value);
-    percent.textContent = value + "%";
+    // A rejected or failed file: the error state and its words, not "100%" in blue.
+    bar.setAttribute("aria-valuetext", data.failed ? data.step : value + "% – " + data.step);
+    bar.classList.toggle("portal-progress--error", Boolean(data.failed));
+    fill.className = "portal-progress__bar " + widthClass(value) +
+      (data.failed ? " portal-progress__bar--error" : "");
+    percent.textContent = data.failed ? "" : value + "%";
     stepText.textContent = data.step;
     if (data.step !== lastStep) {
       lastStep = data.step;

@@ -14,7 +14,7 @@ from accounts import tasks
 from accounts.access import effective_access
 from accounts.audit.models import Action, AuditEvent
 from accounts.models import AccessGrant, Membership, User
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, register_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -97,9 +97,10 @@ def test_warning_falls_back_to_gla_access_admins(
     assert mopac_analyst.email not in mail.outbox[0].to
 
 
-def test_extending_a_grant_rearms_the_warning(access_admin, grant_mopac):
+def test_extending_a_grant_rearms_the_warning(access_admin, grant_mopac, org_mopac):
     from accounts import services
 
+    register_agreement("DSA-MOPAC", recipients=[org_mopac])  # a grant changed names one
     tasks.send_grant_expiry_warnings()
     grant_mopac.refresh_from_db()
     assert grant_mopac.expiry_warning_sent_at is not None

@@ -9,12 +9,13 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.db.models import Count
+from django.utils import timezone
 
-from accounts import services
+from accounts import selectors, services
 from accounts.access import effective_access
 from accounts.audit.models import AuditEvent
 from accounts.demo import DEMO_PASSWORD, TYPE1_SITES
-from accounts.models import AccessGrant, Membership, Organisation, User
+from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
 from hospitals.models import HospitalSite
 from incidents.geocoding.loaders import SHIPPED_DIR
 
@@ -145,3 +146,57 @@ def test_seed_refuses_production_settings(settings):
     with pytest.raises(CommandError, match="production"):
         seed()
     assert not User.objects.exists()
+
+
+def test_demo_registers_the_agreements_its_grants_name():
+    seed()
+    seed()  # idempotent: one agreement per reference
+    today = timezone.localdate()
+    hospitals = set(Organisation.objects.filter(kind="hospital"))
+    grants = list(AccessGrant.objects.select_related("organisation"))
+    assert len(grants) == 6
+    for grant in grants:
+        agreement = DataSharingAgreement.objects.get(reference=grant.agreement_reference)
+        assert agreement.is_active_on(today)
+        assert list(agreement.recipients.all()) == [grant.organisation]
+        assert set(agreement.providers.all()) == hospitals
+        assert agreement.signed_on <= grant.valid_from and grant.valid_until <= agreement.ends_on
+    assert DataSharingAgreement.objects.count() == 6
+    assert not selectors.grants_without_agreement().exists()
+
+
+def test_ending_a_demo_agreement_ends_the_demo_grants_that_name_it():
+    from programme.services import agreement_end
+
+    seed()
+    admin = User.objects.get(email="access.admin@demo.istv")
+    lambeth_analyst = User.objects.get(email="lambeth.analyst@demo.istv")
+    assert effective_access(lambeth_analyst).has_data_access
+    agreement_end(
+        actor=admin,
+        agreement=DataSharingAgreement.objects.get(reference="DSA-DEMO-LAM"),
+        reason="Not renewed",
+    )
+    revoked = set(
+        AccessGrant.objects.filter(revoked_at__isnull=False).values_list(
+            "agreement_reference", flat=True
+        )
+    )
+    assert revoked == {"DSA-DEMO-LAM"}
+    assert not effective_access(User.objects.get(pk=lambeth_analyst.pk)).has_data_access
+    assert effective_access(User.objects.get(email="southwark.analyst@demo.istv")).has_data_access
+    # Seeding again neither re-opens the agreement nor grants under it anew.
+    seed()
+    assert AccessGrant.objects.filter(agreement_reference="DSA-DEMO-LAM").count() == 1
+    assert not DataSharingAgreement.objects.get(reference="DSA-DEMO-LAM").is_active_on(
+        timezone.localdate()
+    )
+
+
+def test_a_demo_seeded_before_the_register_gains_the_agreements_its_grants_name():
+    seed()
+    DataSharingAgreement.objects.all().delete()  # as a demo seeded before agreements were
+    assert selectors.grants_without_agreement().count() == 6
+    seed()
+    assert not selectors.grants_without_agreement().exists()
+    assert AccessGrant.objects.count() == 6

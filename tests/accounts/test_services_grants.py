@@ -11,10 +11,18 @@ from django.utils import timezone
 from accounts import services
 from accounts.access import effective_access
 from accounts.audit.models import Action, AuditEvent
-from accounts.models import AccessGrant, User
+from accounts.models import AccessGrant, DataSharingAgreement, User
+from tests.factories import register_agreement
 
 pytestmark = pytest.mark.django_db
 SOUTHWARK, LAMBETH = "E09000028", "E09000022"
+
+
+@pytest.fixture(autouse=True)
+def registered(org_lambeth, org_southwark) -> None:
+    """The agreements these grants name, in the register and covering their organisation."""
+    register_agreement("DSA-2026-01", recipients=[org_lambeth])
+    register_agreement("DSA-SWK", recipients=[org_southwark])
 
 
 def epoch(user: User) -> int:
@@ -145,3 +153,81 @@ def test_revoked_grant_cannot_be_changed(access_admin, grant_southwark):
     services.grant_revoke(actor=access_admin, grant=grant_southwark, reason="Ended")
     with pytest.raises(ValidationError):
         services.grant_update(actor=access_admin, grant=grant_southwark, download_allowed=False)
+
+
+# --- a grant names an agreement in the register, in force, covering its organisation -----
+
+
+def _refusal(organisation, actor, **overrides) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as refused:
+        services.grant_create(actor=actor, organisation=organisation, **grant_values(**overrides))
+    return refused.value.message_dict
+
+
+def test_grant_citing_an_unregistered_reference_is_refused(access_admin, org_lambeth):
+    errors = _refusal(org_lambeth, access_admin, agreement_reference="DSA-NOT-IN-REGISTER-999")
+    [message] = errors["agreement_reference"]
+    assert "DSA-NOT-IN-REGISTER-999 is not in it" in message and message.startswith("Choose")
+    assert not AccessGrant.objects.exists()
+
+
+def test_grant_under_an_agreement_not_covering_the_organisation_is_refused(access_admin, org_mps):
+    errors = _refusal(org_mps, access_admin, agreement_reference="DSA-2026-01")
+    assert any("covers this organisation" in m for m in errors["agreement_reference"])
+    assert not AccessGrant.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "agreement",
+    [
+        {"status": DataSharingAgreement.Status.SUSPENDED},
+        {"status": DataSharingAgreement.Status.DRAFT},
+        {
+            "signed_on": timezone.localdate() - dt.timedelta(days=400),
+            "ends_on": timezone.localdate() - dt.timedelta(days=1),
+        },
+    ],
+)
+def test_grant_under_an_agreement_not_in_force_is_refused(access_admin, org_lambeth, agreement):
+    register_agreement("DSA-LAPSED", recipients=[org_lambeth], **agreement)
+    errors = _refusal(
+        org_lambeth,
+        access_admin,
+        agreement_reference="DSA-LAPSED",
+        valid_from=timezone.localdate() - dt.timedelta(days=30),
+        valid_until=timezone.localdate() - dt.timedelta(days=1),
+    )
+    assert any("in force" in m for m in errors["agreement_reference"])
+    assert not AccessGrant.objects.exists()
+
+
+def test_grant_must_lie_within_its_agreements_dates(access_admin, org_lambeth):
+    ends = timezone.localdate() + dt.timedelta(days=60)
+    register_agreement("DSA-SHORT", recipients=[org_lambeth], ends_on=ends)
+    errors = _refusal(
+        org_lambeth,
+        access_admin,
+        agreement_reference="DSA-SHORT",
+        valid_until=ends + dt.timedelta(days=1),
+    )
+    assert list(errors) == ["valid_until"]
+
+
+def test_grant_reference_is_stored_as_the_register_spells_it(access_admin, org_lambeth):
+    grant = services.grant_create(
+        actor=access_admin,
+        organisation=org_lambeth,
+        **grant_values(agreement_reference="  dsa-2026-01 "),
+    )
+    grant.refresh_from_db()
+    assert grant.agreement_reference == "DSA-2026-01"
+
+
+def test_changing_a_grant_to_an_unregistered_reference_is_refused(access_admin, grant_southwark):
+    with pytest.raises(ValidationError) as refused:
+        services.grant_update(
+            actor=access_admin, grant=grant_southwark, agreement_reference="DSA-NOWHERE"
+        )
+    assert "agreement_reference" in refused.value.message_dict
+    grant_southwark.refresh_from_db()
+    assert grant_southwark.agreement_reference == "DSA-SWK"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.audit.models import Action, AuditEvent
 from accounts.models import AccessGrant, ApiToken, Membership, User
-from tests.factories import MembershipFactory, UserFactory, login_verified
+from tests.factories import MembershipFactory, UserFactory, login_verified, register_agreement
 
 pytestmark = pytest.mark.django_db
 SOUTHWARK, LAMBETH = "E09000028", "E09000022"
@@ -103,6 +104,7 @@ def grant_form(**overrides):
 
 
 def test_admin_grants_edits_and_revokes_through_the_screens(client, access_admin, org_lambeth):
+    register_agreement("DSA-UI-1", recipients=[org_lambeth])
     login_verified(client, access_admin)
     url = reverse("accounts:grant_create", kwargs={"organisation_pk": org_lambeth.pk})
     form = client.get(url)
@@ -424,6 +426,23 @@ def test_token_page_shows_the_key_once_and_stores_a_digest(client, mps_analyst, 
     revoke = reverse("accounts:token_revoke", kwargs={"pk": token.pk})
     assert client.post(revoke).status_code == 302
     assert api_get(key).status_code in (401, 403)
+
+
+def test_token_panel_shows_the_whole_key_with_a_copy_button_and_the_api_docs(client, mps_analyst):
+    login_verified(client, mps_analyst)
+    response = client.post(reverse("accounts:token_list"), {"name": "R script", "days": 30})
+    html = response.content.decode()
+    key = response.context["new_key"]
+    shown = re.search(r'<code id="new-token-key"[^>]*>([^<]*)</code>', html)
+    assert shown is not None and shown.group(1) == key
+    button = re.search(r"<button[^>]*data-copy-target=\"new-token-key\"[^>]*>", html)
+    assert button is not None and 'type="button"' in button.group(0)
+    status = re.search(r'data-copy-status="([^"]+)"', button.group(0))
+    assert status is not None
+    assert re.search(rf'id="{status.group(1)}"[^>]*aria-live="polite"', html)
+    assert f'href="{reverse("api-docs")}"' in html
+    # No inline script: the copy behaviour is static/js/portal.js (the CSP forbids inline).
+    assert "<script>" not in html and "onclick" not in html
 
 
 def test_another_persons_token_is_not_found(client, mps_analyst, southwark_analyst):

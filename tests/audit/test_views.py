@@ -67,6 +67,21 @@ def test_admin_sees_newest_first_with_no_store(
     assert 'type="date"' in html
 
 
+def test_details_read_as_a_description_list_in_a_scroll_region(admin_client: Client) -> None:
+    """Details are labelled values, not raw JSON; the wide table scrolls in its own
+    keyboard-reachable region instead of widening the page on a phone."""
+    audit_record(
+        action=Action.USER_CHANGED,
+        details={"filters": {"borough": ["E09000028", "E09000022"]}, "rows_returned": 12},
+    )
+    html = admin_client.get(LIST_URL).content.decode()
+    assert "<dt>Filters: borough</dt><dd>E09000028, E09000022</dd>" in html
+    assert "<dt>Rows returned</dt><dd>12</dd>" in html
+    assert "{&quot;filters&quot;" not in html and '{"filters"' not in html
+    region = html.index('class="portal-table-scroll" tabindex="0" role="region" aria-label="')
+    assert region < html.index('<table class="govuk-table">')
+
+
 def test_each_page_view_is_audited_once_with_its_filter(
     admin_client: Client, access_admin: User, make_events: MakeEvents
 ) -> None:

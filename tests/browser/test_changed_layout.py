@@ -92,7 +92,7 @@ def test_liaison_confirms_a_changed_layout_and_the_data_manager_publishes(
         assert chosen["Incident Dt"] == "assault_date"
         assert chosen["Where it happened"] == "location_description"
         versions = driver.find_element(By.ID, "mapping-versions").find_element(
-            By.XPATH, "following-sibling::table"
+            By.XPATH, "following-sibling::div//table"
         )
         assert "Current" in versions.text
         assert_no_axe_violations(driver, "mapping page for a changed layout")
@@ -119,7 +119,12 @@ def test_liaison_confirms_a_changed_layout_and_the_data_manager_publishes(
         driver.delete_all_cookies()
         sign_in_with_totp(driver, live_server.url, data_manager)
         driver.get(f"{live_server.url}/submissions/{submission.pk}/")
-        wait_for(driver, By.XPATH, "//button[normalize-space()='Publish this submission']").click()
+        wait_for(driver, By.XPATH, "//a[normalize-space()='Publish this submission']").click()
+        # Confirmed on the check-your-answers page (a reason when a check failed).
+        wait_for(driver, By.XPATH, "//h1[starts-with(normalize-space(), 'Check before')]")
+        if driver.find_elements(By.ID, "id_reason"):
+            driver.find_element(By.ID, "id_reason").send_keys("Test file from a new ED system.")
+        driver.find_element(By.CSS_SELECTOR, "main form button.govuk-button[type=submit]").click()
         WebDriverWait(driver, WAIT_SECONDS).until(lambda d: "Published" in _main_text(d))
         submission.refresh_from_db()
         assert submission.status == Submission.Status.PUBLISHED

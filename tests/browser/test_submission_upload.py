@@ -10,6 +10,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from hospitals.models import Submission
+from ingest import services
 from tests.browser.conftest import (
     WAIT_SECONDS,
     assert_no_axe_violations,
@@ -19,7 +21,7 @@ from tests.browser.conftest import (
     sign_in_with_totp,
     wait_for,
 )
-from tests.submissions.helpers import confirm_test_layout, use_private_storage
+from tests.submissions.helpers import confirm_test_layout, upload, use_private_storage
 from tests.submissions_ui.conftest import csv_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,3 +87,32 @@ def test_liaison_uploads_and_watches_progress_to_the_report(
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+def test_a_rejected_file_shows_the_error_state_not_a_full_blue_bar(
+    driver, live_server, liaison_a, site_a
+):
+    confirm_test_layout(site_a)
+    received = services.submission_receive(
+        actor=liaison_a,
+        site=site_a,
+        period="2025-05",
+        upload=upload(csv_bytes(3, bad_dates=2)),
+        set_aside_invalid=False,
+        dry_run=False,
+    )
+    rejected = services.submission_process(submission_id=received.pk)
+    assert rejected.status == Submission.Status.REJECTED
+    sign_in_with_totp(driver, live_server.url, liaison_a)
+    driver.get(f"{live_server.url}/submissions/{rejected.pk}/")
+    bar = wait_for(driver, By.CSS_SELECTOR, "[role=progressbar]")
+    assert "portal-progress--error" in (bar.get_attribute("class") or "")
+    assert bar.get_attribute("aria-valuetext") == "Rejected \u2013 see the report"
+    fill = bar.find_element(By.CSS_SELECTOR, "[data-progress-bar]")
+    # GOV.UK's error red, not the progress blue.
+    assert fill.value_of_css_property("background-color") in (
+        "rgba(212, 53, 28, 1)",
+        "rgb(212, 53, 28)",
+    )
+    assert "Rejected \u2013 see the report" in driver.find_element(By.TAG_NAME, "main").text
+    assert_no_axe_violations(driver, "status page of a rejected file")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ingest.pipeline import ColumnMapping, Field, Options, process_file
 from ingest.pipeline.errors import FileErrorCode as E
 from ingest.pipeline.limits import Limits
+from ingest.pipeline.types import MappingVersion
 from ingest.pipeline.validation import RowCode
 from ingest.synthetic import GeneratorOptions, generate
 from istv_portal.periods import Period
@@ -43,7 +44,8 @@ def test_ok_with_set_aside_rows() -> None:
     assert r.set_aside[0].source_row == 3
     errors = {i.code for i in r.set_aside[0].issues if i.severity == "error"}
     assert errors == {RowCode.BAD_DATE, RowCode.UNKNOWN_METHOD}
-    assert rep.mapping_status == "proposed_accepted"
+    # The ISTV template's own layout: read with its mapping, nothing to propose.
+    assert rep.mapping_status == "confirmed" and rep.proposal is None
     assert r.intake is not None and r.intake.format == "csv"
 
 
@@ -57,11 +59,56 @@ def test_reject_all_mode() -> None:
 
 
 def test_unseen_layout_needs_mapping() -> None:
-    r = run(csv_text([GOOD_ROW]).encode(), options=Options())
+    header = [("Weapon" if h == "Assault Method" else h) for h in ISTV_HEADER]  # not the template
+    r = run(csv_text([GOOD_ROW], header=header).encode(), options=Options())
     assert r.status == "mapping_needed"
     assert r.rows == []
     assert r.report.proposal is not None and r.report.proposal.complete
-    assert r.report.to_json()["proposal"]["mapping"]["columns"]["method"] == "Assault Method"  # type: ignore[index]
+    assert r.report.to_json()["proposal"]["mapping"]["columns"]["method"] == "Weapon"  # type: ignore[index]
+
+
+def test_a_proposal_is_accepted_when_asked() -> None:
+    header = [("Weapon" if h == "Assault Method" else h) for h in ISTV_HEADER]
+    r = run(csv_text([GOOD_ROW], header=header).encode())
+    assert r.status == "ok" and r.report.mapping_status == "proposed_accepted"
+
+
+def test_the_istv_template_needs_no_mapping_even_against_another_sites_layout() -> None:
+    """A site whose confirmed mapping is its own export can still send the template."""
+    own = ColumnMapping(
+        columns={
+            Field.ASSAULT_DATE: "Incident Dt",
+            Field.METHOD: "Weapon",
+            Field.LOCATION_TYPE: "Col7",
+        }
+    )
+    version = MappingVersion(1, own, ("Incident Dt", "Weapon", "Col7"))
+    r = run(csv_text([GOOD_ROW]).encode(), options=Options(mapping_versions=[version]))
+    assert r.status == "ok" and r.report.accepted == 1
+    assert (
+        r.report.mapping is not None and r.report.mapping.columns[Field.METHOD] == "Assault Method"
+    )
+    assert r.report.file_errors == []
+
+
+def test_a_missing_optional_column_is_not_a_changed_layout() -> None:
+    keep = [i for i, h in enumerate(ISTV_HEADER) if h != "Location Description"]
+    header = [ISTV_HEADER[i] for i in keep]
+    mapping = ColumnMapping(
+        columns={
+            Field.ASSAULT_DATE: "Assault Date",
+            Field.METHOD: "Assault Method",
+            Field.LOCATION_TYPE: "Location Type",
+            Field.LOCATION_DESCRIPTION: "Location Description",
+        }
+    )
+    r = run(csv_text([[GOOD_ROW[i] for i in keep]], header=header).encode(), mapping=mapping)
+    assert r.status == "ok" and r.report.accepted == 1 and r.report.file_errors == []
+    assert r.rows[0].location_description == ""
+    missing = [i for i in r.report.issues if i.code == RowCode.OPTIONAL_COLUMN_MISSING]
+    assert [(i.column, i.row, i.severity) for i in missing] == [
+        ("Location Description", None, "warning")
+    ]
 
 
 def test_incomplete_proposal_is_not_accepted() -> None:

@@ -217,3 +217,66 @@ def test_codes_are_unique_and_stable() -> None:
     assert len(values) == len(set(values))
     assert RowCode.MISSING_MANDATORY == "V001_MISSING_MANDATORY"
     assert all(v[:1] in "VW" and v[1:4].isdigit() for v in values)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "column"),
+    [
+        # The time is what is not known: the time column, not the date column.
+        ({"Assault Time": "n/k"}, RowCode.TIME_NOT_KNOWN, "Assault Time"),
+        # The free text that was redacted: its own column, each named once.
+        ({"Where": "call 07700 900123"}, RowCode.TEXT_REDACTED, "Where"),
+        (
+            {"Method": "Other", "Method Other": "tel 07700 900123"},
+            RowCode.TEXT_REDACTED,
+            "Method Other",
+        ),
+    ],
+)
+def test_warnings_name_the_column_they_concern(
+    changes: dict[str, Cell], code: RowCode, column: str
+) -> None:
+    out = validator().check(9, {**GOOD, **changes})
+    assert [(i.code, i.column) for i in out.issues if i.code == code] == [(code, column)]
+
+
+def test_redaction_in_both_free_text_columns_names_each() -> None:
+    out = validator().check(
+        9,
+        {
+            **GOOD,
+            "Method": "Other",
+            "Method Other": "tel 07700 900123",
+            "Where": "ring 07700 900124",
+        },
+    )
+    assert out.row is not None
+    assert [i.column for i in out.issues if i.code == RowCode.TEXT_REDACTED] == [
+        "Method Other",
+        "Where",
+    ]
+    assert out.row.warnings.count(RowCode.TEXT_REDACTED) == 1
+
+
+def test_time_not_known_in_a_combined_column_names_that_column() -> None:
+    combined = RowValidator(
+        mapping=ColumnMapping(
+            columns={
+                Field.ASSAULT_AT: "Assault Date/Time",
+                Field.METHOD: "Method",
+                Field.LOCATION_TYPE: "Location Type",
+                Field.LOCATION_DESCRIPTION: "Where",
+            }
+        ),
+        period=Period(2025, 5),
+    )
+    row = {
+        "Assault Date/Time": "03/05/2025",
+        "Method": "Fist",
+        "Location Type": "Street",
+        "Where": "Mare St",
+    }
+    out = combined.check(4, row)
+    assert [(i.code, i.column) for i in out.issues if i.code == RowCode.TIME_NOT_KNOWN] == [
+        (RowCode.TIME_NOT_KNOWN, "Assault Date/Time")
+    ]

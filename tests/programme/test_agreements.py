@@ -57,7 +57,7 @@ def test_grant_check_names_every_problem(make_agreement, org_southwark, org_lamb
         valid_until=ends + dt.timedelta(days=1),
     )
     errors = grant_agreement_check(too_long)
-    assert any("past the agreement's end date" in e for e in errors)
+    assert any(f"on or before {ends:%-d %B %Y}" in e for e in errors)
     assert any("not a recipient" in e for e in errors)
     unknown = AccessGrant(
         organisation=org_southwark,
@@ -65,9 +65,8 @@ def test_grant_check_names_every_problem(make_agreement, org_southwark, org_lamb
         valid_from=TODAY(),
         valid_until=ends,
     )
-    assert grant_agreement_check(unknown) == [
-        "No data-sharing agreement with reference 'DSA-NOPE' is in the register."
-    ]
+    [message] = grant_agreement_check(unknown)
+    assert "DSA-NOPE is not in it" in message
 
 
 def test_grant_check_refuses_draft_agreement(make_agreement, org_southwark) -> None:
@@ -339,7 +338,7 @@ def test_grant_form_refuses_a_grant_running_past_its_agreement(
     }
     refused = client.post(url, form)
     assert refused.status_code == 200
-    assert b"cannot run past the agreement" in refused.content
+    assert f"must be on or before {agreement_end:%-d %B %Y}".encode() in refused.content
     assert not AccessGrant.objects.filter(organisation=org_lambeth).exists()
 
     accepted = client.post(url, form | {"valid_until": agreement_end.isoformat()})

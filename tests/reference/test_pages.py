@@ -12,7 +12,13 @@ from hospitals.models import HospitalSite, MappingProfile, Submission
 from incidents.models import HarmonisedCode, Incident, ValueSynonym
 from ingest import services
 from tests.factories import login_verified
-from tests.submissions.helpers import HEADER, PROFILE_COLUMNS, CsvSpec, csv_bytes, upload
+from tests.submissions.helpers import (
+    HEADER,
+    PROFILE_COLUMNS,
+    CsvSpec,
+    unseen_layout_csv,
+    upload,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +82,7 @@ def test_mapping_page_round_trips_value_mappings(
     site_b: HospitalSite,
     private_storage: object,
 ) -> None:
-    data = csv_bytes(CsvSpec(rows=10)).replace(b"Kicked", b"Qwerty")
+    data = unseen_layout_csv(CsvSpec(rows=10)).replace(b"Kicked", b"Qwerty")
     submission = services.submission_receive(
         actor=liaison_b,
         site=site_b,

@@ -30,6 +30,7 @@ PUBLIC_URL_NAMES = frozenset(
         "accounts:invitation_open",  # the one-time link in an invitation e-mail
         "accounts:invitation_accept",
         "attribution",
+        "favicon",  # a redirect to the static icon, which browsers ask for before sign-in
         "healthz",
     }
 )

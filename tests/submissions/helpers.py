@@ -105,6 +105,15 @@ def changed_layout_csv(
     return out.getvalue().encode()
 
 
+# A layout the portal has not seen: the test CSV with its method column named as a trust
+# export might ("Weapon"). (A file in the ISTV template's own layout needs no mapping.)
+UNSEEN_RENAMES = {"Assault Method": "Weapon"}
+
+
+def unseen_layout_csv(spec: CsvSpec = DEFAULT_SPEC) -> bytes:
+    return changed_layout_csv(spec, renames=UNSEEN_RENAMES)
+
+
 def upload(data: bytes, name: str = "may.csv") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="text/csv")
 

@@ -13,7 +13,7 @@ from accounts.audit.models import AuditEvent
 from accounts.models import User
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident
-from tests.submissions.helpers import CsvSpec, csv_bytes
+from tests.submissions.helpers import CsvSpec, csv_bytes, unseen_layout_csv
 
 pytestmark = pytest.mark.django_db
 KEYS = {
@@ -49,9 +49,9 @@ def _file(tmp_path: Path, spec: CsvSpec, name: str = "may.csv") -> Path:
 def test_unseen_layout_stops_with_the_proposed_mapping(
     tmp_path: Path, site_b: HospitalSite
 ) -> None:
-    code, summary = _ingest(
-        _file(tmp_path, CsvSpec()), "--hospital", "R1H12", "--period", "2025-05"
-    )
+    path = tmp_path / "may.csv"
+    path.write_bytes(unseen_layout_csv())
+    code, summary = _ingest(path, "--hospital", "R1H12", "--period", "2025-05")
     assert code == 1
     assert set(summary) >= KEYS
     assert summary["status"] == "mapping_needed"

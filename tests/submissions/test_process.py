@@ -20,7 +20,7 @@ from ingest import services
 from ingest.services import locks
 from istv_portal import private_storage as storage
 from tests.locks import advisory_lock_held_elsewhere
-from tests.submissions.helpers import HEADER, CsvSpec, csv_bytes, upload
+from tests.submissions.helpers import HEADER, CsvSpec, csv_bytes, unseen_layout_csv, upload
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -110,7 +110,7 @@ def test_unseen_layout_needs_mapping_then_confirmed_mapping_loads(
         actor=liaison_b,
         site=site_b,
         period="2025-05",
-        upload=upload(csv_bytes()),
+        upload=upload(unseen_layout_csv()),
         set_aside_invalid=False,
         dry_run=False,
     )
@@ -123,7 +123,7 @@ def test_unseen_layout_needs_mapping_then_confirmed_mapping_loads(
     )
     assert confirmed.status == Status.RECEIVED and confirmed.attempts == 0
     profile = MappingProfile.objects.get(site=site_b)
-    assert profile.columns["Assault Method"] == "method"
+    assert profile.columns["Weapon"] == "method"
     assert AuditEvent.objects.filter(action="mapping.changed", actor=liaison_b).exists()
     assert _process(confirmed).status == Status.READY_FOR_REVIEW
 
@@ -175,6 +175,20 @@ def test_dry_run_checks_everything_and_stores_no_incidents(
     assert done.rows_accepted == 11 and done.rows_set_aside == 1
     assert done.scorecard["accepted"] == 11
     assert not Incident.objects.exists() and not SetAsideRow.objects.exists()
+
+
+def test_a_dry_run_uses_up_no_version_number(receive: Callable[..., Submission]) -> None:
+    """Check-only runs before, between and after real uploads leave the real versions
+    numbered 1, 2 with no gap, and two check-only runs of a month can coexist."""
+    first_check = _process(receive(CsvSpec(rows=4), dry_run=True))
+    assert first_check.status == Status.CHECKED
+    real = _process(receive(CsvSpec(rows=4, seed=1)))
+    second_check = _process(receive(CsvSpec(rows=4, seed=2), dry_run=True))
+    corrected = receive(CsvSpec(rows=4, seed=3))
+    assert (real.version, corrected.version) == (1, 2)
+    real_versions = Submission.objects.filter(dry_run=False).values_list("version", flat=True)
+    assert sorted(real_versions) == [1, 2]
+    assert first_check.version == second_check.version != real.version
 
 
 def test_processing_twice_does_not_double_rows(receive: Callable[..., Submission]) -> None:

@@ -49,7 +49,10 @@ def test_upload_process_report_scorecard_publish(client, liaison_a, data_manager
     assert "Completeness of each ISTV item" in scorecard.content.decode()
 
     login_verified(client, data_manager)
-    client.post(reverse("ingest:submission_publish", kwargs={"pk": submission.pk}))
+    client.post(
+        reverse("ingest:submission_publish", kwargs={"pk": submission.pk}),
+        {"reason": "Test file: the checks are expected to fail."},
+    )
     submission.refresh_from_db()
     assert submission.status == Status.PUBLISHED
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -91,7 +92,39 @@ def test_progress_json_is_never_cached(client, liaison_a, make_submission, site_
         "progress": 10,
         "step": "Reading the file",
         "finished": False,
+        "failed": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        (Status.REJECTED, "Rejected \u2013 see the report"),
+        (Status.FAILED, "Failed \u2013 processing stopped"),
+    ],
+)
+def test_a_rejected_or_failed_file_shows_the_error_state_not_a_full_blue_bar(
+    client, liaison_a, make_submission, site_a, status, text
+):
+    submission = make_submission(
+        site_a, status, report=QUARANTINE_REPORT, step="Rejected", progress=100
+    )
+    body = _get(client, liaison_a, "ingest:submission_detail", pk=submission.pk).content.decode()
+    bar = re.search(r'<div class="portal-progress[^"]*" role="progressbar"[^>]*>', body)
+    assert bar is not None
+    assert "portal-progress--error" in bar.group(0)
+    assert f'aria-valuetext="{text}"' in bar.group(0)  # not "100% - ..."
+    assert 'aria-valuemin="0"' in bar.group(0) and 'aria-valuemax="100"' in bar.group(0)
+    assert "portal-progress__bar--error" in body and text in body
+    assert "data-progress-percent" not in body  # no "100%" beside a failure
+    payload = _get(client, liaison_a, "ingest:submission_progress", pk=submission.pk).json()
+    assert payload["failed"] is True and payload["step"] == text
+
+
+def test_a_finished_good_file_keeps_the_plain_bar(client, liaison_a, ready_a):
+    body = _get(client, liaison_a, "ingest:submission_detail", pk=ready_a.pk).content.decode()
+    assert "portal-progress--error" not in body and "portal-progress__bar--error" not in body
+    assert 'aria-valuetext="100% \u2013 Ready for review"' in body
 
 
 def test_another_hospitals_submission_is_an_audited_404(client, liaison_b, ready_a):
@@ -148,7 +181,7 @@ def test_scorecard_page_explains_flags_in_words(client, liaison_a, ready_a):
     assert response.status_code == 200
     assert "Too many rows were set aside." in body
     assert "Much lower than usual for this hospital" in body
-    assert "A smaller share of London" in body
+    assert "Share of London's records" in body  # now from published files: test_scorecard_truth
     assert "Uploaded 4 days late" in body
     assert "Assault time" in body and "50.0%" in body  # completeness
     assert "Postcode unit" in body  # geocoded by precision
@@ -234,7 +267,7 @@ def test_review_queue_and_publish_through_the_service(client, data_manager, read
     assert response.status_code == 200
     assert "St Thomas" in response.content.decode()
     url = reverse("ingest:submission_publish", kwargs={"pk": ready_a.pk})
-    response = client.post(url)
+    response = client.post(url, {"reason": "The hospital confirmed the low count."})
     assert response.status_code == 302
     ready_a.refresh_from_db()
     assert ready_a.status == Status.PUBLISHED
@@ -294,9 +327,11 @@ def test_progress_step_reads_as_plain_english(client, liaison_a, make_submission
 
 def test_data_managers_can_publish_from_the_status_page(client, data_manager, ready_a):
     response = _get(client, data_manager, "ingest:submission_detail", pk=ready_a.pk)
+    check_url = reverse("ingest:submission_publish_check", kwargs={"pk": ready_a.pk})
     assert "Publish this submission" in response.content.decode()
+    assert f'href="{check_url}"' in response.content.decode()  # confirmed on its own page
     url = reverse("ingest:submission_publish", kwargs={"pk": ready_a.pk})
-    response = client.post(url, {"next": "detail"})
+    response = client.post(url, {"reason": "Checked with the hospital."})
     assert response["Location"] == reverse("ingest:submission_detail", kwargs={"pk": ready_a.pk})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.urls import reverse
 
 from hospitals.models import HospitalSite, Submission
 
@@ -37,6 +38,20 @@ CASES += everyone(
     others=404,
 )
 CASES += everyone("GET", "ingest:review_queue", allowed={"data_manager": 200}, others=404)
+
+
+def _template(extension: str) -> Callable[[Fixture], str]:
+    """The ISTV template download (no fixture: the URL names the format)."""
+
+    def build(_fx: Fixture) -> str:
+        return reverse("ingest:submission_template", kwargs={"extension": extension})
+
+    build.label = "ingest:submission_template"  # type: ignore[attr-defined]
+    return build
+
+
+for extension in ("csv", "xlsx"):
+    CASES += everyone("GET", _template(extension), allowed=LIAISONS_AND_MANAGERS, others=404)
 for name in (
     "ingest:submission_detail",
     "ingest:submission_progress",
@@ -55,10 +70,18 @@ CASES += everyone(
     allowed={"liaison_a": 400, "data_manager": 400},
     others=404,
 )
+# Publishing is confirmed on a check-your-answers page; ready_a failed a quality check,
+# so a POST without a reason is that page again with the error (400).
+CASES += everyone(
+    "GET",
+    url("ingest:submission_publish_check", pk="ready_a"),
+    allowed={"data_manager": 200, "liaison_a": 403},
+    others=404,
+)
 CASES += everyone(
     "POST",
     url("ingest:submission_publish", pk="ready_a"),
-    allowed={"data_manager": 302, "liaison_a": 403},
+    allowed={"data_manager": 400, "liaison_a": 403},
     others=404,
 )
 # The API: 401 without credentials, 403 without a submission role, 404 out of scope.

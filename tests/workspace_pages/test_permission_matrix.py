@@ -38,6 +38,7 @@ DATA_PAGES = [
     "incidents:map",
     "incidents:map_data",
     "incidents:map_boundaries",
+    "incidents:map_base",
     "incidents:saved_query_list",
 ]
 

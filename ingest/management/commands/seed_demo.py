@@ -1,5 +1,6 @@
-"""Load demo organisations, hospital sites, grants, one demo user per role, and 25 months
-of demo submissions (``ingest.demo``), geocoded as they are loaded.
+"""Load demo organisations, hospital sites, the data-sharing agreements the demo grants
+name (registered and in force), the grants, one demo user per role, and 25 months of demo
+submissions (``ingest.demo``), geocoded as they are loaded.
 
 Idempotent: running it again changes nothing. Refuses to run with production settings.
 The submissions need the gazetteer loaded first (``manage.py load_gazetteer``, which
@@ -27,10 +28,12 @@ from django.utils import timezone
 from guardian.shortcuts import get_perms
 
 from accounts import services
+from accounts.agreements import agreements_for
 from accounts.audit.models import Action, AuditEvent, audit_object_type
+from accounts.audit.services import audit_record
 from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, TYPE1_SITES, DemoSite
 from accounts.geography import LONDON_BOROUGHS
-from accounts.models import AccessGrant, Membership, Organisation, User
+from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
 from hospitals.models import HospitalSite
 from hospitals.selectors import UPLOAD_PERMISSION
 from hospitals.upload_right_services import upload_right_grant
@@ -199,6 +202,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             organisations = self.seed_organisations(read_boroughs(geo_dir))
             sites = self.seed_sites(read_site_locations(geo_dir), organisations)
+            self.seed_agreements(organisations)
             self.seed_grants(organisations)
             self.seed_users(organisations, sites)
         if not options["no_submissions"]:
@@ -265,6 +269,43 @@ class Command(BaseCommand):
         )
         return record
 
+    def seed_agreements(self, organisations: dict[str, Organisation]) -> None:
+        """Register the agreement each demo grant names: in force, the grant's organisation
+        its recipient, the demo's hospital trusts its providers. An agreement already in
+        the register is left as it is (an administrator may have ended it)."""
+        today = timezone.localdate()
+        trusts = [org for key, org in organisations.items() if key.startswith("trust:")]
+        for grant in DEMO_GRANTS:
+            if DataSharingAgreement.objects.filter(reference=grant.reference).exists():
+                continue
+            agreement = DataSharingAgreement.objects.create(
+                reference=grant.reference,
+                title=f"Demo agreement: {grant.organisation}",
+                legal_basis="UK GDPR Article 6(1)(e) and 9(2)(g) (demo)",
+                purpose="Violence reduction: sharing anonymised ED assault data (demo).",
+                # Demo grants start a year before the day they were seeded: this covers
+                # those of a demo seeded up to two years ago, before agreements were.
+                signed_on=today - dt.timedelta(days=3 * 365),
+                ends_on=today + dt.timedelta(days=730),
+                status=DataSharingAgreement.Status.ACTIVE,
+            )
+            agreement.providers.set(trusts)
+            agreement.recipients.set([organisations[grant.organisation]])
+            audit_record(
+                action=Action.AGREEMENT_CREATED,
+                actor=None,
+                obj=agreement,
+                details={
+                    "before": {},
+                    "after": {
+                        "reference": agreement.reference,
+                        "status": agreement.status,
+                        "providers": sorted(org.pk for org in trusts),
+                        "recipients": [organisations[grant.organisation].pk],
+                    },
+                },
+            )
+
     def seed_grants(self, organisations: dict[str, Organisation]) -> None:
         today = timezone.localdate()
         for grant in DEMO_GRANTS:
@@ -273,6 +314,8 @@ class Command(BaseCommand):
                 organisation=organisation, agreement_reference=grant.reference
             ).first()
             if existing is None:
+                if not agreements_for(organisation.pk).filter(reference=grant.reference).exists():
+                    continue  # its agreement was ended or suspended: no new grant under it
                 services.grant_create(
                     actor=None,
                     organisation=organisation,
