@@ -35,10 +35,6 @@ def inactive_agreement_references_qs(*, on: date | None = None) -> QuerySet[Any]
     return DataSharingAgreement.objects.exclude(in_force_q(day)).values_list("reference", flat=True)
 
 
-def inactive_agreement_references(*, on: date | None = None) -> set[str]:
-    return set(inactive_agreement_references_qs(on=on))
-
-
 def reference_key(reference: str) -> str:
     """How references are compared: case and whitespace do not make a new agreement."""
     return "".join((reference or "").split()).casefold()
@@ -118,8 +114,3 @@ def grant_agreement_errors(grant: AccessGrant, *, on: date | None = None) -> dic
             f"{agreement.reference} was signed."
         )
     return errors
-
-
-def grant_agreement_check(grant: AccessGrant) -> list[str]:
-    """Every reason ``grant`` does not fit its agreement, in one list (empty when it fits)."""
-    return [message for messages in grant_agreement_errors(grant).values() for message in messages]

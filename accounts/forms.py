@@ -37,6 +37,20 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def _text_field(label: str, max_length: int, *, required: str, **kwargs: Any) -> forms.CharField:
+    """A required text field whose messages say what to do: ``required`` when it is left
+    empty, and the limit, named by its label, when it is too long."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        error_messages={
+            "required": required,
+            "max_length": f"{label} must be {max_length} characters or fewer",
+        },
+        **kwargs,
+    )
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(
         label="E-mail address",
@@ -45,14 +59,7 @@ class InviteForm(forms.Form):
             "invalid": "Enter an e-mail address in the correct format, like name@example.org",
         },
     )
-    full_name = forms.CharField(
-        label="Full name",
-        max_length=150,
-        error_messages={
-            "required": "Enter the person's full name",
-            "max_length": "Full name must be 150 characters or fewer",
-        },
-    )
+    full_name = _text_field("Full name", 150, required="Enter the person's full name")
     organisation = forms.ModelChoiceField(
         queryset=Organisation.objects.filter(is_active=True).order_by("name"),
         empty_label="Choose an organisation",
@@ -281,14 +288,11 @@ class GrantForm(_GrantModelForm):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        label="Token name",
-        max_length=100,
+    name = _text_field(
+        "Token name",
+        100,
+        required="Enter a name for the token",
         help_text="What will use it, e.g. 'R script'.",
-        error_messages={
-            "required": "Enter a name for the token",
-            "max_length": "Token name must be 100 characters or fewer",
-        },
     )
     days = forms.IntegerField(
         label="Valid for (days)",

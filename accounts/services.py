@@ -35,7 +35,15 @@ from accounts.agreements import grant_agreement_errors, registered_agreement
 from accounts.audit.models import Action
 from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.authentication import TOKEN_PREFIX_LENGTH, new_token_key, token_digest
-from accounts.models import AccessGrant, ApiToken, Invitation, Membership, Organisation, User
+from accounts.models import (
+    AccessGrant,
+    ApiToken,
+    DataSharingAgreement,
+    Invitation,
+    Membership,
+    Organisation,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +69,15 @@ MEMBERSHIP_FIELDS = (
     "narrowed_no_free_text",
 )
 ORGANISATION_FIELDS = ("name", "kind", "gss_code", "ods_code", "is_active")
+AGREEMENT_FIELDS = (
+    "reference",
+    "title",
+    "legal_basis",
+    "purpose",
+    "signed_on",
+    "review_on",
+    "ends_on",
+)
 _PRECISION_RANK = {
     AccessGrant.Precision.LSOA: 0,
     AccessGrant.Precision.SNAPPED: 1,
@@ -525,6 +542,46 @@ def _grant_clean(grant: AccessGrant) -> None:
     errors = grant_agreement_errors(grant)
     if errors:
         raise ValidationError(errors)
+
+
+def agreement_snapshot(agreement: DataSharingAgreement) -> dict[str, Any]:
+    """An agreement as its audit events record it: details, status, parties, document."""
+    return {
+        **audit_snapshot(agreement, AGREEMENT_FIELDS),
+        "status": agreement.status,
+        "providers": sorted(agreement.providers.values_list("pk", flat=True)),
+        "recipients": sorted(agreement.recipients.values_list("pk", flat=True)),
+        "document_sha256": agreement.document_sha256,
+    }
+
+
+@transaction.atomic
+def agreement_register(
+    *,
+    actor: User | None,
+    agreement: DataSharingAgreement,
+    providers: Iterable[Organisation],
+    recipients: Iterable[Organisation],
+    request: HttpRequest | None = None,
+) -> DataSharingAgreement:
+    """Save a new agreement with its parties and record its creation (no actor: a script).
+
+    The step every way into the register shares: the programme's screens
+    (``programme.services.agreement_create``, which validates the agreement and stores
+    its signed document first) and ``seed_demo``, so the register and its audit trail
+    read the same whoever wrote the agreement.
+    """
+    agreement.save()
+    agreement.providers.set(providers)
+    agreement.recipients.set(recipients)
+    audit_record(
+        action=Action.AGREEMENT_CREATED,
+        actor=actor,
+        obj=agreement,
+        details={"before": {}, "after": agreement_snapshot(agreement)},
+        request=request,
+    )
+    return agreement
 
 
 @transaction.atomic

@@ -457,3 +457,14 @@ def aggregate_counts(
         "note": cell_key_note(policy),
     }
     return AggregateResult(list(group_by), published, total, control)
+
+
+def filter_set_counts(fs: Any, group_by: Sequence[str]) -> AggregateResult:
+    """Grouped counts of a validated ``IncidentFilterSet`` for its viewer: protected unless
+    record level everywhere, over the grid of the viewer's scope and filter. The one
+    question the API's counts (``incidents.api.views``) and the download page's check
+    before handing off to them (``incidents.views.downloads``) both ask."""
+    assert fs.access is not None
+    return aggregate_counts(
+        fs.qs, group_by, protect=needs_protection(fs.access), scope=GridScope.of(fs)
+    )

@@ -22,7 +22,7 @@ from hospitals.models import HospitalSite, Submission
 from incidents.geocoding.services import review_items_record
 from ingest.loader import GEOCODE_EMPTY
 from ingest.pipeline import HarmonisedRow
-from ingest.scorecard import History
+from ingest.scorecard import NOT_PLACED_BY_DESIGN, History
 
 logger = logging.getLogger(__name__)
 Status = Submission.Status
@@ -63,8 +63,16 @@ def geocode_columns(result: Any) -> RowGeocode:
         "ward_code": result.ward or "",
         "borough_code": result.borough or "",
     }
-    label = (result.precision or "unplaced") if result.lat is not None else "unplaced"
+    label = precision_label(result.lat, result.precision, result.result_class)
     return RowGeocode("done", fields, label, result)
+
+
+def precision_label(lat: float | None, precision: str | None, result_class: str) -> str:
+    """A geocoded row's label in the scorecard's counts: its precision when placed, its
+    class when it is not placed by design (``home`` …), else ``unplaced``."""
+    if lat is not None:
+        return precision or "unplaced"
+    return result_class if result_class in NOT_PLACED_BY_DESIGN else "unplaced"
 
 
 def review_queue_feed(geocodes: Iterable[RowGeocode], site_code: str) -> int:

@@ -43,7 +43,7 @@ from hospitals.models import Submission
 from incidents.models import Incident
 from incidents.workspace.cache import incident_rows_changed
 from ingest import loader
-from ingest.enrichment import RowGeocode, geocode_columns, review_queue_feed
+from ingest.enrichment import RowGeocode, geocode_columns, precision_label, review_queue_feed
 from ingest.scorecard import Thresholds, with_geocodes
 from istv_portal.locks import session_try_lock
 
@@ -119,15 +119,12 @@ def _submission_figures_refresh(submission_ids: Iterable[int]) -> None:
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     rows = (
         loader.incidents_of_submissions(ids)
-        .values_list("submission_id", "geocode_status", "geo_precision", "lat")
+        .values_list("submission_id", "geocode_status", "geo_precision", "lat", "geo_class")
         .order_by()
     )
     # One pass over the submissions' rows; labels as ``ingest.enrichment`` gives them.
-    for submission_id, status, precision, lat in rows.iterator(chunk_size=5000):
-        if status == PENDING:
-            label = "pending"
-        else:
-            label = (precision or "unplaced") if lat is not None else "unplaced"
+    for submission_id, status, precision, lat, geo_class in rows.iterator(chunk_size=5000):
+        label = "pending" if status == PENDING else precision_label(lat, precision, geo_class)
         counts[submission_id][label] += 1
     thresholds = Thresholds.from_settings(settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS)
     for submission in Submission.objects.filter(pk__in=ids).only("pk", "scorecard", "report"):

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, TypedDict, cast
 
+from incidents.geocoding import classify
 from ingest.pipeline import HarmonisedRow
 from istv_portal.periods import Period, due_date
 
@@ -206,6 +207,25 @@ def london_share(count: int, period: Period, history: History, threshold: float)
     return LondonShare(share, typical, flag)
 
 
+# Rows the geocoder answers without a point by design, labelled by their class: a home is
+# never placed (privacy), abroad and outside London are not on a London map, and an
+# unknown description (blank, "not known") has nothing to place; completeness counts the
+# blank ones. The placed share is measured over the other rows, the ones that describe a
+# place in London; with home and unknown rows counted against it, every ED's file failed.
+NOT_PLACED_BY_DESIGN = frozenset(
+    {classify.HOME, classify.ABROAD, classify.OUTSIDE_LONDON, classify.UNKNOWN}
+)
+NOT_PLACED = frozenset({"unplaced", "pending", *NOT_PLACED_BY_DESIGN})
+
+
+def placed_share(by_precision: Mapping[str, int]) -> float:
+    """Of the rows that describe a place in London, the share placed on the map (1.0 when
+    no row does: nothing could have been placed)."""
+    placeable = sum(n for p, n in by_precision.items() if p not in NOT_PLACED_BY_DESIGN)
+    placed = sum(n for p, n in by_precision.items() if p not in NOT_PLACED)
+    return _share(placed, placeable) if placeable else 1.0
+
+
 def build_scorecard(
     *,
     rows: Sequence[HarmonisedRow],
@@ -219,9 +239,9 @@ def build_scorecard(
     thresholds: Thresholds,
 ) -> Scorecard:
     """``precisions`` has one entry per accepted row: a geocoder precision (``street``,
-    ``postcode_unit`` …), ``unplaced`` (geocoded, no point) or ``pending``."""
+    ``postcode_unit`` …), ``unplaced`` (geocoded, no point), a class not placed by design
+    (``home`` …) or ``pending``."""
     by_precision = Counter(precisions)
-    placed = sum(n for p, n in by_precision.items() if p not in ("unplaced", "pending"))
     # Values no rule could map. A recorded "not known" is an answer, not an unknown code:
     # it counts against completeness instead (ED data has many; flagging them flagged
     # every file).
@@ -233,7 +253,7 @@ def build_scorecard(
         set_aside_share=_share(set_aside, rows_read),
         completeness=completeness(rows),
         geocoded_by_precision=dict(sorted(by_precision.items())),
-        geocoded_share=_share(placed, len(rows)),
+        geocoded_share=placed_share(by_precision),
         unknown_code_share=_share(unknown, rows_read),
         timeliness=timeliness(period, uploaded),
         volume=volume(len(rows), period, history, thresholds.volume_change),
@@ -270,9 +290,8 @@ def with_geocodes(
     """
     out = dict(card)
     counts = {str(p): int(n) for p, n in sorted(by_precision.items()) if n}
-    placed = sum(n for p, n in counts.items() if p not in ("unplaced", "pending"))
     out["geocoded_by_precision"] = counts
-    out["geocoded_share"] = _share(placed, int(card.get("accepted") or sum(counts.values())))
+    out["geocoded_share"] = placed_share(counts)
     failed = {str(c) for c in card.get("failed_checks") or ()} - {"geocoded_share"}
     if out["geocoded_share"] < thresholds.min_geocoded_share:
         failed.add("geocoded_share")

@@ -122,7 +122,7 @@ COMPLETENESS_LABELS: dict[str, str] = {
 }
 FAILED_CHECK_TEXT: dict[str, str] = {
     "set_aside_share": "Too many rows were set aside.",
-    "geocoded_share": "Too few locations could be placed on the map.",
+    "geocoded_share": "Too few of the places described could be found on the map.",
     "unknown_code_share": "Too many methods or location types could not be recognised.",
     "volume": "The number of records is unusual for this hospital.",
     "no_rows": "No rows were accepted.",
@@ -549,6 +549,17 @@ def _percent(value: Any) -> str:
         return "-"
 
 
+# The scorecard's rows by precision that are not a geocoder precision.
+PRECISION_ROW_LABELS = {
+    "unplaced": "Not placed",
+    "pending": "Waiting to be geocoded",
+    "home": "Home (never placed)",
+    "abroad": "Abroad (not placed)",
+    "outside_london": "Outside London (not placed)",
+    "unknown": "No place described (not placed)",
+}
+
+
 def scorecard_view(card: Mapping[str, Any]) -> ScorecardView:
     """The stored scorecard (``Scorecard.to_json()``) shaped as accessible tables."""
     completeness = [
@@ -559,7 +570,7 @@ def scorecard_view(card: Mapping[str, Any]) -> ScorecardView:
     total = sum(_int(n) for n in by_precision.values())
     precision = [
         (
-            str(name).replace("_", " ").capitalize(),
+            PRECISION_ROW_LABELS.get(str(name), str(name).replace("_", " ").capitalize()),
             _int(n),
             _percent(_int(n) / total) if total else "-",
         )

@@ -25,20 +25,16 @@ from accounts.audit.models import Action
 from accounts.audit.services import audit_changes, audit_record, audit_snapshot
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
-from accounts.services import grant_revoke
+from accounts.services import (
+    AGREEMENT_FIELDS,
+    agreement_register,
+    agreement_snapshot,
+    grant_revoke,
+)
 from incidents.models import Release, ReleaseNote
 from istv_portal import private_storage as storage
 from programme.models import CaseStudy, CaseStudyImage, UsageMonth, UsageMonthComputed
 
-AGREEMENT_FIELDS = (
-    "reference",
-    "title",
-    "legal_basis",
-    "purpose",
-    "signed_on",
-    "review_on",
-    "ends_on",
-)
 CASE_STUDY_FIELDS = (
     "title",
     "summary",
@@ -59,13 +55,6 @@ REMINDER_DAYS = 30
 
 
 # --- building blocks ------------------------------------------------------------------
-
-
-def _party_ids(agreement: DataSharingAgreement) -> dict[str, list[int]]:
-    return {
-        "providers": sorted(agreement.providers.values_list("pk", flat=True)),
-        "recipients": sorted(agreement.recipients.values_list("pk", flat=True)),
-    }
 
 
 def _check_pdf(upload: UploadedFile[bytes]) -> None:
@@ -128,25 +117,13 @@ def agreement_create(
     _validate_agreement(agreement)
     if document is not None:
         _store_document(agreement, document)
-    agreement.save()
-    agreement.providers.set(providers)
-    agreement.recipients.set(recipients)
-    audit_record(
-        action=Action.AGREEMENT_CREATED,
+    return agreement_register(
         actor=actor,
-        obj=agreement,
-        details={
-            "before": {},
-            "after": {
-                **audit_snapshot(agreement, AGREEMENT_FIELDS),
-                "status": agreement.status,
-                **_party_ids(agreement),
-                "document_sha256": agreement.document_sha256,
-            },
-        },
+        agreement=agreement,
+        providers=providers,
+        recipients=recipients,
         request=request,
     )
-    return agreement
 
 
 @transaction.atomic
@@ -169,12 +146,7 @@ def agreement_update(
     agreement = DataSharingAgreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.status == DataSharingAgreement.Status.ENDED:
         raise ValidationError("An ended agreement cannot be changed; register a new one.")
-    before = {
-        **audit_snapshot(agreement, AGREEMENT_FIELDS),
-        "status": agreement.status,
-        **_party_ids(agreement),
-        "document_sha256": agreement.document_sha256,
-    }
+    before = agreement_snapshot(agreement)
     old_reference = agreement.reference
     for name, value in values.items():
         if name not in AGREEMENT_FIELDS:
@@ -215,12 +187,7 @@ def agreement_update(
         agreement.providers.set(providers)
     if recipients is not None:
         agreement.recipients.set(recipients)
-    after = {
-        **audit_snapshot(agreement, AGREEMENT_FIELDS),
-        "status": agreement.status,
-        **_party_ids(agreement),
-        "document_sha256": agreement.document_sha256,
-    }
+    after = agreement_snapshot(agreement)
     if old_document:
         transaction.on_commit(lambda: storage.delete(old_document, area=storage.AGREEMENTS))
     changes = audit_changes(before, after)

@@ -29,6 +29,7 @@ from accounts.audit.models import Action, audit_object_type
 from accounts.audit.services import audit_record
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import DataSharingAgreement, User
+from accounts.services import AGREEMENT_FIELDS
 from hospitals.models import HospitalSite
 from incidents.models import Release, ReleaseNote
 from istv_portal import private_storage as storage
@@ -103,7 +104,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 
 def _agreement_values(data: dict[str, Any]) -> dict[str, Any]:
-    return {name: data[name] for name in services.AGREEMENT_FIELDS if name in data}
+    return {name: data[name] for name in AGREEMENT_FIELDS if name in data}
 
 
 @agreement_manager_required
@@ -157,7 +158,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = _agreement_or_404(pk)
     initial = {
-        **{name: getattr(agreement, name) for name in services.AGREEMENT_FIELDS},
+        **{name: getattr(agreement, name) for name in AGREEMENT_FIELDS},
         "providers": list(agreement.providers.all()),
         "recipients": list(agreement.recipients.all()),
         "activate": agreement.status == DataSharingAgreement.Status.ACTIVE,

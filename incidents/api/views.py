@@ -32,10 +32,8 @@ from incidents.aggregates import (
     DIMENSIONS,
     AggregateResult,
     AggregateTimeout,
-    GridScope,
     GroupByError,
-    aggregate_counts,
-    needs_protection,
+    filter_set_counts,
     parse_group_by,
 )
 from incidents.api import schema  # the OpenAPI declarations; registers the token scheme
@@ -226,11 +224,8 @@ def _counts(fs: IncidentFilterSet, group_by: list[str]) -> AggregateResult:
     """Grouped counts of a validated filter set for its user: protected (the full grid,
     the cell-key method) unless record level everywhere; a grouping too sparse to publish
     is a 400 with advice, a query past its time budget a 503."""
-    assert fs.access is not None
     try:
-        return aggregate_counts(
-            fs.qs, group_by, protect=needs_protection(fs.access), scope=GridScope.of(fs)
-        )
+        return filter_set_counts(fs, group_by)
     except GroupByError as refused:
         raise ValidationError({"group_by": [str(refused)]}) from None
     except AggregateTimeout as slow:

@@ -7,7 +7,9 @@ count always in the same form ("0 to 7 incidents"), never "* incidents" or "1 in
 * ``{{ total|count_words }}``: the number part alone ("24", "0 to 7"), with
   ``{{ total|agree:"incident matches,incidents match" }}`` for the words after it (the
   singular only for exactly 1: a hidden count stands for a range, so it takes the plural);
-* ``{{ count|suppressed_reason }}``: the API's reason for a hidden cell, or "".
+* ``{{ count|suppressed_reason }}``: the API's reason for a hidden cell, or "";
+* ``{{ count|figure }}``: a count as a table shows it, with thousands separators
+  ("13,204"), and the marker of a hidden count as it is.
 """
 
 from __future__ import annotations
@@ -45,3 +47,11 @@ def agree(value: object, forms: str) -> str:
 def suppressed_reason(value: object) -> str:
     """The reason a cell is hidden ("small_count"), as the API gives it, or "" when shown."""
     return (suppression_reason(SUPPRESSED) if value == SUPPRESSED else None) or ""
+
+
+@register.filter
+def figure(value: object) -> object:
+    """A count with thousands separators ("13,204"); anything else (the marker) as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return value

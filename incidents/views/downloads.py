@@ -15,14 +15,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from incidents.aggregates import (
-    AggregateTimeout,
-    GridScope,
-    GroupByError,
-    aggregate_counts,
-    needs_protection,
-    parse_group_by,
-)
+from incidents.aggregates import AggregateTimeout, GroupByError, filter_set_counts, parse_group_by
 from incidents.filters import IncidentFilterSet
 from incidents.selectors import Purpose, scope_q
 from incidents.views.common import audit_view, data_access_or_404, panel_context, request_user
@@ -140,15 +133,9 @@ def _counts_publishable(request: HttpRequest, form: DownloadForm, fs: IncidentFi
     past the time budget) is refused here, beside the "Counts by" field, rather than by
     the export endpoint's bare 400 page. The same question as the export asks
     (``incidents.api.views.AggregateExportView``): its filter set, grid and protection."""
-    assert fs.access is not None
     group_by = form.cleaned_data["group_by"].split(",")
     try:
-        aggregate_counts(
-            fs.qs,
-            parse_group_by(group_by),
-            protect=needs_protection(fs.access),
-            scope=GridScope.of(fs),
-        )
+        filter_set_counts(fs, parse_group_by(group_by))
     except GroupByError as refused:
         form.add_error("group_by", str(refused))
     except AggregateTimeout:

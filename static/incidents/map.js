@@ -243,7 +243,7 @@
     if (points) {
       message += " Markers show where incidents were located, at the precision your access " +
         "allows; nearby ones are grouped with their total until you zoom in";
-      message += data.gridCapped ? " (the newest " + data.gridLimit + " only)." : ".";
+      message += data.gridCapped ? " (the newest " + data.gridLimit.toLocaleString("en-GB") + " only)." : ".";
     }
     message += " The table below the map gives the same counts.";
     status.textContent = message;

@@ -68,8 +68,15 @@ def test_invitation_form_errors_name_the_field_and_the_fix(client, access_admin)
         },
     )
     wrong = client.post(
-        url, {"email": "not-an-address", "organisation": "999999", "role": "emperor"}
+        url,
+        {
+            "email": "not-an-address",
+            "full_name": "x" * 151,
+            "organisation": "999999",
+            "role": "emperor",
+        },
     ).content.decode()
+    assert error_at(wrong, "full_name") == "Full name must be 150 characters or fewer"
     assert error_at(wrong, "email").startswith("Enter an e-mail address in the correct format")
     assert error_at(wrong, "organisation") == "Choose an active organisation from the list"
     assert error_at(wrong, "role") == "Choose a role from the list"
@@ -92,6 +99,8 @@ def test_token_form_errors_name_the_field_and_the_fix(client, mps_analyst):
     assert error_at(zero, "days") == "Valid for must be at least 1 day"
     words = client.post(url, {"name": "R script", "days": "ninety"}).content.decode()
     assert error_at(words, "days") == "Valid for must be a whole number of days"
+    wordy = client.post(url, {"name": "x" * 101, "days": 30}).content.decode()
+    assert error_at(wordy, "name") == "Token name must be 100 characters or fewer"
     assert not ApiToken.objects.exists()
 
 

@@ -27,9 +27,11 @@ from allauth.mfa.totp.internal.auth import (
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -107,6 +109,36 @@ def wait_for(driver: WebDriver, by: str, value: str):
     return WebDriverWait(driver, WAIT_SECONDS).until(
         expected_conditions.visibility_of_element_located((by, value))
     )
+
+
+# The workspace map has drawn its first answer (portal's map script sets data-loaded).
+MAP_LOADED = "#workspace-map[data-loaded=true]"
+
+
+def open_page(driver: WebDriver, url: str, ready: str) -> WebElement:
+    """Open ``url`` and wait until the element matching the CSS selector ``ready`` shows;
+    on a timeout, say what the browser's console said."""
+    driver.get(url)
+    try:
+        return wait_for(driver, By.CSS_SELECTOR, ready)
+    except TimeoutException:
+        console = [entry["message"] for entry in driver.get_log("browser")]
+        raise AssertionError(
+            f"{ready} did not show on {driver.current_url}; console: {console}"
+        ) from None
+
+
+def open_page_as(driver: WebDriver, base_url: str, user: User, path: str, ready: str) -> WebElement:
+    """Sign ``user`` in, then open ``path`` and wait for ``ready`` (see ``open_page``)."""
+    sign_in_with_totp(driver, base_url, user)
+    return open_page(driver, base_url + path, ready)
+
+
+def filter_explore_by_borough(driver: WebDriver, code: str) -> None:
+    """On the explore page, tick a borough and apply the filter, as a person would."""
+    driver.find_element(By.CSS_SELECTOR, f"input[name=borough][value={code}]").click()
+    driver.find_element(By.CSS_SELECTOR, "form.workspace-filters button[type=submit]").click()
+    WebDriverWait(driver, WAIT_SECONDS).until(lambda d: f"borough={code}" in d.current_url)
 
 
 def current_totp_code(secret: str = DEMO_TOTP_SECRET) -> str:

@@ -4,7 +4,8 @@ and the page at a laptop's width and a phone's (axe-core, no sideways scrolling)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -23,9 +24,10 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
     browser,
     csp_violations,
     driver,
+    filter_explore_by_borough,
     live_server_closes_connections,
+    open_page_as,
     save_screenshot,
-    sign_in_with_totp,
     wait_for,
 )
 from tests.personas import LAMBETH, SOUTHWARK
@@ -48,6 +50,21 @@ def resizable(driver: WebDriver) -> Iterator[WebDriver]:  # noqa: F811
     driver.set_window_size(*DEFAULT_SIZE)
 
 
+OpenPage = Callable[[str, str], WebElement]
+
+
+@pytest.fixture
+def as_analyst(
+    driver: WebDriver,  # noqa: F811
+    live_server,
+    mps_analyst: User,
+    seeded: dict,  # noqa: F811
+) -> OpenPage:
+    """``as_analyst(path, ready)``: sign in as the pan-London record-level analyst (over
+    ``seeded``), open ``path`` and wait for the CSS selector ``ready``."""
+    return functools.partial(open_page_as, driver, live_server.url, mps_analyst)
+
+
 def _filter(url: str) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in parse_qsl(urlsplit(url).query) if k != "sort")
 
@@ -68,19 +85,12 @@ def _seen(element: WebElement) -> str:
 
 def test_a_filter_tag_removes_its_filter(
     driver: WebDriver,  # noqa: F811
-    live_server,
-    mps_analyst: User,
-    seeded: dict,  # noqa: F811
+    as_analyst: OpenPage,
 ) -> None:
-    base = live_server.url
-    sign_in_with_totp(driver, base, mps_analyst)
-    driver.get(f"{base}/data/explore/")
-    wait_for(driver, By.ID, "results")
+    as_analyst("/data/explore/", "#results")
     assert _total(driver) == "34"
     assert not driver.find_elements(By.ID, "applied-filters")
-    driver.find_element(By.CSS_SELECTOR, f"input[name=borough][value={SOUTHWARK}]").click()
-    driver.find_element(By.CSS_SELECTOR, "form.workspace-filters button[type=submit]").click()
-    WebDriverWait(driver, WAIT_SECONDS).until(lambda d: f"borough={SOUTHWARK}" in d.current_url)
+    filter_explore_by_borough(driver, SOUTHWARK)
     tag = wait_for(driver, By.CSS_SELECTOR, "#applied-filters a.workspace-filter-tag")
     assert _seen(tag) == "Southwark ✕"
     # Screen readers hear what the link does.
@@ -100,15 +110,10 @@ def test_a_filter_tag_removes_its_filter(
 
 def test_the_filter_is_kept_across_tabs_and_back_from_a_record(
     driver: WebDriver,  # noqa: F811
-    live_server,
-    mps_analyst: User,
-    seeded: dict,  # noqa: F811
+    as_analyst: OpenPage,
 ) -> None:
-    base = live_server.url
-    sign_in_with_totp(driver, base, mps_analyst)
     chosen = sorted([("borough", LAMBETH), ("method", "body")])
-    driver.get(f"{base}/data/explore/?borough={LAMBETH}&method=body")
-    wait_for(driver, By.ID, "results")
+    as_analyst(f"/data/explore/?borough={LAMBETH}&method=body", "#results")
     for tab, ready in (
         ("Charts", "chart-month"),
         ("Map", "workspace-map"),
@@ -133,14 +138,9 @@ def test_the_filter_is_kept_across_tabs_and_back_from_a_record(
 
 def test_a_keyboard_user_reaches_the_first_result_in_a_few_tab_presses(
     driver: WebDriver,  # noqa: F811
-    live_server,
-    mps_analyst: User,
-    seeded: dict,  # noqa: F811
+    as_analyst: OpenPage,
 ) -> None:
-    base = live_server.url
-    sign_in_with_totp(driver, base, mps_analyst)
-    driver.get(f"{base}/data/explore/?borough={LAMBETH}&method=body")
-    first = wait_for(driver, By.CSS_SELECTOR, "#results tbody tr a")
+    first = as_analyst(f"/data/explore/?borough={LAMBETH}&method=body", "#results tbody tr a")
     driver.execute_script("document.activeElement && document.activeElement.blur()")
     presses = 0
     while presses < 60:
@@ -158,19 +158,11 @@ def test_a_keyboard_user_reaches_the_first_result_in_a_few_tab_presses(
 
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (375, 812)])
 def test_explore_fits_the_screen_and_passes_axe(
-    resizable: WebDriver,
-    live_server,
-    mps_analyst: User,
-    seeded: dict,  # noqa: F811
-    width: int,
-    height: int,
+    resizable: WebDriver, as_analyst: OpenPage, width: int, height: int
 ) -> None:
     driver = resizable  # noqa: F811
-    base = live_server.url
-    sign_in_with_totp(driver, base, mps_analyst)
     driver.set_window_size(width, height)
-    driver.get(f"{base}/data/explore/?borough={SOUTHWARK}&method=knife")
-    wait_for(driver, By.CSS_SELECTOR, "#applied-filters")
+    as_analyst(f"/data/explore/?borough={SOUTHWARK}&method=knife", "#applied-filters")
     WebDriverWait(driver, WAIT_SECONDS).until(
         lambda d: (
             "govuk-frontend-supported" in d.find_element(By.TAG_NAME, "body").get_attribute("class")

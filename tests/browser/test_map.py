@@ -13,15 +13,21 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from accounts.models import User
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    MAP_LOADED,
     WAIT_SECONDS,
     assert_no_axe_violations,
     browser,
     driver,
     live_server_closes_connections,
+    open_page_as,
     save_screenshot,
-    sign_in_with_totp,
 )
-from tests.workspace_pages.conftest import areas, codes, seeded  # noqa: F401  (fixtures)
+from tests.workspace_pages.conftest import (  # noqa: F401  (fixtures)
+    BOROUGHS_WITH_DATA,
+    areas,
+    codes,
+    seeded,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,13 +113,7 @@ def test_map_layers_clusters_outlines_and_legend(
 ) -> None:
     settings.MAP_TILE_URL = ""  # the default: no tile server, nothing from outside
     base = live_server.url
-    sign_in_with_totp(driver, base, mps_analyst)
-    driver.get(f"{base}/data/explore/map/?level=borough")
-    _wait(
-        driver,
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]"),
-        "the map did not load",
-    )
+    open_page_as(driver, base, mps_analyst, "/data/explore/map/?level=borough", MAP_LOADED)
     the_map = driver.find_element(By.ID, "workspace-map")
     assert the_map.get_attribute("aria-label")
 
@@ -232,15 +232,8 @@ def test_aggregate_user_map_has_no_points_and_a_suppressed_swatch(
     aggregate_user: User,
     seeded: dict,  # noqa: F811
 ) -> None:
-    base = live_server.url
-    sign_in_with_totp(driver, base, aggregate_user)
-    boroughs = "borough=E09000028&borough=E09000022&borough=E09000030"
-    driver.get(f"{base}/data/explore/map/?level=borough&{boroughs}")
-    _wait(
-        driver,
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]"),
-        "the map did not load",
-    )
+    path = f"/data/explore/map/?level=borough&{BOROUGHS_WITH_DATA}"
+    open_page_as(driver, live_server.url, aggregate_user, path, MAP_LOADED)
     assert _count(driver, ".map-point, .map-cluster") == 0
     labels = [
         label.text

@@ -15,17 +15,25 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from accounts.models import User
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    MAP_LOADED,
     WAIT_SECONDS,
     assert_no_axe_violations,
     browser,
     driver,
+    filter_explore_by_borough,
     live_server_closes_connections,
+    open_page,
+    open_page_as,
     save_screenshot,
-    sign_in_with_totp,
     wait_for,
 )
 from tests.personas import SOUTHWARK
-from tests.workspace_pages.conftest import areas, codes, seeded  # noqa: F401  (fixtures)
+from tests.workspace_pages.conftest import (  # noqa: F401  (fixtures)
+    BOROUGHS_WITH_DATA,
+    areas,
+    codes,
+    seeded,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,10 +49,7 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
     seeded: dict,  # noqa: F811
 ) -> None:
     base = live_server.url
-    sign_in_with_totp(driver, base, mps_analyst)
-
-    driver.get(f"{base}/data/dashboard/")
-    wait_for(driver, By.ID, "last-month")
+    open_page_as(driver, base, mps_analyst, "/data/dashboard/", "#last-month")
     WebDriverWait(driver, WAIT_SECONDS).until(
         lambda d: d.execute_script(
             "return !!(window.Chart && Chart.getChart(document.getElementById('trend-chart')))"
@@ -53,11 +58,8 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
     assert_no_axe_violations(driver, "dashboard")
     save_screenshot(driver, "workspace-dashboard")
 
-    driver.get(f"{base}/data/explore/")
-    wait_for(driver, By.ID, "results")
-    driver.find_element(By.CSS_SELECTOR, f"input[name=borough][value={SOUTHWARK}]").click()
-    driver.find_element(By.CSS_SELECTOR, "form.workspace-filters button[type=submit]").click()
-    WebDriverWait(driver, WAIT_SECONDS).until(lambda d: f"borough={SOUTHWARK}" in d.current_url)
+    open_page(driver, f"{base}/data/explore/", "#results")
+    filter_explore_by_borough(driver, SOUTHWARK)
     rows = driver.find_elements(By.CSS_SELECTOR, "#results tbody tr")
     assert len(rows) == 22
     assert "22" in driver.find_element(By.ID, "result-count").text
@@ -74,9 +76,7 @@ def test_analyst_filters_sees_table_chart_map_and_downloads_csv(
     )
 
     driver.find_element(By.LINK_TEXT, "Map").click()
-    WebDriverWait(driver, WAIT_SECONDS).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]")
-    )
+    wait_for(driver, By.CSS_SELECTOR, MAP_LOADED)
     paths = driver.find_elements(By.CSS_SELECTOR, "#workspace-map svg path.leaflet-interactive")
     assert len(paths) >= 2  # the borough boundary plus the density circles
     assert_no_axe_violations(driver, "map page")
@@ -121,19 +121,18 @@ def test_aggregate_user_sees_suppressed_counts(
     seeded: dict,  # noqa: F811
 ) -> None:
     base = live_server.url
-    sign_in_with_totp(driver, base, aggregate_user)
-    # The three boroughs with data: a grid of every borough would be too sparse to publish.
-    boroughs = "borough=E09000028&borough=E09000022&borough=E09000030"
-    driver.get(f"{base}/data/explore/?{boroughs}")
-    table = wait_for(driver, By.CSS_SELECTOR, "table[data-dimension=borough]")
+    table = open_page_as(
+        driver,
+        base,
+        aggregate_user,
+        f"/data/explore/?{BOROUGHS_WITH_DATA}",
+        "table[data-dimension=borough]",
+    )
     cells = [c.text for c in table.find_elements(By.CSS_SELECTOR, "tbody td")]
     assert "*" in cells
     assert driver.find_elements(By.CSS_SELECTOR, "[data-disclosure]")
     assert not driver.find_elements(By.ID, "results")
-    driver.get(f"{base}/data/explore/map/?level=borough&{boroughs}")
-    WebDriverWait(driver, WAIT_SECONDS).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#workspace-map[data-loaded=true]")
-    )
+    open_page(driver, f"{base}/data/explore/map/?level=borough&{BOROUGHS_WITH_DATA}", MAP_LOADED)
     assert not driver.find_element(By.ID, "map-disclosure").get_attribute("hidden")
     save_screenshot(driver, "workspace-aggregate-map")
     assert _console_errors(driver) == []

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import effective_access
-from accounts.agreements import grant_agreement_check, inactive_agreement_references
+from accounts.agreements import grant_agreement_errors, inactive_agreement_references_qs
 from accounts.audit.models import Action, AuditEvent
 from accounts.models import AccessGrant, DataSharingAgreement
 from hospitals.selectors import site_can_submit
@@ -49,23 +49,25 @@ def test_grant_check_names_every_problem(make_agreement, org_southwark, org_lamb
         valid_from=TODAY(),
         valid_until=ends,
     )
-    assert grant_agreement_check(fine) == []
+    assert grant_agreement_errors(fine) == {}
     too_long = AccessGrant(
         organisation=org_lambeth,
         agreement_reference="DSA-SWK",
         valid_from=TODAY(),
         valid_until=ends + dt.timedelta(days=1),
     )
-    errors = grant_agreement_check(too_long)
-    assert any(f"on or before {ends:%-d %B %Y}" in e for e in errors)
-    assert any("not a recipient" in e for e in errors)
+    errors = grant_agreement_errors(too_long)
+    assert any(f"on or before {ends:%-d %B %Y}" in e for e in errors["valid_until"])
+    assert any("not a recipient" in e for e in errors["agreement_reference"])
     unknown = AccessGrant(
         organisation=org_southwark,
         agreement_reference="DSA-NOPE",
         valid_from=TODAY(),
         valid_until=ends,
     )
-    [message] = grant_agreement_check(unknown)
+    errors = grant_agreement_errors(unknown)
+    assert list(errors) == ["agreement_reference"]
+    [message] = errors["agreement_reference"]
     assert "DSA-NOPE is not in it" in message
 
 
@@ -77,7 +79,7 @@ def test_grant_check_refuses_draft_agreement(make_agreement, org_southwark) -> N
         valid_from=TODAY(),
         valid_until=TODAY(),
     )
-    assert any("draft" in e for e in grant_agreement_check(grant))
+    assert any("draft" in e for e in grant_agreement_errors(grant)["agreement_reference"])
 
 
 def test_ending_agreement_cuts_live_session_on_next_request(
@@ -116,7 +118,7 @@ def test_suspending_revokes_only_that_agreements_grants(
     assert grant_lambeth.revoked_at is None
     agreement.refresh_from_db()
     assert agreement.status == DataSharingAgreement.Status.SUSPENDED
-    assert "DSA-SWK" in inactive_agreement_references()
+    assert "DSA-SWK" in set(inactive_agreement_references_qs())
 
 
 def test_end_rolls_back_with_grants_when_audit_fails(
@@ -189,7 +191,7 @@ def test_inactive_references(make_agreement, org_mps) -> None:
     make_agreement("DSA-D", recipients=[org_mps], activate=False)
     past = TODAY() - dt.timedelta(days=1)
     make_agreement("DSA-P", recipients=[org_mps], ends_on=past, signed_on=past)
-    assert inactive_agreement_references() == {"DSA-D", "DSA-P"}
+    assert set(inactive_agreement_references_qs()) == {"DSA-D", "DSA-P"}
 
 
 def test_site_can_submit(make_agreement, access_admin, site_a, site_b, trust_a, settings) -> None:

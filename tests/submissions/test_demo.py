@@ -6,10 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from hospitals.models import HospitalSite, Submission
 from incidents.models import Incident, Release
 from ingest.demo import seed_demo_submissions
+from istv_portal.periods import Period, due_date
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +27,17 @@ def test_demo_submissions_are_published_once(
     again = seed_demo_submissions(months=1, geo_dir=tmp_path / "none", today=date(2025, 6, 3))
     assert again == {"skipped": 2}
     assert Submission.objects.count() == 2
+
+
+def test_demo_files_arrive_on_time_and_their_scorecards_say_so(
+    site_a: HospitalSite, site_b: HospitalSite, tmp_path: Path
+) -> None:
+    """The demo is loaded in one go, long after most of its months were due; each file is
+    dated as arriving before its due date, so no scorecard calls it months late."""
+    seed_demo_submissions(months=3, geo_dir=tmp_path / "none", today=date(2025, 6, 3))
+    submissions = Submission.objects.filter(period__lt=date(2025, 5, 1))
+    assert submissions.count() == 4
+    for submission in submissions:
+        timeliness = submission.scorecard["timeliness"]
+        assert timeliness["on_time"], timeliness
+        assert timezone.localdate(submission.created_at) < due_date(Period.of(submission.period))

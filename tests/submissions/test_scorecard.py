@@ -71,6 +71,46 @@ def test_card_counts_completeness_geocoding_unknowns_and_lateness() -> None:
     assert card.to_json()["timeliness"]["due"] == "2025-06-15"
 
 
+def _geocode_check(precisions: list[str]) -> tuple[float, bool]:
+    card = build_scorecard(
+        rows=[_row(i) for i in range(len(precisions))],
+        precisions=precisions,
+        rows_read=len(precisions),
+        set_aside=0,
+        errors_by_code={},
+        period=MAY,
+        uploaded=date(2025, 6, 10),
+        history=_history({}),
+        thresholds=Thresholds(min_geocoded_share=0.5),
+    )
+    return card.geocoded_share, "geocoded_share" in card.failed_checks
+
+
+def test_rows_not_placed_by_design_do_not_fail_the_geocode_check() -> None:
+    """A typical ED month: a fifth at home, a fifth with no place described, a few abroad
+    or outside London. Of the rows that describe a place, 3 in 4 are placed: the file
+    passes, though fewer than half of all its rows are on the map."""
+    by_design = ["home"] * 22 + ["unknown"] * 18 + ["abroad", "outside_london"]
+    described = ["street"] * 30 + ["venue"] * 13 + ["unplaced"] * 15
+    share, failed = _geocode_check(by_design + described)
+    assert share == round(43 / 58, 4)
+    assert not failed
+
+
+def test_places_described_but_not_found_fail_the_geocode_check() -> None:
+    """The same month where the geocoder found few of the places described (a wrong
+    column mapped as the location, say) still fails."""
+    by_design = ["home"] * 22 + ["unknown"] * 18
+    described = ["street"] * 10 + ["unplaced"] * 40 + ["pending"] * 10
+    share, failed = _geocode_check(by_design + described)
+    assert share == round(10 / 60, 4)
+    assert failed
+
+
+def test_a_file_with_no_place_described_is_not_failed_for_geocoding() -> None:
+    assert _geocode_check(["home"] * 5 + ["unknown"] * 3) == (1.0, False)
+
+
 def _months(values: list[int]) -> dict[date, int]:
     """Monthly counts starting May 2024 (the 12 months before May 2025)."""
     out, p = {}, Period(2024, 5)

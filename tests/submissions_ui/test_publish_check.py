@@ -84,6 +84,16 @@ def versions(
     return v1, v2
 
 
+@pytest.fixture
+def failed_versions(
+    client: Client, data_manager: User, versions: tuple[Submission, Submission]
+) -> tuple[Submission, Submission]:
+    """``versions`` with version 2's volume check failed, and the data manager signed in."""
+    _set_checks(versions[1], failed=["volume"])
+    login_verified(client, data_manager)
+    return versions
+
+
 def _summary(html: str, section: str) -> dict[str, str]:
     """The key → value pairs of one summary list on the page (text only)."""
     block = re.search(rf'data-check="{section}">(.*?)</dl>', html, re.S)
@@ -162,11 +172,9 @@ def test_first_version_replaces_nothing_and_adds_every_row(
 
 
 def test_missing_reason_is_refused_when_a_check_failed(
-    client: Client, data_manager: User, versions: tuple[Submission, Submission]
+    client: Client, failed_versions: tuple[Submission, Submission]
 ) -> None:
-    _, v2 = versions
-    _set_checks(v2, failed=["volume"])
-    login_verified(client, data_manager)
+    _, v2 = failed_versions
     for data in ({}, {"reason": "   "}):
         response = _publish(client, v2, **data)
         html = response.content.decode()
@@ -182,11 +190,9 @@ def test_missing_reason_is_refused_when_a_check_failed(
 
 
 def test_the_reason_lands_in_the_audit_row_without_personal_data(
-    client: Client, data_manager: User, versions: tuple[Submission, Submission]
+    client: Client, data_manager: User, failed_versions: tuple[Submission, Submission]
 ) -> None:
-    v1, v2 = versions
-    _set_checks(v2, failed=["volume"])
-    login_verified(client, data_manager)
+    v1, v2 = failed_versions
     reason = "ED closed for two weeks, confirmed by the trust. Call 07700 900123 to check."
     response = _publish(client, v2, reason=reason)
     assert response.status_code == 302

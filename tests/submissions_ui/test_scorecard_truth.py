@@ -72,10 +72,16 @@ def _london(body: str) -> str:
     return body[start : body.index("</div>", start)]
 
 
+@pytest.fixture
+def may_row(client: Client, liaison_a: User, history: None, may_a: Submission) -> Callable[[], str]:
+    """Reads the share-of-London row of site A's May scorecard, as its liaison sees it now."""
+    return lambda: _london(_scorecard(client, liaison_a, may_a))
+
+
 def test_a_month_with_only_one_hospital_in_is_provisional_with_no_flag(
-    client: Client, liaison_a: User, history: None, may_a: Submission
+    may_row: Callable[[], str],
 ) -> None:
-    row = _london(_scorecard(client, liaison_a, may_a))
+    row = may_row()
     assert "Provisional: 1 of 2 hospitals have sent this month." in row
     assert "Files are due by" in row or "were due by" in row
     assert ">High<" not in row and ">Low<" not in row
@@ -83,36 +89,26 @@ def test_a_month_with_only_one_hospital_in_is_provisional_with_no_flag(
 
 
 def test_a_complete_month_shows_the_share_and_its_flag(
-    client: Client,
-    liaison_a: User,
-    history: None,
-    may_a: Submission,
-    make_submission: Callable[..., Submission],
-    site_b: HospitalSite,
+    may_row: Callable[[], str], make_submission: Callable[..., Submission], site_b: HospitalSite
 ) -> None:
     _published(make_submission, site_b, PERIOD, 70)
-    row = _london(_scorecard(client, liaison_a, may_a))
+    row = may_row()
     assert "Provisional" not in row
     assert "30.0% this month; usually 10.0%" in row
     assert ">High<" in row  # 30% against a usual 10%: now a fair comparison
 
 
 def test_the_share_follows_the_published_files_not_the_stored_figure(
-    client: Client,
-    liaison_a: User,
-    history: None,
-    may_a: Submission,
-    make_submission: Callable[..., Submission],
-    site_b: HospitalSite,
+    may_row: Callable[[], str], make_submission: Callable[..., Submission], site_b: HospitalSite
 ) -> None:
-    before = _london(_scorecard(client, liaison_a, may_a))
+    before = may_row()
     assert "100.0%" in before
     later = make_submission(site_b, Status.READY_FOR_REVIEW, version=1, rows_accepted=30)
     # Not yet published: not counted.
-    assert _london(_scorecard(client, liaison_a, may_a)) == before
+    assert may_row() == before
     later.status = Status.PUBLISHED
     later.save(update_fields=["status"])
-    after = _london(_scorecard(client, liaison_a, may_a))
+    after = may_row()
     assert "50.0% this month" in after and "Provisional" not in after
 
 

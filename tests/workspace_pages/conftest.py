@@ -26,6 +26,9 @@ from tests.personas import LAMBETH, SOUTHWARK
 TOWER_HAMLETS = "E09000030"
 # (borough, west, south) of a 0.02° square boundary; points fall inside their borough.
 SQUARES = {SOUTHWARK: (-0.09, 51.47), LAMBETH: (-0.13, 51.47), TOWER_HAMLETS: (-0.05, 51.51)}
+# A filter naming the three boroughs with data: a grid of every London borough would be
+# too sparse for an aggregate-only viewer's counts to publish.
+BOROUGHS_WITH_DATA = "&".join(f"borough={code}" for code in SQUARES)
 
 
 def _square(west: float, south: float, size: float = 0.02) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -28,7 +29,7 @@ from accounts.models import User
 from accounts.services import api_token_create
 from hospitals.models import HospitalSite
 from incidents import monitoring
-from incidents.disclosure import DisclosurePolicy, cell_key_note
+from incidents.disclosure import SUPPRESSED, DisclosurePolicy, cell_key_note
 from incidents.models import Incident
 from incidents.workspace.dashboard import dashboard_months
 from istv_portal.periods import add_months, last_complete_month
@@ -298,3 +299,14 @@ def test_a_record_level_trend_shows_an_empty_month_as_zero(
     assert all(r.suppressed is None for r in trend)
     weeks = [r.key for r in response.context["week_trend"]]
     assert weeks == sorted(weeks) and len(weeks) >= 4 * len(months)
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(13204, "13,204"), (999, "999"), (0, "0"), (SUPPRESSED, SUPPRESSED)]
+)
+def test_a_count_cell_shows_thousands_separators_and_the_marker_as_it_is(
+    count: object, shown: str
+) -> None:
+    html = render_to_string("incidents/_count_cell.html", {"count": count})
+    assert re.search(r">([^<]*)</td>", html).group(1) == shown  # type: ignore[union-attr]
+    assert ("data-suppressed" in html) is (count == SUPPRESSED)

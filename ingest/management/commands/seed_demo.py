@@ -30,7 +30,6 @@ from guardian.shortcuts import get_perms
 from accounts import services
 from accounts.agreements import agreements_for
 from accounts.audit.models import Action, AuditEvent, audit_object_type
-from accounts.audit.services import audit_record
 from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, TYPE1_SITES, DemoSite
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organisation, User
@@ -278,7 +277,7 @@ class Command(BaseCommand):
         for grant in DEMO_GRANTS:
             if DataSharingAgreement.objects.filter(reference=grant.reference).exists():
                 continue
-            agreement = DataSharingAgreement.objects.create(
+            agreement = DataSharingAgreement(
                 reference=grant.reference,
                 title=f"Demo agreement: {grant.organisation}",
                 legal_basis="UK GDPR Article 6(1)(e) and 9(2)(g) (demo)",
@@ -289,21 +288,11 @@ class Command(BaseCommand):
                 ends_on=today + dt.timedelta(days=730),
                 status=DataSharingAgreement.Status.ACTIVE,
             )
-            agreement.providers.set(trusts)
-            agreement.recipients.set([organisations[grant.organisation]])
-            audit_record(
-                action=Action.AGREEMENT_CREATED,
+            services.agreement_register(
                 actor=None,
-                obj=agreement,
-                details={
-                    "before": {},
-                    "after": {
-                        "reference": agreement.reference,
-                        "status": agreement.status,
-                        "providers": sorted(org.pk for org in trusts),
-                        "recipients": [organisations[grant.organisation].pk],
-                    },
-                },
+                agreement=agreement,
+                providers=trusts,
+                recipients=[organisations[grant.organisation]],
             )
 
     def seed_grants(self, organisations: dict[str, Organisation]) -> None:
