@@ -199,6 +199,11 @@ class IncidentFilterSet(filters.FilterSet):
         pattern=SLUG,
         label="Geocode class (place, home, vague, unknown ...; repeatable)",
     )
+    place = filters.CharFilter(
+        field_name="geo_matched",
+        max_length=255,
+        label="Matched place name, exactly as the top locations list shows it",
+    )
     q = filters.CharFilter(
         method="filter_text",
         max_length=Q_MAX_LENGTH,

@@ -266,3 +266,39 @@ class SavedQuery(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PoliceRecordedCount(models.Model):
+    """Police-recorded crimes of one series in one London LSOA and month, as one force
+    published them (data.police.uk's street-level CSV, imported by
+    ``ingest.police_crime``). Counts only: no crime ID, location or outcome is kept.
+
+    ``force`` is the file's "Reported by" (one file per force and month), so importing a
+    force's month again replaces exactly what that force published for it. The ward and
+    borough are the LSOA's, looked up once at import, so the comparison with ED counts
+    (``incidents.police_gap``) groups both sides the same way.
+    """
+
+    class Series(models.TextChoices):
+        VIOLENCE = "violence", "Violence and sexual offences"
+        ROBBERY = "robbery", "Robbery"
+
+    force = models.CharField(max_length=100)
+    month = models.DateField(help_text="First day of the month.")
+    series = models.CharField(max_length=10, choices=Series.choices)
+    lsoa_code = models.CharField(max_length=9)
+    ward_code = models.CharField(max_length=9, blank=True)
+    borough_code = models.CharField(max_length=9)
+    count = models.PositiveIntegerField()
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["force", "month", "series", "lsoa_code"], name="unique_police_count"
+            )
+        ]
+        indexes = [models.Index(fields=["series", "month", "borough_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.force} {self.month:%Y-%m} {self.series} {self.lsoa_code}: {self.count}"

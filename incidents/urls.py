@@ -8,7 +8,9 @@ from incidents.views import (
     explore,
     maps,
     monitoring_reports,
+    police_gap,
     saved_queries,
+    top_locations,
     transparency,
 )
 
@@ -22,7 +24,11 @@ urlpatterns = [
     path("explore/map/data.json", maps.map_data, name="map_data"),
     path("explore/map/boundaries.geojson", maps.map_boundaries, name="map_boundaries"),
     path("explore/map/base.geojson", maps.map_base, name="map_base"),
+    path("explore/police-gap/", police_gap.police_gap_page, name="police_gap"),
     path("explore/download/", downloads.download, name="download"),
+    path("explore/places/", top_locations.top_locations, name="top_locations"),
+    path("explore/places/licensing/", top_locations.licensing, name="licensing"),
+    path("explore/places/licensing.csv", top_locations.licensing_csv, name="licensing_csv"),
     path("incidents/<int:pk>/", explore.incident_detail, name="incident_detail"),
     path("saved/", saved_queries.saved_query_list, name="saved_query_list"),
     path("saved/<int:pk>/", saved_queries.saved_query_open, name="saved_query_open"),

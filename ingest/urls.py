@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ingest import reference_views, views
+from ingest import police_crime_views, reference_views, views
 
 app_name = "ingest"
 urlpatterns = [
@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("<int:pk>/publish/", views.submission_publish_view, name="submission_publish"),
     path("reference/", reference_views.reference_codes, name="reference_codes"),
+    path("police-crime/", police_crime_views.police_crime_upload, name="police_crime_upload"),
     path(
         "reference/codes/<int:pk>/",
         reference_views.reference_code_edit,

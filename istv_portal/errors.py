@@ -1,4 +1,7 @@
-"""Server-error handler: a database outage answers 503 (try again), anything else 500.
+"""Error handlers. Under /api/ every error is JSON (``{"detail": ...}``), as the API's own
+answers are; elsewhere the portal's pages.
+
+Server errors: a database outage answers 503 (try again), anything else 500.
 
 Django calls ``handler500`` while the exception is still being handled, wherever it was
 raised (a view or a middleware reading the session), so the cause can be told apart
@@ -16,10 +19,12 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.views import defaults
 
 RETRY_AFTER_SECONDS = 30
+API_PREFIX = "/api/"  # clients there parse every answer as JSON, errors too
 logger = logging.getLogger(__name__)
 
 PLAIN_PAGE = (
@@ -48,10 +53,49 @@ def _page(template: str) -> str:
         return PLAIN_PAGE.format(title=title, text=text)
 
 
+def _is_api(request: HttpRequest | None) -> bool:
+    # No request at all when the handler is called outside a request (tests, a broken
+    # middleware): answer with the page.
+    return request is not None and request.path.startswith(API_PREFIX)
+
+
+def _api_error(detail: str, status: int) -> JsonResponse:
+    """The API's error shape (``{"detail": ...}``, as DRF answers), never an HTML page."""
+    response = JsonResponse({"detail": detail}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refuses before any view (too many fields, a bad host) under /api/
+    answers JSON; elsewhere the portal's 400 page."""
+    if _is_api(request):
+        return _api_error("Bad request.", 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _api_error("You do not have permission to perform this action.", 403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An unknown URL under /api/ answers JSON; elsewhere the portal's 404 page."""
+    if _is_api(request):
+        return _api_error("Not found.", 404)
+    return defaults.page_not_found(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     _type, exc, _tb = sys.exc_info()
-    if isinstance(exc, OperationalError | InterfaceError):
-        response = HttpResponse(_page("503.html"), status=503)
+    unavailable = isinstance(exc, OperationalError | InterfaceError)
+    template = "503.html" if unavailable else "500.html"
+    response: HttpResponse
+    if _is_api(request):
+        response = _api_error(PLAIN_TEXT[template][1], 503 if unavailable else 500)
+    else:
+        response = HttpResponse(_page(template), status=503 if unavailable else 500)
+    if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-    return HttpResponse(_page("500.html"), status=500)
+    return response

@@ -34,4 +34,7 @@ urlpatterns = [
     ),
 ]
 
+handler400 = "istv_portal.errors.bad_request"
+handler403 = "istv_portal.errors.permission_denied"
+handler404 = "istv_portal.errors.page_not_found"
 handler500 = "istv_portal.errors.server_error"

@@ -83,6 +83,7 @@ class Action(models.TextChoices):
     CASE_STUDY_RETURNED = "case_study.returned", "Case study returned to its author"
     CASE_STUDY_PUBLISHED = "case_study.published", "Case study published"
     IMPACT_EXPORTED = "impact.exported", "Impact dashboard exported"
+    POLICE_CRIME_IMPORTED = "police_crime.imported", "Police-recorded crime imported"
 
 
 def audit_object_type(model: Any) -> str:

@@ -130,9 +130,18 @@ class ReleaseOutSerializer(serializers.ModelSerializer[Release]):
         return str(note.body)
 
 
+class FilterParamsField(serializers.DictField):
+    """A saved query's filter; its schema (each filter's values) is declared in
+    ``incidents.api.schema``."""
+
+
+class SavedQueryNameField(serializers.CharField):
+    """A saved query's name: trimmed, not blank (its schema in ``incidents.api.schema``)."""
+
+
 class SavedQueryInSerializer(serializers.Serializer[dict[str, Any]]):
-    name = serializers.CharField(max_length=120)
-    params = serializers.DictField(
+    name = SavedQueryNameField(max_length=120)
+    params = FilterParamsField(
         child=serializers.ListField(child=serializers.CharField(max_length=100), max_length=200),
         required=False,
         default=dict,
@@ -189,3 +198,24 @@ class SavedQueryOutSerializer(serializers.ModelSerializer[SavedQuery]):
 
     def get_aggregates_url(self, obj: SavedQuery) -> str:
         return self._url(obj, "api:aggregates")
+
+
+# --- envelopes and errors, as the views answer them (documented in the schema) ---------
+
+
+class HospitalListSerializer(serializers.Serializer[dict[str, Any]]):
+    results = HospitalOutSerializer(many=True)
+
+
+class ReleaseListSerializer(serializers.Serializer[dict[str, Any]]):
+    results = ReleaseOutSerializer(many=True)
+
+
+class SavedQueryListSerializer(serializers.Serializer[dict[str, Any]]):
+    results = SavedQueryOutSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
+    """Every error answer under /api/ (401, 403, 404, 405, 429, 5xx) except field errors."""
+
+    detail = serializers.CharField()

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from incidents.api import views
+from incidents.api import police_gap, top_locations, views
 
 app_name = "api"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", views.IncidentDetailView.as_view(), name="incident-detail"),
     path("aggregates/", views.AggregateView.as_view(), name="aggregates"),
+    path("top-locations/", top_locations.TopLocationsView.as_view(), name="top-locations"),
+    path("police-gap/", police_gap.PoliceGapView.as_view(), name="police-gap"),
     path("hospitals/", views.HospitalListView.as_view(), name="hospital-list"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<int:number>/", views.ReleaseDetailView.as_view(), name="release-detail"),

@@ -28,6 +28,8 @@ from accounts.audit.denials import get_in_scope_or_404
 from accounts.models import User
 from accounts.permissions import IsVerifiedUser
 from hospitals.models import HospitalSite
+from incidents.api.schema import ERRORS
+from incidents.api.serializers import ErrorSerializer
 from ingest import selectors as page_selectors
 from ingest.api.serializers import (
     SubmissionAcceptedSerializer,
@@ -103,7 +105,7 @@ class SubmissionListView(SubmissionAPIView):
         summary="Submissions you can see (your sites; all for data managers), newest first",
         operation_id="submissions_list",
         tags=["submissions"],
-        responses={200: SubmissionPageSerializer},
+        responses={200: SubmissionPageSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         queryset = page_selectors.submissions_for(cast(User, request.user)).order_by(
@@ -119,6 +121,7 @@ class SubmissionListView(SubmissionAPIView):
         tags=["submissions"],
         request={"multipart/form-data": SubmissionUploadSerializer},
         responses={
+            **ERRORS,
             202: SubmissionAcceptedSerializer,
             200: OpenApiResponse(
                 SubmissionAcceptedSerializer, description="The same file was already received."
@@ -128,9 +131,13 @@ class SubmissionListView(SubmissionAPIView):
                 "refusal code (F001_EXTENSION_NOT_ALLOWED for a file type not accepted) and "
                 "``detail`` says why in plain English."
             ),
-            404: OpenApiResponse(description="No such site, or no upload right for it."),
-            413: OpenApiResponse(description="The file is over the size limit."),
-            429: OpenApiResponse(description="Too many uploads: try again shortly."),
+            404: OpenApiResponse(
+                ErrorSerializer, description="No such site, or no upload right for it."
+            ),
+            413: OpenApiResponse(ErrorSerializer, description="The file is over the size limit."),
+            429: OpenApiResponse(
+                ErrorSerializer, description="Too many uploads: try again shortly."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -177,7 +184,7 @@ class SubmissionDetailView(SubmissionAPIView):
         summary="One submission: status, progress, counts, report and scorecard",
         operation_id="submissions_retrieve",
         tags=["submissions"],
-        responses={200: SubmissionDetailSerializer, 404: OpenApiResponse(description="Not found.")},
+        responses={200: SubmissionDetailSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         submission = get_in_scope_or_404(

@@ -384,6 +384,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.permissions.IsVerifiedUser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "incidents.api.schema.allow_empty_filters",  # a blank filter means no filter
+    ],
 }
 
 # --- Logging ----------------------------------------------------------------------------
@@ -418,6 +422,9 @@ DISCLOSURE_SUPPRESS_MAX = env_int("DISCLOSURE_SUPPRESS_MAX", 7, minimum=0)
 DISCLOSURE_ROUND_TO = env_int("DISCLOSURE_ROUND_TO", 5, minimum=1)
 # The cell-key method: the largest perturbation added to a shown count (before rounding).
 DISCLOSURE_PERTURBATION_MAX = env_int("DISCLOSURE_PERTURBATION_MAX", 4, minimum=0)
+# Top locations (docs/workspace-pages.md): an aggregate-level user sees a named place only
+# when it has at least this many incidents in the period; places below are not listed.
+TOP_LOCATIONS_MIN_COUNT = env_int("TOP_LOCATIONS_MIN_COUNT", 10, minimum=1)
 # Groupings refused for aggregate-level users as too sparse: more cells than this, or
 # fewer incidents per cell on average than DISCLOSURE_MIN_CELL_MEAN.
 DISCLOSURE_MAX_CELLS = env_int("DISCLOSURE_MAX_CELLS", 10_000, minimum=1)

@@ -36,3 +36,9 @@ REFERENCE_CASES += everyone(
     "POST", _code_edit, allowed={"data_manager": 400}, others=404, data={"label": ""}
 )
 REFERENCE_CASES += everyone("POST", _synonym_delete, allowed={"data_manager": 302}, others=404)
+# The police-recorded crime upload (ingest.police_crime_views): data managers only; an
+# empty upload is a form error for them.
+REFERENCE_CASES += everyone("GET", "ingest:police_crime_upload", allowed=MANAGER, others=404)
+REFERENCE_CASES += everyone(
+    "POST", "ingest:police_crime_upload", allowed={"data_manager": 400}, others=404
+)

@@ -68,6 +68,14 @@ CASES += everyone(
     others=403,
     anonymous=401,
 )
+CASES += everyone("GET", _target("api:top-locations"), allowed=_ok(DATA), others=403, anonymous=401)
+CASES += everyone(
+    "GET",
+    _target("api:police-gap", "group_by=borough&borough=E09000028"),
+    allowed=_ok(DATA),
+    others=403,
+    anonymous=401,
+)
 for name in ("api:hospital-list", "api:release-list", "api:saved-query-list"):
     CASES += everyone("GET", _target(name), allowed=_ok(DATA), others=403, anonymous=401)
 CASES += everyone(

@@ -40,6 +40,9 @@ DATA_PAGES = [
     "incidents:map_boundaries",
     "incidents:map_base",
     "incidents:saved_query_list",
+    "incidents:police_gap",
+    "incidents:top_locations",
+    "incidents:licensing",
 ]
 
 
@@ -96,6 +99,9 @@ for page in DATA_PAGES:
     CASES += everyone("GET", page, allowed=DATA_USERS, others=404, personas=personas)
 CASES += everyone(
     "GET", "incidents:download", allowed={**DATA_USERS, "mopac_analyst": 403}, others=404
+)
+CASES += everyone(
+    "GET", "incidents:licensing_csv", allowed={**DATA_USERS, "mopac_analyst": 403}, others=404
 )
 CASES += everyone(
     "POST",

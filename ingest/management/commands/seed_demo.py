@@ -206,6 +206,7 @@ class Command(BaseCommand):
             self.seed_users(organisations, sites)
         if not options["no_submissions"]:
             self.seed_submissions(geo_dir)
+            self.seed_police_crime()
         self.print_sign_in()
 
     # -- steps ------------------------------------------------------------------------
@@ -390,6 +391,28 @@ class Command(BaseCommand):
             f"Demo submissions, {DEMO_MONTHS} months to {last_month:%B %Y}: {files}; "
             f"no incident awaiting geocoding; {to_review} descriptions in the geocode "
             f"review queue ({time.monotonic() - started:.0f} s)"
+        )
+
+    def seed_police_crime(self) -> None:
+        """A SYNTHETIC police-recorded crime sample for the last 12 demo months
+        (``ingest.police_crime_demo``), imported as a data manager's file would be, so the
+        workspace's Police gap page has something to compare. Re-running replaces it."""
+        import io
+
+        from ingest.police_crime import import_police_crime
+        from ingest.police_crime_demo import synthetic_csv
+
+        last = timezone.localdate().replace(day=1)
+        months = []
+        for _ in range(12):
+            last = (last - dt.timedelta(days=1)).replace(day=1)
+            months.append(last)
+        text = synthetic_csv(sorted(months))
+        report = import_police_crime([("synthetic-police-crime.csv", io.StringIO(text))])
+        summary = report.summary()
+        self.stdout.write(
+            f"SYNTHETIC police-recorded crime sample (not real data), 12 months: "
+            f"{summary['violence']} violence and {summary['robbery']} robbery rows"
         )
 
     def print_sign_in(self) -> None:
