@@ -59,6 +59,19 @@ def page_filterset(
     )
 
 
+def counts_page(
+    request: HttpRequest, tab: str
+) -> tuple[EffectiveAccess, IncidentFilterSet, dict[str, Any]]:
+    """The start of every page that counts the filtered incidents (charts, map, top
+    locations, licensing, police gap): the viewer's access (404 without any), the filter
+    set asking for counts, and the filter panel's context with the page's tab."""
+    access = data_access_or_404(request)
+    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
+    context = panel_context(request, access, fs)
+    context["tab"] = tab
+    return access, fs, context
+
+
 def audit_view(
     request: HttpRequest,
     *,

@@ -25,6 +25,7 @@ from incidents.views.common import (
     PAGE_PARAMETERS,
     PAGING,
     audit_view,
+    counts_page,
     data_access_or_404,
     page_filterset,
     page_query,
@@ -223,10 +224,7 @@ def _raw_value(incident: Any, name: str) -> Any:
 @never_cache
 @require_GET
 def charts(request: HttpRequest) -> HttpResponse:
-    access = data_access_or_404(request)
-    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
-    context = panel_context(request, access, fs)
-    context["tab"] = "charts"
+    access, fs, context = counts_page(request, "charts")
     if fs.is_valid():
         tables = ws_charts.chart_tables(
             fs.qs, access, fs.applied(), release=fs.release_obj, scope=GridScope.of(fs)

@@ -20,8 +20,7 @@ from incidents.aggregates import AggregateTimeout, GroupByError
 from incidents.geocoding.models import Area
 from incidents.models import PoliceRecordedCount
 from incidents.police_gap import AREAS, SERIES, parse_gap_group_by, police_gap
-from incidents.selectors import Purpose
-from incidents.views.common import audit_view, data_access_or_404, page_filterset, panel_context
+from incidents.views.common import audit_view, counts_page
 from incidents.workspace import labels as ws_labels
 
 GAP_PARAMETERS = ("group_by", "series", "area", "by_month")
@@ -31,10 +30,7 @@ GAP_PARAMETERS = ("group_by", "series", "area", "by_month")
 @never_cache
 @require_GET
 def police_gap_page(request: HttpRequest) -> HttpResponse:
-    access = data_access_or_404(request)
-    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
-    context = panel_context(request, access, fs)
-    context["tab"] = "police_gap"
+    _, fs, context = counts_page(request, "police_gap")
     series = request.GET.get("series") or "violence"
     area = request.GET.get("area") or "borough"
     by_month = request.GET.get("by_month") == "1"

@@ -19,10 +19,10 @@ from incidents.services import data_access_record
 from incidents.views.common import (
     PAGING,
     audit_view,
+    counts_page,
     data_access_or_404,
     page_filterset,
     page_query,
-    panel_context,
     request_user,
 )
 from incidents.workspace import top_locations as ws_top
@@ -33,10 +33,7 @@ from istv_portal.spreadsheet import neutralise
 @never_cache
 @require_GET
 def top_locations(request: HttpRequest) -> HttpResponse:
-    access = data_access_or_404(request)
-    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
-    context = panel_context(request, access, fs)
-    context["tab"] = "top_locations"
+    _, fs, context = counts_page(request, "top_locations")
     if fs.is_valid():
         result = ws_top.top_locations(fs)
         context.update(
@@ -57,10 +54,7 @@ def top_locations(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def licensing(request: HttpRequest) -> HttpResponse:
-    access = data_access_or_404(request)
-    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
-    context = panel_context(request, access, fs)
-    context["tab"] = "top_locations"
+    access, fs, context = counts_page(request, "top_locations")
     if fs.is_valid():
         view = ws_top.licensing_view(fs)
         context.update(
