@@ -149,6 +149,14 @@ class Place:
         return KINDS.get(self.kind, self.kind)
 
     @property
+    def label(self) -> str:
+        """The name as people say it: the geocoder's match without its kind prefix
+        ("station: Peckham Rye" is shown as "Peckham Rye"; the kind has its own column).
+        ``name`` stays the key the ``place`` filter and the API use."""
+        prefix, sep, rest = self.name.partition(": ")
+        return rest if sep and rest and prefix.replace("_", "").isalpha() else self.name
+
+    @property
     def weekday_rows(self) -> list[tuple[str, list[Published]]]:
         return list(zip(WEEKDAY_NAMES, self.hour_of_week, strict=True))
 

@@ -183,3 +183,20 @@ def test_a_range_from_the_calendars_first_years_has_an_empty_previous_period() -
     for first in (dt.date(214, 2, 10), dt.date.min, dt.date(1, 1, 5)):
         previous = top_locations.Period(first, dt.date(2026, 12, 4)).previous()
         assert previous.first <= previous.last <= max(first, dt.date.min)
+
+
+@pytest.mark.parametrize(
+    ("matched", "shown"),
+    [
+        ("station: Peckham Rye", "Peckham Rye"),
+        ("street: London Bridge Street", "London Bridge Street"),
+        ("licensed_premises: The Swan", "The Swan"),
+        ("Brixton Road", "Brixton Road"),
+        ("Junction: A2 / A202", "A2 / A202"),
+        ("12: 30 club", "12: 30 club"),  # not a kind prefix
+    ],
+)
+def test_a_place_is_shown_without_the_geocoders_kind_prefix(matched: str, shown: str) -> None:
+    place = top_locations.Place(name=matched, kind="street", count=10, previous_count=8)
+    assert place.label == shown
+    assert place.as_json()["name"] == matched  # the key the place filter and the API use
