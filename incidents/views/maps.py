@@ -28,10 +28,10 @@ from incidents.selectors import Purpose
 from incidents.views.common import (
     PAGING,
     audit_view,
+    counts_page,
     data_access_or_404,
     page_filterset,
     page_query,
-    panel_context,
 )
 from incidents.workspace import maps as ws_maps
 
@@ -45,9 +45,7 @@ def _level(request: HttpRequest) -> str:
 @never_cache
 @require_GET
 def map_view(request: HttpRequest) -> HttpResponse:
-    access = data_access_or_404(request)
-    fs = page_filterset(request, access, purpose=Purpose.COUNTS)
-    context = panel_context(request, access, fs)
+    access, fs, context = counts_page(request, "map")
     level = _level(request)
     not_located = refused = None
     if fs.is_valid():
@@ -60,7 +58,6 @@ def map_view(request: HttpRequest) -> HttpResponse:
             not_located = ws_maps.not_located_note(fs.qs, level, areas, access, scope)
     context.update(
         {
-            "tab": "map",
             "level": level,
             "not_located": not_located,
             "map_refused": refused,
