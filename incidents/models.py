@@ -7,6 +7,8 @@ COPY) and read only through the one door, ``visible_to(user, purpose=...)`` in
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.db.models.functions import Cast, Floor, Random
 from django.utils import timezone
@@ -302,3 +304,83 @@ class PoliceRecordedCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.force} {self.month:%Y-%m} {self.series} {self.lsoa_code}: {self.count}"
+
+
+# Bytes of randomness in a stop link's token (32 URL-safe characters).
+ALERT_TOKEN_BYTES = 24
+
+
+def new_alert_token() -> str:
+    """The secret of a one-click stop link: random, URL-safe, never derived from ids."""
+    return secrets.token_urlsafe(ALERT_TOKEN_BYTES)
+
+
+class AlertSubscription(models.Model):
+    """A user's wish to be told when a saved query's latest month moves (docs/alerts.md).
+
+    Stopping keeps the row (``stopped_at``), so a stop link followed twice still answers
+    "stopped" and the history of who watched what stays on record; subscribing again
+    makes a new row with a new token. ``last_alerted_month`` stops later releases
+    covering the same month from reporting the same move again.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    saved_query = models.ForeignKey(SavedQuery, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64, unique=True, default=new_alert_token, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    last_alerted_month = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "saved_query"],
+                condition=models.Q(stopped_at__isnull=True),
+                name="unique_active_alert_subscription",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert {self.pk} on saved query {self.saved_query_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.stopped_at is None
+
+
+class AlertDigest(models.Model):
+    """One user's alert digest for one release: written before the e-mail goes, so the
+    unique constraint makes a second digest for the same release impossible (a task run
+    twice, two workers at once). ``sent_at`` is empty when nothing moved: the user was
+    checked for the release and there was nothing to tell."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    alerts_fired = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "release"], name="unique_alert_digest")
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert digest {self.pk} for release {self.release_id}"
+
+
+class AlertRun(models.Model):
+    """The alerts of one release have been worked out (``finished_at``): the nightly
+    catch-up looks for recent releases without a finished run."""
+
+    release = models.OneToOneField(Release, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    month = models.DateField(
+        null=True, blank=True, help_text="The month compared (none: no complete month)."
+    )
+    digests_sent = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Alerts of release {self.release_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from incidents import monitoring
+from incidents import alert_digests, monitoring
 from incidents.models import Release
 
 
@@ -31,3 +31,23 @@ def monitoring_reports_catch_up() -> int:
     for release_id in missing:
         generate_monitoring_report.delay(release_id)
     return len(missing)
+
+
+@shared_task(
+    name="incidents.tasks.send_release_alerts",
+    time_limit=1800,
+    soft_time_limit=1740,
+    acks_late=True,
+)
+def send_release_alerts(release_id: int) -> int | None:
+    """Send the alert digests of one release (at most one per user: safe to run again)."""
+    return alert_digests.release_alerts_send(release_id=release_id)
+
+
+@shared_task(name="incidents.tasks.alert_digests_catch_up", time_limit=600, soft_time_limit=540)
+def alert_digests_catch_up() -> int:
+    """Queue the alerts of every recent release not yet worked out (runs nightly)."""
+    waiting = alert_digests.releases_awaiting_alerts()
+    for release_id in waiting:
+        send_release_alerts.delay(release_id)
+    return len(waiting)

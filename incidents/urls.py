@@ -3,9 +3,11 @@
 from django.urls import path
 
 from incidents.views import (
+    alerts,
     dashboard,
     downloads,
     explore,
+    hotspots,
     maps,
     monitoring_reports,
     police_gap,
@@ -25,6 +27,7 @@ urlpatterns = [
     path("explore/map/boundaries.geojson", maps.map_boundaries, name="map_boundaries"),
     path("explore/map/base.geojson", maps.map_base, name="map_base"),
     path("explore/police-gap/", police_gap.police_gap_page, name="police_gap"),
+    path("explore/hotspots/", hotspots.hotspots_page, name="hotspots"),
     path("explore/download/", downloads.download, name="download"),
     path("explore/places/", top_locations.top_locations, name="top_locations"),
     path("explore/places/licensing/", top_locations.licensing, name="licensing"),
@@ -32,6 +35,10 @@ urlpatterns = [
     path("incidents/<int:pk>/", explore.incident_detail, name="incident_detail"),
     path("saved/", saved_queries.saved_query_list, name="saved_query_list"),
     path("saved/<int:pk>/", saved_queries.saved_query_open, name="saved_query_open"),
+    path("saved/<int:pk>/alert/", alerts.alert_subscribe_view, name="alert_subscribe"),
+    path("alerts/", alerts.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/stop/", alerts.alert_stop_view, name="alert_stop"),
+    path("alerts/stop/", alerts.alert_stop_link, name="alert_stop_link"),
     path("transparency/", transparency.transparency, name="transparency"),
     path("monitoring/", monitoring_reports.monitoring_list, name="monitoring_list"),
     path(

@@ -1,10 +1,13 @@
 """Shared fixtures. Personas and the permission matrix live here (see tests/accounts)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.cache import cache
+from rest_framework.test import APIClient
 
+from accounts.models import User
+from accounts.services import api_token_create
 from tests.worker import celery_worker_proc  # noqa: F401  (a real Celery worker)
 
 # Named personas (liaison_a, southwark_analyst, access_admin, outsider, ...): tests/personas.py
@@ -28,3 +31,16 @@ def _fresh_login_rate_limits() -> Iterator[None]:
         cache.delete_pattern("allauth:rl:*")
         cache.delete_pattern("allauth.mfa.totp.used*")
     yield
+
+
+@pytest.fixture
+def api_as() -> Callable[[User], APIClient]:
+    """``api_as(user)``: an API client authenticated with a fresh personal token."""
+
+    def _client(user: User) -> APIClient:
+        client = APIClient()
+        key = api_token_create(actor=user, name="tests", days=5).key
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return _client

@@ -84,6 +84,10 @@ class Action(models.TextChoices):
     CASE_STUDY_PUBLISHED = "case_study.published", "Case study published"
     IMPACT_EXPORTED = "impact.exported", "Impact dashboard exported"
     POLICE_CRIME_IMPORTED = "police_crime.imported", "Police-recorded crime imported"
+    # Alerts on saved queries (incidents.alert_digests).
+    ALERT_SUBSCRIBED = "alert.subscribed", "Alert on a saved query started"
+    ALERT_STOPPED = "alert.stopped", "Alert on a saved query stopped"
+    ALERT_SENT = "alert.sent", "Alert digest sent"
 
 
 def audit_object_type(model: Any) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from incidents.api import police_gap, top_locations, views
+from incidents.api import hotspots, police_gap, top_locations, views
 
 app_name = "api"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("aggregates/", views.AggregateView.as_view(), name="aggregates"),
     path("top-locations/", top_locations.TopLocationsView.as_view(), name="top-locations"),
     path("police-gap/", police_gap.PoliceGapView.as_view(), name="police-gap"),
+    path("hotspots/", hotspots.HotspotsView.as_view(), name="hotspots"),
     path("hospitals/", views.HospitalListView.as_view(), name="hospital-list"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<int:number>/", views.ReleaseDetailView.as_view(), name="release-detail"),

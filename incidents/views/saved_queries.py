@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.audit.denials import get_in_scope_or_404
+from incidents.alert_digests import subscriptions_of
 from incidents.filters import IncidentFilterSet
 from incidents.models import Release
 from incidents.selectors import Purpose, saved_queries_visible_to
@@ -53,6 +54,9 @@ def saved_query_list(request: HttpRequest) -> HttpResponse:
         # is still in the query string).
         return explore_page(request, save_form=form)
     saved = list(saved_queries_visible_to(user))
+    watching = {s.saved_query_id: s for s in subscriptions_of(user)}
+    for item in saved:  # the Subscribe / Stop alerts control of each row
+        item.alert_subscription = watching.get(item.pk)  # type: ignore[attr-defined]
     mine = [s for s in saved if s.owner_id == user.pk]
     shared = [s for s in saved if s.owner_id != user.pk]
     return render(

@@ -14,6 +14,7 @@ from accounts.audit.services import audit_record
 from accounts.models import User
 from accounts.roles import is_data_manager
 from hospitals.models import Submission
+from incidents.alert_digests import release_alerts_enqueue
 from incidents.models import Release
 from ingest.pipeline.pii import redact
 from ingest.services.common import Status, submission_update, supersede_previous
@@ -129,4 +130,7 @@ def release_create(*, actor: User | None, label: str) -> Release:
     through.objects.bulk_create(
         [through(release_id=release.pk, submission_id=pk) for pk in published]
     )
+    # Alerts on saved queries, once the release is there for the worker to read.
+    release_id = release.pk
+    transaction.on_commit(lambda: release_alerts_enqueue(release_id))
     return release

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
@@ -36,6 +35,7 @@ from ingest.services.common import (
 from ingest.services.locks import LOCK_RECEIVE, xact_lock
 from istv_portal import private_storage as storage
 from istv_portal.periods import Period
+from istv_portal.queue import send_by_name
 
 logger = logging.getLogger(__name__)
 # The version of a check-only (dry) run: it has none, and never takes a real one.
@@ -284,22 +284,11 @@ def submission_enqueue(*, submission_id: int) -> bool:
 
     Sent by name: the task module calls these services, so they never import it back.
     """
-    try:
-        current_app.send_task(
-            PROCESS_SUBMISSION_TASK,
-            (submission_id,),
-            retry=True,
-            retry_policy={
-                "max_retries": 2,
-                "interval_start": 0,
-                "interval_step": 0.2,
-                "interval_max": 0.5,
-            },
-        )
-    except Exception:
-        logger.warning(
-            "broker unavailable: submission %s stays queued", submission_id, exc_info=True
-        )
+    if not send_by_name(
+        PROCESS_SUBMISSION_TASK,
+        (submission_id,),
+        waiting=f"submission {submission_id} stays queued",
+    ):
         return False
     Submission.objects.filter(pk=submission_id).update(enqueued_at=timezone.now())
     return True

@@ -13,7 +13,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONCE
 
-from istv_portal.env import env_bool, env_int, env_list, env_str, tile_image_source
+from istv_portal.env import env_bool, env_float, env_int, env_list, env_str, tile_image_source
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
     "programme-usage-rollup": {
         "task": "programme.tasks.refresh_usage_rollup",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Alerts on saved queries (incidents.tasks) for recent releases not yet worked out.
+    "incidents-alert-digests": {
+        "task": "incidents.tasks.alert_digests_catch_up",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 
@@ -425,6 +430,11 @@ DISCLOSURE_PERTURBATION_MAX = env_int("DISCLOSURE_PERTURBATION_MAX", 4, minimum=
 # Top locations (docs/workspace-pages.md): an aggregate-level user sees a named place only
 # when it has at least this many incidents in the period; places below are not listed.
 TOP_LOCATIONS_MIN_COUNT = env_int("TOP_LOCATIONS_MIN_COUNT", 10, minimum=1)
+# Alerts on saved queries (docs/alerts.md): a month alerts when, under a Poisson model with
+# the expected count as its mean, a count at least as high as the one observed had a
+# probability below ALERT_P_VALUE, and at least ALERT_MIN_OBSERVED incidents were seen.
+ALERT_P_VALUE = env_float("ALERT_P_VALUE", 0.01, minimum=1e-9, maximum=0.5)
+ALERT_MIN_OBSERVED = env_int("ALERT_MIN_OBSERVED", 5, minimum=1)
 # Groupings refused for aggregate-level users as too sparse: more cells than this, or
 # fewer incidents per cell on average than DISCLOSURE_MIN_CELL_MEAN.
 DISCLOSURE_MAX_CELLS = env_int("DISCLOSURE_MAX_CELLS", 10_000, minimum=1)

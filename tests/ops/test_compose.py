@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 APP_PACKAGES = ["accounts", "hospitals", "incidents", "istv_portal"]
 REQUIRED_SERVICES = {"web", "worker", "scheduler", "db", "redis"}
 APP_SERVICES = {"web", "worker", "scheduler"}
-ENV_READER = re.compile(r"\benv_(?:str|bool|int|list)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
+ENV_READER = re.compile(r"\benv_(?:str|bool|int|float|list)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
 COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)")
 
 

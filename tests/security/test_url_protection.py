@@ -29,6 +29,7 @@ PUBLIC_URL_NAMES = frozenset(
         "account_inactive",
         "accounts:invitation_open",  # the one-time link in an invitation e-mail
         "accounts:invitation_accept",
+        "incidents:alert_stop_link",  # the one-click stop link in an alert e-mail (a secret token)
         "attribution",
         "favicon",  # a redirect to the static icon, which browsers ask for before sign-in
         "healthz",

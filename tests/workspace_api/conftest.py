@@ -7,15 +7,11 @@ Unpublished (ready for review) at site B (R1H12): 4 in Tower Hamlets, never visi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
-from accounts.models import User
-from accounts.services import api_token_create
 from hospitals.models import HospitalSite, Submission
 from incidents.masking import reset_geography_cache
 from incidents.models import Incident
@@ -75,16 +71,3 @@ def world(site_a: HospitalSite, site_b: HospitalSite) -> World:
     unpublished = submission_create(site_b, status=Submission.Status.READY_FOR_REVIEW)
     incidents_create(unpublished, [incident_row(TOWER_HAMLETS) for _ in range(4)])
     return World(published=published, unpublished=unpublished, incidents=incidents)
-
-
-@pytest.fixture
-def api_as() -> Callable[[User], APIClient]:
-    """``api_as(user)``: an API client authenticated with a fresh personal token."""
-
-    def _client(user: User) -> APIClient:
-        client = APIClient()
-        key = api_token_create(actor=user, name="tests", days=5).key
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        return client
-
-    return _client

@@ -69,6 +69,7 @@ CASES += everyone(
     anonymous=401,
 )
 CASES += everyone("GET", _target("api:top-locations"), allowed=_ok(DATA), others=403, anonymous=401)
+CASES += everyone("GET", _target("api:hotspots"), allowed=_ok(DATA), others=403, anonymous=401)
 CASES += everyone(
     "GET",
     _target("api:police-gap", "group_by=borough&borough=E09000028"),

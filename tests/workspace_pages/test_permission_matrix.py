@@ -41,6 +41,7 @@ DATA_PAGES = [
     "incidents:map_base",
     "incidents:saved_query_list",
     "incidents:police_gap",
+    "incidents:hotspots",
     "incidents:top_locations",
     "incidents:licensing",
 ]
