@@ -82,6 +82,7 @@ EXTRA_PAGES = (
     Page("incidents:police_gap", "incidents:police_gap", "southwark_analyst"),
     Page("incidents:hotspots", "incidents:hotspots", "southwark_analyst"),
     Page("incidents:hotspots (aggregate)", "incidents:hotspots", "aggregate_user"),
+    Page("incidents:alert_list", "incidents:alert_list", "southwark_analyst"),
     Page("incidents:transparency", "incidents:transparency", "liaison_a"),
     Page("incidents:monitoring_list", "incidents:monitoring_list", "data_manager"),
     Page("ingest:submission_list", "ingest:submission_list", "liaison_a"),

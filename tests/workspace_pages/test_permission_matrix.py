@@ -42,6 +42,7 @@ DATA_PAGES = [
     "incidents:saved_query_list",
     "incidents:police_gap",
     "incidents:hotspots",
+    "incidents:alert_list",
     "incidents:top_locations",
     "incidents:licensing",
 ]
@@ -125,6 +126,58 @@ CASES += everyone(
     allowed={"southwark_analyst": 302, "org_lead": 302},
     others=404,
 )
+
+
+def _southwark_alert_subscribe(fx: Fixture) -> str:
+    from django.urls import reverse
+
+    saved = saved_query_create(
+        actor=fx("southwark_analyst"),
+        name="Alert me",
+        params={"method": ["knife"]},
+        release=None,
+        shared_with_organisation=True,
+    )
+    return reverse("incidents:alert_subscribe", args=[saved.pk])
+
+
+_southwark_alert_subscribe.label = "incidents:alert_subscribe"  # type: ignore[attr-defined]
+
+
+def _southwark_alert_stop(fx: Fixture) -> str:
+    from django.urls import reverse
+
+    from incidents.alert_digests import alert_subscribe
+
+    analyst = fx("southwark_analyst")
+    saved = saved_query_create(
+        actor=analyst, name="Stop me", params={}, release=None, shared_with_organisation=False
+    )
+    subscription = alert_subscribe(actor=analyst, saved_query=saved)
+    return reverse("incidents:alert_stop", args=[subscription.pk])
+
+
+_southwark_alert_stop.label = "incidents:alert_stop"  # type: ignore[attr-defined]
+
+
+def _alert_stop_link_unknown(fx: Fixture) -> str:
+    from django.urls import reverse
+
+    return reverse("incidents:alert_stop_link") + "?token=not-a-token"
+
+
+_alert_stop_link_unknown.label = "incidents:alert_stop_link"  # type: ignore[attr-defined]
+
+# Alerts: a saved query shared with Southwark can be subscribed to by its members only;
+# a subscription is stopped by its owner only; an unknown stop token is 404 for anyone.
+CASES += everyone(
+    "POST",
+    _southwark_alert_subscribe,
+    allowed={"southwark_analyst": 302, "org_lead": 302},
+    others=404,
+)
+CASES += everyone("POST", _southwark_alert_stop, allowed={"southwark_analyst": 302}, others=404)
+CASES += everyone("GET", _alert_stop_link_unknown, allowed={}, others=404, anonymous=404)
 CASES += everyone(
     "GET", "incidents:transparency", allowed={"liaison_a": 200, "liaison_b": 200}, others=404
 )

@@ -36,7 +36,10 @@ from accounts.models import AccessGrant, DataSharingAgreement, Membership, Organ
 from hospitals.models import HospitalSite
 from hospitals.selectors import UPLOAD_PERMISSION
 from hospitals.upload_right_services import upload_right_grant
+from incidents.alert_digests import alert_subscribe
 from incidents.geocoding.loaders import loaded_version
+from incidents.models import SavedQuery
+from incidents.services import saved_query_create
 
 BOROUGHS_FILE = "london_boroughs_lad22.geojson"
 SITES_FILE = "london_uec_sites_ods.csv"
@@ -207,6 +210,7 @@ class Command(BaseCommand):
         if not options["no_submissions"]:
             self.seed_submissions(geo_dir)
             self.seed_police_crime()
+            self.seed_saved_query_alert()
         self.print_sign_in()
 
     # -- steps ------------------------------------------------------------------------
@@ -414,6 +418,24 @@ class Command(BaseCommand):
             f"SYNTHETIC police-recorded crime sample (not real data), 12 months: "
             f"{summary['violence']} violence and {summary['robbery']} robbery rows"
         )
+
+    def seed_saved_query_alert(self) -> None:
+        """One saved query for the Southwark demo analyst, with alerts on: after the next
+        release the analyst is e-mailed if the newest complete month rises beyond its
+        expectation (docs/alerts.md). Re-running keeps the one query and subscription."""
+        analyst = User.objects.get(email="southwark.analyst@demo.istv")
+        name = "Southwark: knife or sharp object"
+        saved = SavedQuery.objects.filter(owner=analyst, name=name).first()
+        if saved is None:
+            saved = saved_query_create(
+                actor=analyst,
+                name=name,
+                params={"borough": ["E09000028"], "method": ["knife"]},
+                release=None,
+                shared_with_organisation=True,
+            )
+        alert_subscribe(actor=analyst, saved_query=saved)
+        self.stdout.write(f"Saved query with alerts for {analyst.email}: {name}")
 
     def print_sign_in(self) -> None:
         base = settings.PORTAL_BASE_URL
