@@ -33,7 +33,7 @@ from typing import Any, Final
 
 import numpy as np
 import shapely
-from django.db.models import Count, F, IntegerField, Max, Sum
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, When
 from django.db.models.functions import Cast, Floor
 from numpy.typing import NDArray
 from pyproj import Transformer
@@ -334,33 +334,39 @@ def _lsoa_study(kind: str, codes: list[str]) -> _Study:
 
 def _grid_counts(fs: IncidentFilterSet, cell: int) -> tuple[dict[Any, tuple[int, int]], int]:
     """{(col, row): (count, key sum)} of the filter's incidents with a street-level
-    point, and how many of its incidents were left out (coarser or no place)."""
-    qs = fs.qs
-    placed = qs.filter(geo_precision__in=GRID_PRECISIONS, easting__isnull=False)
+    point, and how many of its incidents were left out (coarser or no place). One pass
+    over the rows: the left-out ones are the group with no cell."""
+    on_grid = Q(geo_precision__in=GRID_PRECISIONS, easting__isnull=False)
     rows = (
-        placed.annotate(
-            gx=Cast(Floor(F("easting") / float(cell)), IntegerField()),
-            gy=Cast(Floor(F("northing") / float(cell)), IntegerField()),
+        fs.qs.annotate(
+            gx=Case(When(on_grid, then=Cast(Floor(F("easting") / float(cell)), IntegerField()))),
+            gy=Case(When(on_grid, then=Cast(Floor(F("northing") / float(cell)), IntegerField()))),
         )
         .values("gx", "gy")
         .annotate(n=Count("id"), keys=Sum("record_key"))
         .order_by()
     )
-    counts = {(r["gx"], r["gy"]): (r["n"], r["keys"] or 0) for r in rows}
-    total = qs.count()
-    return counts, total - sum(n for n, _ in counts.values())
+    counts: dict[Any, tuple[int, int]] = {}
+    left_out = 0
+    for r in rows:
+        if r["gx"] is None or r["gy"] is None:
+            left_out += r["n"]
+        else:
+            counts[(r["gx"], r["gy"])] = (r["n"], r["keys"] or 0)
+    return counts, left_out
 
 
 def _lsoa_counts(fs: IncidentFilterSet) -> tuple[dict[Any, tuple[int, int]], int, int]:
-    rows = (
-        fs.qs.exclude(lsoa_code="")
-        .values("lsoa_code")
-        .annotate(n=Count("id"), keys=Sum("record_key"))
-        .order_by()
-    )
-    counts = {r["lsoa_code"]: (r["n"], r["keys"] or 0) for r in rows}
-    total = fs.qs.aggregate(n=Count("id"), keys=Sum("record_key"))
-    return counts, int(total["n"] or 0), int(total["keys"] or 0)
+    """{LSOA: (count, key sum)}, and the filter's total count and key sum (one pass)."""
+    rows = fs.qs.values("lsoa_code").annotate(n=Count("id"), keys=Sum("record_key")).order_by()
+    counts: dict[Any, tuple[int, int]] = {}
+    total = total_keys = 0
+    for r in rows:
+        total += r["n"]
+        total_keys += r["keys"] or 0
+        if r["lsoa_code"]:
+            counts[r["lsoa_code"]] = (r["n"], r["keys"] or 0)
+    return counts, total, total_keys
 
 
 def _kde(study: _Study, counts: NDArray[np.float64], cell: int) -> NDArray[np.float64]:
