@@ -392,10 +392,6 @@ def _kde(study: _Study, counts: NDArray[np.float64], cell: int) -> NDArray[np.fl
 # --- The analysis -----------------------------------------------------------------------
 
 
-def _round(value: float, digits: int) -> float:
-    return float(round(value, digits)) if math.isfinite(value) else 0.0
-
-
 def hotspots(
     fs: IncidentFilterSet, *, level: str = GRID, cell: int | None = DEFAULT_CELL, kde: bool = False
 ) -> Hotspots:
@@ -483,39 +479,50 @@ def _cells(
     density; a viewer with disclosure control gets every LSOA of the study area."""
     if not study.keys:
         return []
-    lon, lat = _to_wgs84.transform(study.xy[:, 0], study.xy[:, 1])
+    n_cells = len(study.keys)
+    counts = np.array([counted.get(k, (0, 0))[0] for k in study.keys])
+    dens = density if density is not None else np.zeros(n_cells)
+    keep = np.ones(n_cells, dtype=bool)
+    if not protected:
+        keep = (counts > 0) | (np.array(classes) != "none") | (dens > 0)
+    index = np.flatnonzero(keep)
+    xy = study.xy[index]
+    # Every coordinate transformed in one call per corner set, not per cell.
+    lon, lat = (np.round(v, 6) for v in _to_wgs84.transform(xy[:, 0], xy[:, 1]))
+    corners: tuple[NDArray[Any], ...] | None = None
+    if level == GRID and cell is not None:
+        lon0, lat0 = _to_wgs84.transform(xy[:, 0] - cell / 2, xy[:, 1] - cell / 2)
+        lon1, lat1 = _to_wgs84.transform(xy[:, 0] + cell / 2, xy[:, 1] + cell / 2)
+        corners = tuple(np.round(v, 6) for v in (lat0, lon0, lat1, lon1))
+    z_shown = np.round(np.nan_to_num(z[index]), 3)
     out: list[HotCell] = []
-    for i, key in enumerate(study.keys):
+    for j, i in enumerate(index.tolist()):
+        key = study.keys[i]
         n, keys = counted.get(key, (0, 0))
-        dens = float(density[i]) if density is not None else None
-        if not protected and n == 0 and classes[i] == "none" and not dens:
-            continue
-        if level == GRID and cell is not None:
+        if corners is not None and cell is not None:
             col, row = key
             name = f"{cell} m square E{col * cell} N{row * cell}"
-            x0, y0 = col * cell, row * cell
-            lon0, lat0 = _to_wgs84.transform(x0, y0)
-            lon1, lat1 = _to_wgs84.transform(x0 + cell, y0 + cell)
-            bounds: tuple[float, float, float, float] | None = (
-                _round(lat0, 6), _round(lon0, 6), _round(lat1, 6), _round(lon1, 6)
-            )  # fmt: skip
             cell_id = f"{cell}m:{col * cell}:{row * cell}"
+            bounds: tuple[float, float, float, float] | None = (
+                float(corners[0][j]), float(corners[1][j]),
+                float(corners[2][j]), float(corners[3][j]),
+            )  # fmt: skip
         else:
             name = study.names.get(key, str(key))
-            bounds = None
             cell_id = str(key)
+            bounds = None
         out.append(
             HotCell(
                 cell=cell_id,
-                lat=_round(float(lat[i]), 6),
-                lon=_round(float(lon[i]), 6),
+                lat=float(lat[j]),
+                lon=float(lon[j]),
                 count=publish_cell(n, keys, policy) if protected else n,
-                z=None if protected else _round(float(z[i]), 3),
+                z=None if protected else float(z_shown[j]),
                 p=None if protected else float(f"{float(p[i]):.4g}"),
                 cls=classes[i],
                 name=name,
                 bounds=bounds,
-                density=_round(dens, 2) if dens is not None else None,
+                density=round(float(density[i]), 2) if density is not None else None,
             )
         )
     return out
