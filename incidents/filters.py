@@ -35,6 +35,7 @@ from accounts.access import EffectiveAccess, effective_access
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from incidents.models import Incident, Release
+from incidents.rollup import CountQuestion, mark
 from incidents.selectors import Purpose, no_incidents, scope_q, visible_to
 
 GSS_WARD = re.compile(r"^E05\d{6}$")
@@ -259,7 +260,16 @@ class IncidentFilterSet(filters.FilterSet):
             access=self.access,
         )
         filtered: QuerySet[Incident] = super().filter_queryset(base)  # django-filter is untyped
-        return filtered
+        # Counts of exactly this queryset may come from the rollups (incidents/rollup.py).
+        return mark(
+            filtered,
+            CountQuestion(
+                user=self.user,
+                access=self.access,
+                purpose=self.purpose,
+                filters=dict(self.form.cleaned_data),
+            ),
+        )
 
     def get_form_class(self) -> type[forms.Form]:
         """The generated form, plus the cross-field checks (which need the user's access)."""

@@ -241,6 +241,84 @@ class Incident(models.Model):
         return f"Incident {self.pk}"
 
 
+class CountCell(models.Model):
+    """A cell of an incident rollup: how many incident rows share these column values, and
+    the sum of their record keys (so the cell-key method works from it: the key of any
+    group of cells is the sum of their sums). See ``incidents/rollup.py``.
+
+    Kept equal to the incident rows by database triggers on the incident table (migration
+    ``0011_incident_rollup``), in the transaction that changes the rows, for every
+    submission whatever its status: publishing and superseding change the submission, not
+    its rows, and the scoped reads (``incidents.selectors.counts_visible_to``) apply the
+    same publication and release rules to these cells as to the rows. The columns have
+    the incident's names, so the one scope condition (``scope_q``) applies to both.
+    """
+
+    submission = models.ForeignKey(
+        "hospitals.Submission", on_delete=models.CASCADE, related_name="+"
+    )
+    site = models.ForeignKey("hospitals.HospitalSite", on_delete=models.PROTECT, related_name="+")
+    borough_code = models.CharField(max_length=9)
+    assault_month = models.DateField()
+    geo_class = models.CharField(max_length=30)
+    geocode_status = models.CharField(max_length=10)
+    incident_count = models.IntegerField()
+    record_key_sum = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.incident_count} incidents of submission {self.submission_id}"
+
+
+class IncidentCount(CountCell):
+    """Incident rows counted by submission, site, borough, month, method, location type,
+    location class and geocode status: answers counts filtered or grouped by method or
+    location type."""
+
+    method_code = models.CharField(max_length=40)
+    location_type_code = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "submission",
+                    "borough_code",
+                    "assault_month",
+                    "site",
+                    "method_code",
+                    "location_type_code",
+                    "geo_class",
+                    "geocode_status",
+                ],
+                name="unique_incident_count_cell",
+            )
+        ]
+
+
+class IncidentMonthCount(CountCell):
+    """Incident rows counted by submission, site, borough, month, location class and
+    geocode status: the small rollup that answers counts by borough, month, hospital and
+    class (a few dozen cells per submission)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "submission",
+                    "borough_code",
+                    "assault_month",
+                    "site",
+                    "geo_class",
+                    "geocode_status",
+                ],
+                name="unique_incident_month_count_cell",
+            )
+        ]
+
+
 class SetAsideRow(models.Model):
     """A row that failed validation: kept with its reasons, never silently dropped.
 

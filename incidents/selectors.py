@@ -41,12 +41,17 @@ gives the right in a borough gives it for the unlocated incidents it covers
 
 Location precision and free text are applied to the rows later, at output time, by
 incidents/masking.py.
+
+Counts may come from the incident rollups instead of the rows (incidents/rollup.py):
+:func:`counts_visible_to` reads their cells through the same scope condition and the same
+publication and release rule as :func:`visible_to`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import TypeVar
 
 from django.db.models import Max, Min, Q, QuerySet
 
@@ -54,7 +59,9 @@ from accounts.access import ALL_EDS, EffectiveAccess, effective_access
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import User
 from hospitals.models import HospitalSite, Submission
-from incidents.models import Incident, Release, SavedQuery
+from incidents.models import CountCell, Incident, Release, SavedQuery
+
+_Row = TypeVar("_Row", Incident, CountCell)
 
 
 class Purpose(StrEnum):
@@ -121,18 +128,46 @@ def visible_to(
     condition = scope_q(access, Purpose(purpose).right)
     if condition is None:
         return Incident.objects.none()
-    queryset = Incident.objects.filter(condition)
+    return _published(Incident.objects.filter(condition), release)
+
+
+def _published(queryset: QuerySet[_Row], release: Release | None) -> QuerySet[_Row]:
+    """Incident rows or rollup cells of published submissions, or of exactly the
+    submissions ``release`` was cut from."""
     if release is None:
-        queryset = queryset.filter(submission__status=Submission.Status.PUBLISHED)
-    else:
-        # A subquery, not a join: the release's submission ids are few, and PostgreSQL
-        # turns this into a hash semi-join on the indexed submission column.
-        queryset = queryset.filter(
-            submission_id__in=release.submissions.through.objects.filter(
-                release_id=release.pk
-            ).values("submission_id")
+        return queryset.filter(submission__status=Submission.Status.PUBLISHED)
+    # A subquery, not a join: the release's submission ids are few, and PostgreSQL
+    # turns this into a hash semi-join on the indexed submission column.
+    return queryset.filter(
+        submission_id__in=release.submissions.through.objects.filter(release_id=release.pk).values(
+            "submission_id"
         )
-    return queryset
+    )
+
+
+def counts_visible_to(
+    user: User,
+    *,
+    purpose: Purpose,
+    model: type[CountCell],
+    release: Release | None = None,
+    access: EffectiveAccess | None = None,
+) -> QuerySet[CountCell]:
+    """The rollup cells (``model``: ``IncidentCount`` or ``IncidentMonthCount``) of
+    exactly the rows :func:`visible_to` gives ``user`` for ``purpose``.
+
+    The same scope condition (:func:`scope_q`: boroughs, unlocated incidents by their
+    ED's borough, nothing awaiting geocoding) and the same publication and release rule,
+    applied to cells whose columns carry the incident's names. Each cell holds rows of one
+    submission, site, borough, class and geocode status, so every row of a cell is in or
+    out together and the cells' sums are the rows' counts (incidents/rollup.py).
+    """
+    if access is None:
+        access = effective_access(user)
+    condition = scope_q(access, Purpose(purpose).right)
+    if condition is None:
+        return model._default_manager.none()
+    return _published(model._default_manager.filter(condition), release)
 
 
 def awaiting_geocode(

@@ -441,6 +441,9 @@ DISCLOSURE_MAX_CELLS = env_int("DISCLOSURE_MAX_CELLS", 10_000, minimum=1)
 DISCLOSURE_MIN_CELL_MEAN = env_int("DISCLOSURE_MIN_CELL_MEAN", 4, minimum=0)
 # Server-side time budget of one aggregate query (PostgreSQL statement_timeout).
 AGGREGATE_TIME_BUDGET_MS = env_int("AGGREGATE_TIME_BUDGET_MS", 10_000, minimum=100)
+# Answer counts from the incident rollups when the filter and grouping allow it
+# (incidents/rollup.py); off: every count from the incident rows.
+INCIDENT_COUNTS_FROM_ROLLUP = env_bool("INCIDENT_COUNTS_FROM_ROLLUP", True)
 
 # --- Query auditing (accounts/audit/patterns.py, docs/audit.md) ----------------------------
 # An access-review flag when an aggregate-level user gets at least this many distinct
