@@ -431,6 +431,8 @@ def hotspots(
     z, p, classes = gi_star(y, study.adjacency)
     density = _kde(study, y, cell) if kde and level == GRID and cell else None
     cells = _cells(study, counted, z, p, classes, level, cell, protected, policy, density)
+    if level == GRID:
+        _name_by_ward([c for c in cells if c.hot], version)
     notes = _notes(level, cell, left, protected, kde and density is not None)
     return Hotspots(
         level=level,
@@ -526,6 +528,33 @@ def _cells(
             )
         )
     return out
+
+
+def _ward_tree(version: tuple[int, int]) -> tuple[Any, list[str]]:
+    """An STRtree of the gazetteer's ward boundaries (British National Grid) and their
+    names, built once per process and gazetteer version."""
+
+    def build() -> tuple[Any, list[str]]:
+        wards = list(Area.objects.filter(kind=Area.Kind.WARD).values_list("name", "geometry"))
+        shapes = [_to_bng_geometry(geometry) for _, geometry in wards]
+        return shapely.STRtree(shapes) if shapes else None, [name for name, _ in wards]
+
+    tree: tuple[Any, list[str]] = _cached(("wards", version), build)
+    return tree
+
+
+def _name_by_ward(cells: list[HotCell], version: tuple[int, int]) -> None:
+    """Say where a square is: "250 m square in <ward> (E… N…)" for the table."""
+    tree, names = _ward_tree(version)
+    if tree is None or not cells:
+        return
+    x, y = _to_bng.transform([c.lon for c in cells], [c.lat for c in cells])
+    found = tree.query(shapely.points(x, y), predicate="within")
+    ward_of = dict(zip(found[0].tolist(), found[1].tolist(), strict=True))
+    for i, cell in enumerate(cells):
+        if i in ward_of:
+            size, _, where = cell.name.partition(" square ")
+            cell.name = f"{size} square in {names[ward_of[i]]} ({where})"
 
 
 def shade_cuts(density: Sequence[float | None]) -> list[float]:
