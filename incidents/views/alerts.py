@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.audit.denials import get_in_scope_or_404
+from accounts.audit.denials import deny, get_in_scope_or_404
 from incidents.alert_digests import (
     alert_stop,
     alert_subscribe,
@@ -77,10 +77,11 @@ def alert_stop_view(request: HttpRequest, pk: int) -> HttpResponse:
 def alert_stop_link(request: HttpRequest) -> HttpResponse:
     """The e-mail's stop link: the secret token in it is the proof, so no sign-in is
     needed. GET (the link) and POST (a mail program's one-click unsubscribe, RFC 8058)
-    both stop; following it again answers the same. Unknown tokens answer 404."""
+    both stop; following it again answers the same. Unknown tokens answer 404, recorded
+    as a denial (someone guessing tokens shows in the audit log)."""
     subscriptions = subscriptions_by_tokens(request.GET.getlist("token"))
     if not subscriptions:
-        raise Http404("No such alert.")
+        deny(request, object_type="incidents.alertsubscription")
     stopped = 0
     for subscription in subscriptions:
         if alert_stop(subscription=subscription, actor=None, via="link", request=request):
