@@ -6,15 +6,20 @@ Prints, in one run:
 2. rows/s of the bulk load (``COPY``) against row-by-row ORM ``save()`` over the same
    rows, each in a rolled-back transaction (bar: COPY >= 10x);
 3. end-to-end time for one year of London (28 sites x 12 months, ~40,000 rows) from
-   files to published, with ONE real Celery worker (bar: < 30 s): every file is received
+   files to published, with ONE real Celery worker (bar: < 15 s), beside the pipeline
+   alone over the same files in the same run (its reference): every file is received
    through ``submission_receive`` (queued on commit), the worker checks, harmonises,
    geocodes and loads it, and this process publishes each as a data manager would;
 4. peak memory of this process and of the worker's pool process.
 
 It uses a database of its own (``--database``, created and migrated when missing, the
-gazetteer loaded from ``--geo-dir`` when present) and a Redis database of its own.
+gazetteer loaded from ``--geo-dir`` when present) and a Redis database of its own. The
+decided-phrase cache starts empty (a first year: every phrase is worked out once);
+``--phrase-cache warm`` keeps what an earlier run decided (months whose phrases were
+already decided).
 
     .venv/bin/python benchmarks/ingest.py [--database istv_bench_ingest] [--redis-db 6]
+        [--phrase-cache cold|warm]
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BAR_COPY_RATIO = 10.0
-BAR_END_TO_END_S = 30.0
+BAR_END_TO_END_S = 15.0
+BAR_PIPELINE_ROWS_PER_S = 50_000
+
+
+def _verdict(ok: bool) -> str:
+    return "OK" if ok else "MISS"
 
 
 def _configure(args: argparse.Namespace, storage: Path) -> dict[str, str]:
@@ -80,10 +90,11 @@ def _setup_database(geo_dir: Path) -> None:
         print(f"gazetteer loaded in {time.perf_counter() - t0:.1f} s (setup, not timed)")
 
 
-def _reset_submissions() -> None:
+def _reset_submissions(*, keep_phrases: bool) -> None:
     from django.db import connection
 
     from hospitals.models import MappingProfile, Submission
+    from incidents.geocoding.phrase_cache import clear_shared_answers
     from incidents.models import Incident, Release, SetAsideRow
 
     tables = [
@@ -91,7 +102,16 @@ def _reset_submissions() -> None:
     ]
     tables.append(Release.submissions.through._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        # Triggers off for the reset: CASCADE empties every table that refers to these
+        # (rollups included), and a trigger that truncates a table already being
+        # truncated by the same statement would fail.
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    if not keep_phrases:
+        clear_shared_answers()
 
 
 def bench_pipeline(files: list) -> tuple[int, float]:  # type: ignore[type-arg]
@@ -208,7 +228,13 @@ def _pool_peak_kb(parent: int) -> int:
     return peak
 
 
-def bench_end_to_end(files: list, env: dict[str, str], log: Path) -> tuple[int, float, int]:  # type: ignore[type-arg]
+def bench_end_to_end(
+    files: list,  # type: ignore[type-arg]
+    env: dict[str, str],
+    log: Path,
+    *,
+    keep_phrases: bool,
+) -> tuple[int, float, int]:
     from django.core.files import File
     from django.db.models import Count
 
@@ -218,7 +244,7 @@ def bench_end_to_end(files: list, env: dict[str, str], log: Path) -> tuple[int, 
     from ingest.services.common import RUNNING
     from istv_portal.celery import app
 
-    _reset_submissions()
+    _reset_submissions(keep_phrases=keep_phrases)
     app.control.purge()
     worker = _start_worker(env, log)
     try:
@@ -277,6 +303,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load-rows", type=int, default=5000, help="rows for COPY vs save()")
     parser.add_argument("--geo-dir", default=str(ROOT / "data" / "gazetteer"))
+    parser.add_argument("--phrase-cache", choices=("cold", "warm"), default="cold")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="istv-bench-") as tmp:
@@ -309,20 +336,27 @@ def main() -> None:
 
         rows, secs = bench_pipeline(files)
         rate = rows / secs
-        print(f"parse+guard+validate+harmonise: {rows} rows in {secs:.2f} s = {rate:,.0f} rows/s")
+        print(
+            f"parse+guard+validate+harmonise: {rows} rows in {secs:.2f} s = {rate:,.0f} rows/s "
+            f"(bar >= {BAR_PIPELINE_ROWS_PER_S:,}: {_verdict(rate >= BAR_PIPELINE_ROWS_PER_S)})"
+        )
 
         n, copy_s, orm_s = bench_load(files, args.load_rows)
         ratio = (n / copy_s) / (n / orm_s)
-        verdict = "PASS" if ratio >= BAR_COPY_RATIO else "FAIL"
+        verdict = _verdict(ratio >= BAR_COPY_RATIO)
         print(f"load COPY      : {n} rows in {copy_s:.3f} s = {n / copy_s:,.0f} rows/s")
         print(f"load ORM save(): {n} rows in {orm_s:.3f} s = {n / orm_s:,.0f} rows/s")
         print(f"COPY / save() = {ratio:.1f}x (bar >= {BAR_COPY_RATIO:g}x: {verdict})")
 
-        loaded, e2e, worker_kb = bench_end_to_end(files, env, tmp_path / "worker.log")
-        verdict = "PASS" if e2e < BAR_END_TO_END_S else "FAIL"
+        loaded, e2e, worker_kb = bench_end_to_end(
+            files, env, tmp_path / "worker.log", keep_phrases=args.phrase_cache == "warm"
+        )
+        verdict = _verdict(e2e < BAR_END_TO_END_S)
         print(
             f"end-to-end, one worker: {len(files)} files, {loaded} published incidents in "
-            f"{e2e:.1f} s = {loaded / e2e:,.0f} rows/s (bar < {BAR_END_TO_END_S:g} s: {verdict})"
+            f"{e2e:.1f} s = {loaded / e2e:,.0f} rows/s (reference: pipeline alone {secs:.1f} s "
+            f"in this run; phrase cache {args.phrase_cache}; bar < {BAR_END_TO_END_S:g} s: "
+            f"{verdict})"
         )
         main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         worker_mb = worker_kb / 1024

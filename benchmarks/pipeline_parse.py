@@ -2,8 +2,9 @@
 
 Generates 28 hospitals x 12 months of synthetic files (every layout) into a temporary
 directory, then times ``process_file`` over all of them and, as a baseline in the same
-run, plain ``csv.reader`` over the same CSV/TSV files (decode + split only). Prints
-rows/s, the ratio, and peak memory. Bar: >= 20,000 rows/s for the pipeline.
+run, plain ``csv.reader`` over the same CSV/TSV files (decode + split only), the
+reference printed beside it. Prints rows/s, the ratio, and peak memory. Bar: >= 50,000
+rows/s for the pipeline (OK / MISS).
 
     .venv/bin/python benchmarks/pipeline_parse.py [--scale 1.5] [--seed 1] [--repeat 3]
 """
@@ -30,7 +31,7 @@ from ingest.pipeline.parsers import detect_delimiter  # noqa: E402
 from ingest.synthetic import GeneratedFile, GeneratorOptions, generate  # noqa: E402
 from istv_portal.periods import Period  # noqa: E402
 
-BAR_ROWS_PER_S = 20_000
+BAR_ROWS_PER_S = 50_000
 
 
 def run_pipeline(files: list[GeneratedFile]) -> tuple[int, float, Counter[str]]:
@@ -122,7 +123,8 @@ def main() -> None:
     print(f"statuses: {dict(statuses)}")
     print(
         f"pipeline, all formats : {rows_all} rows in {best_all:.2f} s = {all_rate:,.0f} rows/s "
-        f"(bar {BAR_ROWS_PER_S:,}: {'PASS' if all_rate >= BAR_ROWS_PER_S else 'FAIL'})"
+        f"(reference csv.reader {base_rate:,.0f} rows/s; "
+        f"bar >= {BAR_ROWS_PER_S:,}: {'OK' if all_rate >= BAR_ROWS_PER_S else 'MISS'})"
     )
     print(
         f"pipeline, CSV/TSV only: {rows_text} rows in {best_text:.2f} s = {text_rate:,.0f} rows/s"

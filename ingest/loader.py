@@ -84,16 +84,20 @@ def copy_rows(
         raise RuntimeError("copy_rows must run inside the caller's transaction")
     sql = f"COPY {connection.ops.quote_name(table)} ({_quoted(columns)}) FROM STDIN"
     sent = 0
+    width = len(columns)
+    # Positions of the JSON columns, found once: only those values are touched per row.
+    json_at = [i for i, c in enumerate(columns) if c in json_columns]
     # wrap_database_errors: psycopg errors raised by COPY become Django's DatabaseError,
     # as errors from execute() do, so callers and the task's retry policy see one type.
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+        write = copy.write_row
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(v, ensure_ascii=False) if c in json_columns else v
-                    for c, v in zip(columns, row, strict=True)
-                ]
-            )
+            values = list(row)
+            if len(values) != width:
+                raise ValueError(f"row has {len(values)} values for {width} columns")
+            for i in json_at:
+                values[i] = json.dumps(values[i], ensure_ascii=False)
+            write(values)
             sent += 1
             if on_batch is not None and sent % batch_rows == 0:
                 on_batch(sent)

@@ -236,6 +236,10 @@ class Geocoder:
         self.aliases: dict[tuple[str, str], AliasTarget] = dict(aliases or {})
         self.cache_size = cache_size
         self._cache: dict[tuple[str, str, str], GeocodeResult] = {}
+        # Answers shared with other processes (``phrase_cache.SharedPhraseCache``: any
+        # object with ``get_many(keys)`` and ``set_many(pairs)``), consulted by
+        # ``geocode_many`` for what this process has not worked out yet; None = none.
+        self.shared: Any = None
         self._typo_cache: dict[str, list[str]] = {}
         self._point_memo: dict[tuple[float, float], tuple[str, str, str, float, float]] = {}
         self._buckets: dict[tuple[str, int], list[str]] = {}
@@ -251,36 +255,67 @@ class Geocoder:
     def set_alias(self, phrase: str, hospital: str, target: AliasTarget) -> None:
         self.aliases[(phrase, hospital)] = target
         self._cache.clear()
+        self.shared = None  # shared answers are keyed by the aliases this no longer matches
 
     def geocode(
         self, text: str, hospital: str | None = None, location_type: str | None = None
     ) -> GeocodeResult:
-        norm = normalise_query(text or "")
-        key = (norm, hospital or "", (location_type or "").strip().lower())
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._resolve(text or "", norm, key[1], key[2])
-            if len(self._cache) >= self.cache_size:
-                self._cache.clear()
-            self._cache[key] = cached
-        return cached if cached.text == text else dataclasses.replace(cached, text=text)
+        return self._answer(text, self._key(text, hospital, location_type))
 
     def geocode_many(self, items: Iterable[Any]) -> list[GeocodeResult]:
         """Items are strings, (text, hospital[, location_type]) tuples or dicts with
         ``text``/``hospital``/``location_type``. Distinct phrases are resolved once."""
-        out = []
+        calls: list[tuple[str, tuple[str, str, str]]] = []
         for item in items:
             if isinstance(item, str):
-                out.append(self.geocode(item))
+                text, hospital, location_type = item, None, None
             elif isinstance(item, Mapping):
-                out.append(
-                    self.geocode(
-                        str(item.get("text") or ""), item.get("hospital"), item.get("location_type")
-                    )
-                )
+                text = str(item.get("text") or "")
+                hospital, location_type = item.get("hospital"), item.get("location_type")
             else:
-                out.append(self.geocode(*item))
-        return out
+                parts = (*item, None, None)
+                text, hospital, location_type = parts[0], parts[1], parts[2]
+            calls.append((text, self._key(text, hospital, location_type)))
+        if self.shared is not None:
+            self._fill_from_shared(calls)
+        return [self._answer(text, key) for text, key in calls]
+
+    @staticmethod
+    def _key(text: str, hospital: str | None, location_type: str | None) -> tuple[str, str, str]:
+        """(normalised text, hospital, location type): what an answer depends on."""
+        return normalise_query(text or ""), hospital or "", (location_type or "").strip().lower()
+
+    def _answer(self, text: str, key: tuple[str, str, str]) -> GeocodeResult:
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._resolve(text or "", *key)
+            self._remember(key, cached)
+        return cached if cached.text == text else dataclasses.replace(cached, text=text)
+
+    def _remember(self, key: tuple[str, str, str], result: GeocodeResult) -> None:
+        if len(self._cache) >= self.cache_size:
+            self._cache.clear()
+        self._cache[key] = result
+
+    def _fill_from_shared(self, calls: list[tuple[str, tuple[str, str, str]]]) -> None:
+        """Take the answers other processes already worked out for the phrases this one
+        has not, and share the ones it works out now: one read and one write per batch."""
+        missing: dict[tuple[str, str, str], str] = {}
+        for text, key in calls:
+            if key not in self._cache:
+                missing.setdefault(key, text or "")
+        if not missing:
+            return
+        found = self.shared.get_many(list(missing))
+        decided = []
+        for key, text in missing.items():
+            result = found.get(key)
+            if result is None:
+                result = self._resolve(text, *key)
+                decided.append((key, result))
+            self._remember(key, result)
+        if decided:
+            self.shared.set_many(decided)
 
     # --- the cascade --------------------------------------------------------------------
 

@@ -20,6 +20,12 @@ from django.db.models import Count, Max
 from incidents.geocoding.gazetteer import build_gazetteer
 from incidents.geocoding.geocoder import AliasTarget, Geocoder, GeocodeResult
 from incidents.geocoding.models import LearnedAlias
+from incidents.geocoding.phrase_cache import (
+    SharedPhraseCache,
+    aliases_fingerprint,
+    gazetteer_fingerprint,
+    shared_cache_available,
+)
 
 ALIAS_RECHECK_SECONDS = 30.0
 _lock = threading.Lock()
@@ -33,6 +39,22 @@ def load_aliases() -> dict[tuple[str, str], AliasTarget]:
         (a.phrase, a.hospital): AliasTarget(a.result_class, a.lat, a.lon, a.label)
         for a in LearnedAlias.objects.order_by("id")
     }
+
+
+def _share_answers(geocoder: Geocoder) -> None:
+    """Attach the decided-phrase cache for this geocoder's gazetteer and aliases (a new
+    alias set means a new key space: earlier answers are never served against it). The
+    gazetteer's fingerprint is taken once per build and kept while only aliases change."""
+    if not shared_cache_available() or geocoder.gz.is_empty:
+        geocoder.shared = None
+        return
+    current = geocoder.shared
+    gazetteer_version = (
+        current.gazetteer_version
+        if isinstance(current, SharedPhraseCache)
+        else gazetteer_fingerprint(geocoder.gz)
+    )
+    geocoder.shared = SharedPhraseCache(gazetteer_version, aliases_fingerprint(geocoder.aliases))
 
 
 def _alias_version() -> tuple[int, object]:
@@ -55,6 +77,7 @@ def get_geocoder(*, fresh_aliases: bool = False) -> Geocoder:
         if _geocoder is None:
             _alias_seen, _alias_checked_at = _alias_version(), now
             _geocoder = Geocoder(build_gazetteer(), load_aliases())
+            _share_answers(_geocoder)
         elif fresh_aliases or now - _alias_checked_at > ALIAS_RECHECK_SECONDS:
             _alias_checked_at = now
             version = _alias_version()
@@ -62,6 +85,7 @@ def get_geocoder(*, fresh_aliases: bool = False) -> Geocoder:
                 _alias_seen = version
                 _geocoder.aliases = load_aliases()
                 _geocoder.clear_cache()
+                _share_answers(_geocoder)
         return _geocoder
 
 
@@ -79,6 +103,7 @@ def refresh_aliases() -> None:
             _alias_seen = _alias_version()
             _geocoder.aliases = load_aliases()
             _geocoder.clear_cache()
+            _share_answers(_geocoder)
 
 
 def geocode(

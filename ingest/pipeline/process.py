@@ -62,6 +62,7 @@ from .types import (
 from .validation import RowCode, RowOutcome, RowValidator, safe_value
 
 MAX_UNMAPPED_VALUES = 50  # per coded field, in the report
+GUARD_BATCH_ROWS = 512  # rows per personal-data prefilter pass
 FIELD_NAMES: dict[Field, str] = {
     Field.ASSAULT_AT: "the assault date",
     Field.ASSAULT_DATE: "the assault date",
@@ -124,31 +125,41 @@ def iter_outcomes(
     """Guard + validate + harmonise a row stream, updating ``report`` as it goes."""
     cap = validator.limits.max_report_issues
     errors, warnings = report.errors_by_code, report.warnings_by_code
-    for number, values in parsed.rows:
-        report.rows_read += 1
-        scanner.scan(number, values)
-        outcome = validator.check(number, values)
-        if outcome.row is not None:
-            report.accepted += 1
-        else:
-            report.set_aside += 1
-        for issue in outcome.issues:
-            bucket = errors if issue.severity is Severity.ERROR else warnings
-            bucket[issue.code] = bucket.get(issue.code, 0) + 1
-            if issue.code in _UNMAPPED_CODES:
-                _note_unmapped(report, _UNMAPPED_CODES[RowCode(issue.code)], issue.value)
-            if issue.severity is Severity.WARNING:
-                report.warnings += 1
-            if len(report.issues) < cap:
-                report.issues.append(issue)
+    check = validator.check
+    for batch in _batches(parsed.rows):
+        scanner.scan_rows(batch)
+        for number, values in batch:
+            report.rows_read += 1
+            outcome = check(number, values)
+            if outcome.row is not None:
+                report.accepted += 1
             else:
-                report.issues_truncated = True
-        for kind in outcome.redacted_kinds:
-            report.redactions_by_kind[kind] = report.redactions_by_kind.get(kind, 0) + 1
-            rows = report.redacted_rows.setdefault(kind, [])
-            if len(rows) < MAX_ROWS_PER_FINDING and (not rows or rows[-1] != number):
-                rows.append(number)
-        yield outcome
+                report.set_aside += 1
+            for issue in outcome.issues:
+                bucket = errors if issue.severity is Severity.ERROR else warnings
+                bucket[issue.code] = bucket.get(issue.code, 0) + 1
+                if issue.code in _UNMAPPED_CODES:
+                    _note_unmapped(report, _UNMAPPED_CODES[RowCode(issue.code)], issue.value)
+                if issue.severity is Severity.WARNING:
+                    report.warnings += 1
+                if len(report.issues) < cap:
+                    report.issues.append(issue)
+                else:
+                    report.issues_truncated = True
+            for kind in outcome.redacted_kinds:
+                report.redactions_by_kind[kind] = report.redactions_by_kind.get(kind, 0) + 1
+                rows = report.redacted_rows.setdefault(kind, [])
+                if len(rows) < MAX_ROWS_PER_FINDING and (not rows or rows[-1] != number):
+                    rows.append(number)
+            yield outcome
+
+
+def _batches(rows: Iterator[RawRow]) -> Iterator[list[RawRow]]:
+    """The row stream in batches of ``GUARD_BATCH_ROWS`` (the guard's prefilter runs
+    once per batch; memory stays bounded for any file)."""
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, GUARD_BATCH_ROWS)):
+        yield batch
 
 
 def process_file(
@@ -409,13 +420,14 @@ def _guard_only(
     location-type columns that no rule maps, for the mapping page."""
     scanner = PiiScanner(parsed.columns, free_cols, text_only=parsed.format is not FileFormat.XLSX)
     report = result.report
-    for number, values in parsed.rows:
-        report.rows_read += 1
-        scanner.scan(number, values)
-        for field, col, resolve in coded or ():
-            raw = cell_text(values.get(col)).strip()
-            if raw and resolve(raw).code is None:
-                _note_unmapped(report, field, safe_value(raw))
+    for batch in _batches(parsed.rows):
+        scanner.scan_rows(batch)
+        report.rows_read += len(batch)
+        for _, values in batch:
+            for field, col, resolve in coded or ():
+                raw = cell_text(values.get(col)).strip()
+                if raw and resolve(raw).code is None:
+                    _note_unmapped(report, field, safe_value(raw))
     _finish_guard(result, scanner)
 
 

@@ -136,21 +136,46 @@ class RowValidator:
         active = self.location_reference.active if self.location_reference else None
         self._location_active = active
         self._dedupe_cols = [c for c in cols.values() if c]
+        # Everything ``check`` needs per row, resolved once per file: plain attributes
+        # instead of enum-keyed lookups (this runs on every row of every file).
+        col = self._col
+        self._intent_col = col[Field.INJURY_INTENT]
+        self._assault_spec = self._when_spec(
+            Field.ASSAULT_AT, Field.ASSAULT_DATE, Field.ASSAULT_TIME
+        )
+        self._arrival_spec = self._when_spec(
+            Field.ARRIVAL_AT, Field.ARRIVAL_DATE, Field.ARRIVAL_TIME
+        )
+        self._a_col = col[Field.ASSAULT_AT] or col[Field.ASSAULT_DATE]
+        self._arrival_col = col[Field.ARRIVAL_AT] or col[Field.ARRIVAL_DATE]
+        self._time_warn_col = col[Field.ASSAULT_TIME] or col[Field.ASSAULT_AT] or self._a_col
+        self._method_key = self._key[Field.METHOD]
+        self._location_key = self._key[Field.LOCATION_TYPE]
+        self._other_col = col[Field.METHOD_OTHER]
+        self._other_key = self._key[Field.METHOD_OTHER]
+        self._desc_col = col[Field.LOCATION_DESCRIPTION]
+        self._desc_key = self._key[Field.LOCATION_DESCRIPTION]
+        self._max_text = self.limits.max_text
+
+    def _when_spec(
+        self, at_f: Field, date_f: Field, time_f: Field
+    ) -> tuple[str, str | None, str | None]:
+        """(lookup key, column named in errors, time column) of a date/time item."""
+        at_col, date_col = self._col[at_f], self._col[date_f]
+        key = self._key[at_f] if at_col else self._key[date_f]
+        return key, at_col or date_col, self._col[time_f]
 
     # -- helpers -------------------------------------------------------------------
     def _when(
         self,
         values: dict[str, Cell],
-        at_f: Field,
-        date_f: Field,
-        time_f: Field,
+        spec: tuple[str, str | None, str | None],
         row: int,
         issues: list[Issue],
     ) -> tuple[tuple[date, time | None] | None, bool]:
         """(date, time) for a combined or split date/time field; bool = value present."""
-        at_col, date_col = self._col[at_f], self._col[date_f]
-        col = at_col or date_col
-        cell = values.get(self._key[at_f]) if at_col else values.get(self._key[date_f])
+        key, col, time_col = spec
+        cell = values.get(key)
         if cell is None:
             return None, False
         try:
@@ -169,25 +194,25 @@ class RowValidator:
             return None, True
         if parsed is None:
             return None, False
+        if time_col is None:
+            return parsed, True
         d, t = parsed
-        time_col = self._col[time_f]
-        if time_col is not None:
-            tcell = values.get(time_col)
-            try:
-                tt = parse_time(tcell)
-            except BadValue:
-                issues.append(
-                    Issue(
-                        RowCode.BAD_TIME,
-                        f"The value in '{time_col}' is not a time (hh:mm).",
-                        row=row,
-                        column=time_col,
-                        value=safe_value(cell_text(tcell)),
-                    )
+        tcell = values.get(time_col)
+        try:
+            tt = parse_time(tcell)
+        except BadValue:
+            issues.append(
+                Issue(
+                    RowCode.BAD_TIME,
+                    f"The value in '{time_col}' is not a time (hh:mm).",
+                    row=row,
+                    column=time_col,
+                    value=safe_value(cell_text(tcell)),
                 )
-                return None, True
-            if tt is not None or t is None:
-                t = tt
+            )
+            return None, True
+        if tt is not None or t is None:
+            t = tt
         return (d, t), True
 
     # -- main ----------------------------------------------------------------------
@@ -197,7 +222,7 @@ class RowValidator:
         rules: list[str] = []
         redacted: list[str] = []
 
-        intent_col = self._col[Field.INJURY_INTENT]
+        intent_col = self._intent_col
         if intent_col is not None:
             intent = cell_text(values.get(intent_col)).strip()
             if intent and intent not in SNOMED_ASSAULT_INTENT:
@@ -215,13 +240,9 @@ class RowValidator:
                     ],
                 )
 
-        assault, assault_present = self._when(
-            values, Field.ASSAULT_AT, Field.ASSAULT_DATE, Field.ASSAULT_TIME, row, issues
-        )
-        arrival, arrival_present = self._when(
-            values, Field.ARRIVAL_AT, Field.ARRIVAL_DATE, Field.ARRIVAL_TIME, row, issues
-        )
-        a_col = self._col[Field.ASSAULT_AT] or self._col[Field.ASSAULT_DATE]
+        assault, assault_present = self._when(values, self._assault_spec, row, issues)
+        arrival, arrival_present = self._when(values, self._arrival_spec, row, issues)
+        a_col = self._a_col
         if not assault_present:
             issues.append(
                 Issue(
@@ -229,25 +250,16 @@ class RowValidator:
                 )
             )
         if not arrival_present:
-            warnings.append(
-                _warning(
-                    RowCode.ARRIVAL_MISSING,
-                    row,
-                    self._col[Field.ARRIVAL_AT] or self._col[Field.ARRIVAL_DATE],
-                )
-            )
+            warnings.append(_warning(RowCode.ARRIVAL_MISSING, row, self._arrival_col))
         if assault is not None and assault[1] is None:
             # The time is what is missing: name the time column, or the date-time one.
-            t_col = self._col[Field.ASSAULT_TIME] or self._col[Field.ASSAULT_AT] or a_col
-            warnings.append(_warning(RowCode.TIME_NOT_KNOWN, row, t_col))
+            warnings.append(_warning(RowCode.TIME_NOT_KNOWN, row, self._time_warn_col))
 
         if assault is not None and arrival is not None:
             self._check_order(assault, arrival, row, a_col, issues)
         ref = arrival or assault
         if ref is not None and not self._window[0] <= ref[0] <= self._window[1]:
-            col = (
-                (self._col[Field.ARRIVAL_AT] or self._col[Field.ARRIVAL_DATE]) if arrival else a_col
-            )
+            col = self._arrival_col if arrival else a_col
             issues.append(
                 Issue(
                     RowCode.OUTSIDE_PERIOD,
@@ -259,31 +271,28 @@ class RowValidator:
                 )
             )
 
-        method_raw = cell_text(values.get(self._key[Field.METHOD])).strip()
+        method_raw = cell_text(values.get(self._method_key)).strip()
         method = self._code(method_raw, Field.METHOD, row, issues)
-        loc_raw = cell_text(values.get(self._key[Field.LOCATION_TYPE])).strip()
+        loc_raw = cell_text(values.get(self._location_key)).strip()
         location = self._code(loc_raw, Field.LOCATION_TYPE, row, issues)
 
         method_other = self._text(values, Field.METHOD_OTHER, row, issues, rules, redacted)
-        redacted_cols = [self._col[Field.METHOD_OTHER]] if redacted else []
+        redacted_cols = [self._other_col] if redacted else []
         before = len(redacted)
         description = self._text(values, Field.LOCATION_DESCRIPTION, row, issues, rules, redacted)
         if len(redacted) > before:
-            redacted_cols.append(self._col[Field.LOCATION_DESCRIPTION])
+            redacted_cols.append(self._desc_col)
         # One warning per free-text column whose text was redacted, naming that column.
         for col in redacted_cols:
             warnings.append(_warning(RowCode.TEXT_REDACTED, row, col))
-        for res, f in ((method, Field.METHOD), (location, Field.LOCATION_TYPE)):
-            if res is not None and res.rule.endswith(INACTIVE_RULE_SUFFIX):
-                warnings.append(_warning(RowCode.CODE_RETIRED, row, self._col[f]))
+        if method is not None and method.rule.endswith(INACTIVE_RULE_SUFFIX):
+            warnings.append(_warning(RowCode.CODE_RETIRED, row, self._col[Field.METHOD]))
+        if location is not None and location.rule.endswith(INACTIVE_RULE_SUFFIX):
+            warnings.append(_warning(RowCode.CODE_RETIRED, row, self._col[Field.LOCATION_TYPE]))
         if method is not None and method.code == Method.OTHER and not method_other:
-            warnings.append(
-                _warning(RowCode.OTHER_WITHOUT_TEXT, row, self._col[Field.METHOD_OTHER])
-            )
+            warnings.append(_warning(RowCode.OTHER_WITHOUT_TEXT, row, self._other_col))
         if not description:
-            warnings.append(
-                _warning(RowCode.DESCRIPTION_MISSING, row, self._col[Field.LOCATION_DESCRIPTION])
-            )
+            warnings.append(_warning(RowCode.DESCRIPTION_MISSING, row, self._desc_col))
         elif location is not None and location.code == "not_known":
             inferred = location_type_from_description(description)
             if inferred is not None and (
@@ -305,7 +314,8 @@ class RowValidator:
             return RowOutcome(row, None, issues + warnings, redacted)
 
         assert assault is not None and method is not None and location is not None
-        rules.extend((method.rule, location.rule))
+        rules.append(method.rule)
+        rules.append(location.rule)
         out = build_row(
             source_row=row,
             arrival=arrival,
@@ -317,7 +327,7 @@ class RowValidator:
             location_raw=loc_raw,
             location_description=description,
             rules=rules,
-            warnings=list(dict.fromkeys(str(w.code) for w in warnings)),
+            warnings=list(dict.fromkeys([str(w.code) for w in warnings])),
             redactions=len(redacted),
         )
         return RowOutcome(row, out, warnings, redacted)
@@ -397,7 +407,9 @@ class RowValidator:
         rules: list[str],
         redacted: list[str],
     ) -> str:
-        raw = cell_text(values.get(self._key[f]))
+        raw = cell_text(
+            values.get(self._desc_key if f is Field.LOCATION_DESCRIPTION else self._other_key)
+        )
         if not raw:
             return ""
         text, applied, kinds = _clean_and_redact(raw)
@@ -406,7 +418,7 @@ class RowValidator:
         if kinds:
             redacted.extend(kinds)
             rules.append(f"{f.value}:redacted")
-        if len(text) > self.limits.max_text:
+        if len(text) > self._max_text:
             issues.append(
                 Issue(
                     RowCode.TEXT_TOO_LONG,

@@ -78,19 +78,20 @@ def load_version(
                 on_batch=_on_batch,
                 batch_rows=LOAD_BATCH_ROWS,
             )
-            loader.set_aside_copy(
-                submission.pk,
-                (
+            if result.set_aside:  # most files have none: no empty COPY round trip
+                loader.set_aside_copy(
+                    submission.pk,
                     (
-                        s.source_row,
-                        [
-                            {"code": i.code, "message": i.message, "column": i.column}
-                            for i in s.issues
-                        ],
-                    )
-                    for s in result.set_aside
-                ),
-            )
+                        (
+                            s.source_row,
+                            [
+                                {"code": i.code, "message": i.message, "column": i.column}
+                                for i in s.issues
+                            ],
+                        )
+                        for s in result.set_aside
+                    ),
+                )
             load_progress.send(sender=Submission, stage="staged", rows=None)
             # The uncertain geocodes of the stored rows go to the data managers' review
             # queue with the rows (a rolled-back load queues nothing; a dry run stores

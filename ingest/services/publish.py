@@ -40,7 +40,11 @@ def submission_publish(
     that failed a quality check (the page requires one then); it is audited."""
     if not system and not is_data_manager(actor):
         raise OutOfScope(object_type="hospitals.submission", object_id=submission.pk)
-    locked = Submission.objects.select_for_update().select_related("site").get(pk=submission.pk)
+    locked = (
+        Submission.objects.select_for_update(of=("self", "site"))
+        .select_related("site__organisation")
+        .get(pk=submission.pk)
+    )
     if locked.status == Status.PUBLISHED:
         return locked
     if locked.status != Status.READY_FOR_REVIEW:

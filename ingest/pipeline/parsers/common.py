@@ -96,8 +96,9 @@ def rows_as_dicts(
     for number, row in rows:
         if len(row) == width:
             # Fast path (the common case): blanks become None in one comprehension.
+            # ``not v or v.isspace()`` is ``not v.strip()`` without building a new string.
             values = {
-                c: (None if v is None or (v.__class__ is str and not v.strip()) else v)
+                c: (None if v is None or (v.__class__ is str and (not v or v.isspace())) else v)
                 for c, v in zip(columns, row, strict=True)
             }
             if any(v is not None for v in values.values()):
