@@ -46,11 +46,10 @@ from incidents.api.serializers import (
     SavedQueryOutSerializer,
 )
 from incidents.exports import EXPORT_FORMATS, INCIDENT_FIELDS, ExportStream, FieldSpec
-from incidents.exports.labels import with_labels
 from incidents.exports.responses import stream_response
 from incidents.filters import IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
-from incidents.masking_sql import incident_csv_export
+from incidents.masking_sql import incident_csv_export, incident_export
 from incidents.models import Release
 from incidents.selectors import (
     Purpose,
@@ -412,17 +411,13 @@ class IncidentExportView(ExportView):
             f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
         ]
         row_count = queryset.count()
-        stream: ExportStream
-        if fmt == "csv":
-            # PostgreSQL masks and writes the CSV (same bytes, ~10x the Python path).
-            stream = incident_csv_export(queryset, masker, fields)
-        else:
-            rows = (
-                queryset.order_by("-assault_at", "-id")
-                .values(*RAW_FIELDS)
-                .iterator(chunk_size=2000)
-            )
-            stream = EXPORT_FORMATS[fmt](with_labels(masker.mask_many(rows)), fields)
+        # Masked and formatted by PostgreSQL (incidents.masking_sql): the CSV and GeoJSON
+        # bytes, the XLSX values of the Python path; XLSX packaged by xlsxwriter.
+        stream = (
+            incident_csv_export(queryset, masker, fields)
+            if fmt == "csv"
+            else incident_export(queryset, masker, fields, fmt)
+        )
         return self.export_response(
             stream=stream,
             base_name="incidents",

@@ -16,16 +16,14 @@ left usable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Self
+from collections.abc import Iterator
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connections, transaction
 
-from incidents.exports.fields import FieldSpec
-from incidents.exports.streams import CHUNK_SIZE, CsvExport, ExportStream
+from incidents.exports.streams import CHUNK_SIZE, CsvExport, SqlQueryExport
 
 
-class CopyCsvExport(ExportStream):
+class CopyCsvExport(SqlQueryExport):
     """The CSV of ``query`` (a SELECT with ``%s`` placeholders bound from ``params`` on
     the client), header row first, ``\\n`` line ends, UTF-8.
 
@@ -36,28 +34,16 @@ class CopyCsvExport(ExportStream):
     content_type = CsvExport.content_type
     extension = CsvExport.extension
 
-    def __init__(
-        self,
-        query: str,
-        params: Sequence[Any],
-        fields: Sequence[FieldSpec],
-        *,
-        using: str = DEFAULT_DB_ALIAS,
-        on_complete: Callable[[Self], None] | None = None,
-    ) -> None:
-        super().__init__((), fields, on_complete=on_complete)
-        self.query = query
-        self.params = list(params)
-        self.using = using
-
     def _chunks(self) -> Iterator[bytes]:
         connection = connections[self.using]
         statement = f"COPY ({self.query}) TO STDOUT (FORMAT csv, HEADER, ENCODING 'UTF8')"
         buffer = bytearray()
         with transaction.atomic(using=self.using), connection.cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor: Django's has no copy()
-            # The shortest exact float text (the default; a server may be set otherwise).
+            # The shortest exact float text (the default; a server may be set otherwise),
+            # and ISO timestamps (psycopg needs them anyway; the masked SELECT relies on it).
             cursor.execute("SET LOCAL extra_float_digits = 1")
+            cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
             with cursor.copy(statement, self.params) as copy:
                 for data in copy:
                     buffer += data

@@ -3,8 +3,8 @@
 Every writer is an iterable of ``bytes`` chunks suitable for ``StreamingHttpResponse``.
 Rows are pulled from the source only as chunks are requested, so memory stays constant
 whatever the row count (XLSX is the exception in kind, not in bound: the format is a zip
-that cannot be emitted before it is complete, so it is built in a spooled temporary file
-and then streamed). While the chunks go out, a SHA-256 of the exact bytes and the row
+that cannot be emitted before it is complete, so it is built in a temporary file and then
+streamed). While the chunks go out, a SHA-256 of the exact bytes and the row
 count are kept; both are available once the stream has ended, and ``on_complete`` is
 called at that point (the place to write the download's audit row).
 
@@ -28,17 +28,16 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Self, cast
 
+import xlsxwriter
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
-from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from incidents.exports.fields import FieldSpec
 from istv_portal.spreadsheet import FORMULA_PREFIXES, neutralise
 
 CHUNK_SIZE: Final = 64 * 1024
-# XLSX is assembled in memory up to this size, then on disk.
-XLSX_SPOOL_SIZE: Final = 8 * 1024 * 1024
 
 Row = Mapping[str, Any]
 
@@ -235,8 +234,8 @@ class CsvExport(ExportStream):
 
 def _xlsx_value(value: Any) -> Any:
     if isinstance(value, str):
-        # openpyxl refuses control characters XML 1.0 cannot carry (NUL among them);
-        # neutralise first so a leading one still earns its prefix, then drop them.
+        # XML 1.0 cannot carry most control characters (NUL among them): neutralise first
+        # so a leading one still earns its prefix, then drop them.
         return ILLEGAL_CHARACTERS_RE.sub("", neutralise(value))
     if value is None or isinstance(value, int | float | Decimal | date | time):
         if isinstance(value, datetime) and timezone.is_aware(value):
@@ -246,31 +245,90 @@ def _xlsx_value(value: Any) -> Any:
     return ILLEGAL_CHARACTERS_RE.sub("", neutralise(str(value)))
 
 
+# A sheet holds at most this many rows (the header included); more continue on a new
+# sheet with its own header.
+XLSX_MAX_ROWS: Final = 1_048_576
+# xlsxwriter options: text is always text (never a formula, a number or a link), and each
+# row goes to a temporary file as soon as the next one starts (constant memory).
+XLSX_OPTIONS: Final = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+# The number formats openpyxl gives dates and times, so a reader sees the same values.
+XLSX_FORMATS: Final = {
+    datetime: "yyyy-mm-dd h:mm:ss",
+    date: "yyyy-mm-dd",
+    time: "h:mm:ss",
+}
+
+
+class _XlsxSheets:
+    """The workbook's sheets as rows are added: a new sheet (with the header) whenever
+    one is full."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook, title: str, names: Sequence[str]) -> None:
+        self.workbook, self.title, self.names = workbook, title, list(names)
+        self.formats = {
+            kind: workbook.add_format({"num_format": f}) for kind, f in XLSX_FORMATS.items()
+        }
+        self.count = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        self.count += 1
+        title = self.title if self.count == 1 else f"{self.title} ({self.count})"
+        self.sheet = self.workbook.add_worksheet(title)
+        for column, name in enumerate(self.names):
+            self.sheet.write_string(0, column, name)
+        self.row = 0
+
+    def append(self, values: Iterable[Any]) -> None:
+        if self.row + 1 >= XLSX_MAX_ROWS:
+            self._new_sheet()
+        self.row += 1
+        row, sheet, formats = self.row, self.sheet, self.formats
+        for column, value in enumerate(values):
+            if value is None:
+                continue
+            if type(value) is str:  # the commonest, tested first
+                sheet.write_string(row, column, value)
+            elif isinstance(value, bool):
+                sheet.write_boolean(row, column, value)
+            elif isinstance(value, int | float | Decimal):
+                sheet.write_number(row, column, float(value))
+            elif isinstance(value, datetime):  # naive, local (see _xlsx_value)
+                sheet.write_datetime(row, column, value, formats[datetime])
+            elif isinstance(value, date):
+                sheet.write_datetime(row, column, value, formats[date])
+            else:  # a time
+                sheet.write_datetime(row, column, value, formats[time])
+
+
 class XlsxExport(ExportStream):
-    """One-sheet workbook built with openpyxl's write-only mode (rows go to a temporary
-    file as they are appended), saved into a spooled temporary file and streamed from
-    there in chunks. Memory stays bounded; the first byte leaves only once every row has
-    been written, because the XLSX container cannot be produced incrementally."""
+    """A workbook written by xlsxwriter in constant-memory mode: each row leaves memory
+    for xlsxwriter's temporary file as soon as the next one starts; the finished workbook
+    is assembled in a temporary file and streamed from there in chunks, so memory does not
+    grow with the row count (the disk holds the sheet while it is written). The first
+    byte leaves only once every row has been written: the XLSX container cannot be
+    produced incrementally. Text is always written as text, never as a formula."""
 
     content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     extension = "xlsx"
     sheet_title = "Incidents"
 
     def _chunks(self) -> Iterator[bytes]:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(self.sheet_title)
-        try:
-            names = [f.name for f in self.fields]
-            sheet.append(names)
+        names = [f.name for f in self.fields]
+        # xlsxwriter's temporary files live in a folder removed on the way out, also when
+        # the source fails or the reader stops early.
+        with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as spool:
+            workbook = xlsxwriter.Workbook(spool, {**XLSX_OPTIONS, "tmpdir": folder})
+            sheets = _XlsxSheets(workbook, self.sheet_title, names)
             for row in self.rows:
-                sheet.append([_xlsx_value(row.get(name)) for name in names])
+                sheets.append([_xlsx_value(row.get(name)) for name in names])
                 self._count_row()
-        except BaseException:
-            # Close the sheet's temporary file now rather than at garbage collection.
-            sheet.close()
-            raise
-        with tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_SIZE) as spool:
-            workbook.save(spool)
+            workbook.close()
             spool.seek(0)
             while chunk := spool.read(CHUNK_SIZE):
                 yield chunk
@@ -336,3 +394,22 @@ EXPORT_FORMATS: Final[dict[str, type[ExportStream]]] = {
     "xlsx": XlsxExport,
     "geojson": GeoJsonExport,
 }
+
+
+class SqlQueryExport(ExportStream):
+    """An export whose rows come from one SQL query (masked and formatted by PostgreSQL):
+    the query and its parameters, run on ``using`` when the stream is read."""
+
+    def __init__(
+        self,
+        query: str,
+        params: Sequence[Any],
+        fields: Sequence[FieldSpec],
+        *,
+        using: str = DEFAULT_DB_ALIAS,
+        on_complete: Callable[[Self], None] | None = None,
+    ) -> None:
+        super().__init__((), fields, on_complete=on_complete)
+        self.query = query
+        self.params = list(params)
+        self.using = using

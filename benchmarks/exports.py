@@ -1,0 +1,210 @@
+"""Record-level exports of 1,000,000 rows (CSV, GeoJSON, XLSX) against DuckDB COPY, in one run.
+
+Each format is streamed in a fresh process through the API view's own path
+(``incidents.masking_sql.incident_csv_export`` / ``incident_export``: the filtered queryset,
+newest first, the first N rows, masked for a pan-London record-level user with snapped
+points and free text), every chunk hashed as the view's stream does; the process's peak
+resident memory (VmHWM) is read at the end. DuckDB writes the same number of rows of the
+same incidents to a CSV file with ``COPY`` in the same run (its table is loaded from
+PostgreSQL first, as ``benchmarks/queries.py`` does), and each rate is printed beside
+DuckDB's with the ratio. Bars:
+
+* CSV      >= 0.5x DuckDB COPY rows/s, peak RSS < 150 MB
+* GeoJSON  >= 100,000 rows/s, peak RSS < 150 MB
+* XLSX     >= 50,000 rows/s, peak RSS < 150 MB
+
+The database is ``benchmarks/queries.py``'s (built by it with ``--keep``, or here)::
+
+    .venv/bin/python benchmarks/queries.py --rows 3500000 --db istv_bench --keep  # or:
+    .venv/bin/python benchmarks/exports.py --build --rows 3500000 [--db istv_bench] [--keep]
+    .venv/bin/python benchmarks/exports.py [--db istv_bench] [--export-rows 1000000]
+        [--formats csv,geojson,xlsx]
+
+Exits 1 if a bar is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import queries  # noqa: E402 (after the path)
+
+CSV_RATIO_BAR = 0.5
+GEOJSON_ROWS_BAR = 100_000
+XLSX_ROWS_BAR = 50_000
+MEMORY_BAR_MB = 150
+# Incidents assaulted on or after this date, newest first: the benchmark database spans
+# ten years from 2015, so 3,500,000 incidents leave more than 1,000,000 here.
+EXPORT_FROM = "2019-01-01"
+
+
+def worker(database: str, fmt: str, limit: int, date_from: str) -> None:
+    """In a fresh process: stream ``limit`` rows in ``fmt`` through the view's path."""
+    queries._setup_django(database)
+    from accounts.access import effective_access
+    from accounts.models import User
+    from incidents.exports import INCIDENT_FIELDS
+    from incidents.filters import IncidentFilterSet
+    from incidents.masking import Masker
+    from incidents.masking_sql import incident_csv_export, incident_export
+    from incidents.selectors import Purpose
+
+    user = User.objects.get(email="record@bench.test")
+    access = effective_access(user)
+    masker = Masker.for_access(access)
+    masker.geography.snap_cells()  # geography loaded before the baseline is taken
+    base_mb = queries.peak_rss_mb()
+    started = time.perf_counter()
+    fs = IncidentFilterSet(
+        {"assault_date_from": date_from}, user=user, access=access, purpose=Purpose.RECORDS
+    )
+    assert fs.is_valid()
+    queryset = fs.qs.order_by("-assault_at", "-id")[:limit]
+    fields = [
+        f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
+    ]
+    stream = (
+        incident_csv_export(queryset, masker, fields)
+        if fmt == "csv"
+        else incident_export(queryset, masker, fields, fmt)
+    )
+    size = 0
+    first_byte = None
+    for chunk in stream:
+        if first_byte is None:
+            first_byte = time.perf_counter() - started
+        size += len(chunk)
+    elapsed = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "rows": stream.row_count,
+                "seconds": elapsed,
+                "first_byte_seconds": first_byte,
+                "bytes": size,
+                "sha256": stream.sha256,
+                "peak_mb": queries.peak_rss_mb(),
+                "base_mb": base_mb,
+            }
+        )
+    )
+
+
+def run_worker(database: str, fmt: str, limit: int, date_from: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--worker", fmt, "--db", database,
+         "--export-rows", str(limit), "--export-from", date_from],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def duck_copy(duck: Any, folder: str, limit: int, date_from: str) -> float:
+    """Seconds for DuckDB to COPY the same rows (the same filter and order) to CSV."""
+    started = time.perf_counter()
+    duck.execute(
+        "COPY (SELECT * FROM incidents WHERE published "  # noqa: S608 (constants only)
+        f"AND assault_date >= DATE '{date_from}' ORDER BY assault_at DESC, id DESC "
+        f"LIMIT {int(limit)}) TO '{folder}/export.csv' (HEADER)"
+    )
+    return time.perf_counter() - started
+
+
+def measure(database: str, limit: int, formats: list[str], date_from: str) -> int:
+    from django.db import connection
+
+    failures = 0
+    connection.ensure_connection()
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        duck = queries.export_to_duckdb(Path(folder))
+        print(f"DuckDB copy of the table: {time.perf_counter() - started:.1f} s")
+        duck_copy(duck, folder, limit, date_from)  # warm
+        print(
+            f"{'export (' + f'{limit:,}' + ' rows)':26} {'rows/s':>10} {'s':>7} {'MiB':>6} "
+            f"{'peak MB':>8} {'duck rows/s':>12} {'ratio':>6}  bar"
+        )
+        for fmt in formats:
+            figures = run_worker(database, fmt, limit, date_from)
+            # DuckDB right after (the median of three): the machine's load then is the one
+            # the export saw.
+            duck_seconds = statistics.median(
+                duck_copy(duck, folder, limit, date_from) for _ in range(3)
+            )
+            rows = figures["rows"]
+            rate = rows / figures["seconds"]
+            duck_rate = rows / duck_seconds
+            ratio = rate / duck_rate
+            memory_ok = figures["peak_mb"] < MEMORY_BAR_MB
+            if fmt == "csv":
+                ok = ratio >= CSV_RATIO_BAR and memory_ok
+                bar = f">= {CSV_RATIO_BAR}x DuckDB COPY"
+            else:
+                floor = GEOJSON_ROWS_BAR if fmt == "geojson" else XLSX_ROWS_BAR
+                ok = rate >= floor and memory_ok
+                bar = f">= {floor:,} rows/s"
+            failures += not ok
+            print(
+                f"{fmt.upper() + ' export':26} {rate:10,.0f} {figures['seconds']:7.1f} "
+                f"{figures['bytes'] / 2**20:6.0f} {figures['peak_mb']:8.0f} "
+                f"{duck_rate:12,.0f} {ratio:6.2f}  {bar}, peak < {MEMORY_BAR_MB} MB "
+                f"{'OK' if ok else 'MISS'}"
+            )
+            print(
+                f"{fmt.upper()} export: {rows:,} rows in {figures['seconds']:.1f} s = "
+                f"{rate:,.0f} rows/s, {figures['bytes'] / 2**20:.0f} MiB, peak RSS "
+                f"{figures['peak_mb']:.0f} MB (before streaming {figures['base_mb']:.0f} MB), "
+                f"first byte {figures['first_byte_seconds']:.1f} s; DuckDB COPY "
+                f"{duck_rate:,.0f} rows/s (ratio {ratio:.2f})"
+            )
+        duck.close()
+    return failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="istv_bench")
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument("--export-from", default=EXPORT_FROM)
+    parser.add_argument("--formats", default="csv,geojson,xlsx")
+    parser.add_argument("--build", action="store_true", help="(re)build the database first")
+    parser.add_argument("--rows", type=int, default=3_500_000, help="incidents to build")
+    parser.add_argument("--keep", action="store_true", help="keep a database built here")
+    parser.add_argument("--geo-dir", default=None, help="folder of london_lsoa21_lookup.csv")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.db, args.worker, args.export_rows, args.export_from)
+        return 0
+    if args.build:
+        queries.create_database(args.db)
+    queries._setup_django(args.db)
+    try:
+        if args.build:
+            started = time.perf_counter()
+            queries.build(args.rows, queries._geo_dir(args.geo_dir))
+            print(f"Built {args.rows:,} incidents in {time.perf_counter() - started:.0f} s")
+        failures = measure(args.db, args.export_rows, args.formats.split(","), args.export_from)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if args.build and not args.keep:
+            queries.drop_database(args.db)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
