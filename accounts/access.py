@@ -229,6 +229,21 @@ def effective_access(user: User, *, on: date | None = None) -> EffectiveAccess:
     return effective_access_for_users([user], on=on)[user.pk]
 
 
+def request_access(request: Any) -> EffectiveAccess:
+    """The signed-in person's effective access, computed once per request.
+
+    A page asks for it, its audit row asks, and the header's navigation asks again; the
+    answer cannot change within one request, so it is kept on the request (for the user
+    it was computed for: a sign-in or sign-out mid-request computes it afresh)."""
+    user = request.user
+    cached = getattr(request, "_istv_access", None)
+    if cached is None or cached[0] != user.pk:
+        cached = (user.pk, effective_access(user))
+        request._istv_access = cached
+    access: EffectiveAccess = cached[1]
+    return access
+
+
 def effective_access_for_users(
     users: Iterable[User], *, on: date | None = None
 ) -> dict[int, EffectiveAccess]:

@@ -13,7 +13,13 @@ from functools import cached_property
 from django.http import HttpRequest
 from django.urls import reverse
 
-from accounts.access import DATA_ROLES, EffectiveAccess, effective_access, user_role_kinds
+from accounts.access import (
+    DATA_ROLES,
+    EffectiveAccess,
+    effective_access,
+    request_access,
+    user_role_kinds,
+)
 from accounts.audit.selectors import can_view_audit
 from accounts.geography import LONDON_BOROUGHS
 from accounts.mfa import session_passed_mfa
@@ -34,10 +40,12 @@ class NavLink:
 
 @dataclass
 class _Viewer:
-    """Who is looking, with their effective access computed only if a rule asks for it."""
+    """Who is looking, with their effective access computed only if a rule asks for it
+    (and then only once per request: the page being shown has usually asked already)."""
 
     user: User
     role_kinds: set[tuple[str, str]]
+    request: HttpRequest | None = None
 
     @cached_property
     def roles(self) -> set[str]:
@@ -45,6 +53,8 @@ class _Viewer:
 
     @cached_property
     def access(self) -> EffectiveAccess:
+        if self.request is not None and getattr(self.request, "user", None) == self.user:
+            return request_access(self.request)
         return effective_access(self.user)
 
 
@@ -203,7 +213,7 @@ def navigation_for(
     request: HttpRequest, user: User, role_kinds: set[tuple[str, str]]
 ) -> list[NavLink]:
     """The header links ``user`` (with these memberships) may follow, in display order."""
-    viewer = _Viewer(user, role_kinds)
+    viewer = _Viewer(user, role_kinds, request)
     links = []
     for entry in NAVIGATION:
         if entry.allowed(viewer):

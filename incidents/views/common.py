@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
-from accounts.access import EffectiveAccess, effective_access
+from accounts.access import EffectiveAccess
+from accounts.access import request_access as access_of_request
 from accounts.audit.denials import deny
 from accounts.audit.models import Action
 from accounts.audit.patterns import check_aggregate_pattern
@@ -32,12 +33,9 @@ PAGING = ("after", "before")
 
 
 def request_access(request: HttpRequest) -> EffectiveAccess:
-    """The viewer's effective access, computed once per request."""
-    cached = getattr(request, "_istv_access", None)
-    if cached is None:
-        cached = effective_access(request.user)  # type: ignore[arg-type]
-        request._istv_access = cached  # type: ignore[attr-defined]
-    return cached
+    """The viewer's effective access, computed once per request (shared with the header's
+    navigation, which asks the same question)."""
+    return access_of_request(request)
 
 
 def data_access_or_404(request: HttpRequest) -> EffectiveAccess:
@@ -120,6 +118,9 @@ def panel_context(
     """What the shared filter panel needs: choices within scope and the current values."""
     boroughs = sorted(access.boroughs, key=lambda c: LONDON_BOROUGHS.get(c, c))
     hospitals = hospitals_visible_to(request_user(request), access=access).order_by("name")
+    # The harmonised codes once for the whole page: choices, tags and the table's words.
+    book = ws_labels.CodeBook.load()
+    code_labels = book.labels
 
     def ticked(name: str, choices: Iterable[tuple[Any, str]]) -> list[tuple[str, str, bool]]:
         chosen = set(request.GET.getlist(name))
@@ -131,10 +132,11 @@ def panel_context(
         "value": {name: request.GET.get(name, "") for name in request.GET},
         "borough_choices": ticked("borough", [(c, LONDON_BOROUGHS.get(c, c)) for c in boroughs]),
         "hospital_choices": ticked("hospital", hospitals.values_list("site_code", "name")),
-        "method_choices": ticked("method", ws_labels.code_choices(HarmonisedCode.Kind.METHOD)),
+        "method_choices": ticked("method", book.choices(HarmonisedCode.Kind.METHOD)),
         "location_type_choices": ticked(
-            "location_type", ws_labels.code_choices(HarmonisedCode.Kind.LOCATION_TYPE)
+            "location_type", book.choices(HarmonisedCode.Kind.LOCATION_TYPE)
         ),
+        "code_labels": code_labels,
         "weekday_choices": ticked("weekday", WEEKDAYS),
         "geo_class_choices": ticked("geo_class", LOCATED_CLASS_CHOICES),
         "release_choices": list(
@@ -146,7 +148,7 @@ def panel_context(
         "filter_query": page_query(request),
         "tab_query": page_query(request, drop=PAGING),
         "page_path": request.path,
-        "filter_tags": ws_links.filter_tags(fs, kept_parameters(request)),
+        "filter_tags": ws_links.filter_tags(fs, kept_parameters(request), code_labels),
         "clear_query": urlencode(kept_parameters(request)),
     }
 

@@ -80,7 +80,7 @@ def explore_page(request: HttpRequest, save_form: SaveQueryForm | None = None) -
                 after=request.GET.get("after") or None,
                 before=request.GET.get("before") or None,
             )
-            _label_rows(page.rows)
+            _label_rows(page.rows, context["code_labels"])
             context.update(
                 {
                     "records": True,
@@ -113,11 +113,10 @@ def explore_page(request: HttpRequest, save_form: SaveQueryForm | None = None) -
     return render(request, "incidents/explore.html", context, status=200 if valid else 400)
 
 
-def _label_rows(rows: list[dict[str, Any]]) -> None:
+def _label_rows(rows: list[dict[str, Any]], labels: dict[str, dict[str, str]]) -> None:
     """Words beside the codes of a page of rows: borough, hospital and ward names, method
-    and location type labels, and how precisely the location is shown (a few queries for
-    the whole page, never one per row)."""
-    labels = ws_labels.code_labels()
+    and location type labels (``labels``, read with the filter panel), and how precisely
+    the location is shown (a few queries for the whole page, never one per row)."""
     sites = ws_labels.site_names(row["hospital"] for row in rows)
     wards = ws_labels.area_names(Area.Kind.WARD, (row["ward"] or "" for row in rows))
     for row in rows:

@@ -23,18 +23,40 @@ EN_DASH = "\N{EN DASH}"  # ranges in words: "1 Jun \N{EN DASH} 31 Aug 2026", "1\
 
 def code_labels() -> dict[str, dict[str, str]]:
     """Harmonised code → label, per kind (one small query)."""
-    labels: dict[str, dict[str, str]] = defaultdict(dict)
-    for kind, code, label in HarmonisedCode.objects.values_list("kind", "code", "label"):
-        labels[kind][code] = label
-    return dict(labels)
+    return CodeBook.load().labels
 
 
-def code_choices(kind: str) -> list[tuple[str, str]]:
-    return list(
-        HarmonisedCode.objects.filter(kind=kind, is_active=True)
-        .order_by("sort_order", "label")
-        .values_list("code", "label")
-    )
+@dataclass(frozen=True)
+class CodeBook:
+    """Every harmonised code, read once for a page: the filter panel's choices of each
+    kind and the words for the codes in its tags and rows come from the same query,
+    rather than one query per use."""
+
+    # (kind, code, label, is_active), in display order.
+    rows: tuple[tuple[str, str, str, bool], ...]
+
+    @classmethod
+    def load(cls) -> CodeBook:
+        """One small query."""
+        return cls(
+            tuple(
+                HarmonisedCode.objects.order_by("sort_order", "label").values_list(
+                    "kind", "code", "label", "is_active"
+                )
+            )
+        )
+
+    @property
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Code → label, per kind, for every code (retired ones still name old rows)."""
+        labels: dict[str, dict[str, str]] = defaultdict(dict)
+        for kind, code, label, _active in self.rows:
+            labels[kind][code] = label
+        return dict(labels)
+
+    def choices(self, kind: str) -> list[tuple[str, str]]:
+        """The active codes of ``kind`` a filter offers, in display order."""
+        return [(code, label) for k, code, label, active in self.rows if k == kind and active]
 
 
 def borough_name(code: str | None) -> str:
@@ -123,9 +145,12 @@ def _hours(low: str | None, high: str | None) -> str:
     return f"Up to {int(high or 0):02d}:59"
 
 
-def _value_labels(applied: Mapping[str, Sequence[str]]) -> dict[str, Mapping[str, str]]:
-    """For each listed filter, code → words (a few small queries, only for what is used)."""
-    codes = code_labels()
+def _value_labels(
+    applied: Mapping[str, Sequence[str]], codes: Mapping[str, Mapping[str, str]] | None
+) -> dict[str, Mapping[str, str]]:
+    """For each listed filter, code → words (a few small queries, only for what is used;
+    none for the codes when the page has read them already)."""
+    codes = code_labels() if codes is None else codes
     wards = area_names(Area.Kind.WARD, applied.get("ward", ()))
     lsoas = area_names(Area.Kind.LSOA, applied.get("lsoa", ()))
     return {
@@ -145,9 +170,12 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def describe_filter(applied: Mapping[str, Sequence[str]]) -> list[FilterPart]:
+def describe_filter(
+    applied: Mapping[str, Sequence[str]], codes: Mapping[str, Mapping[str, str]] | None = None
+) -> list[FilterPart]:
     """The applied filter (``IncidentFilterSet.applied()``) in words, one part per tag:
-    names instead of codes, a date range as one part, the hours as one part."""
+    names instead of codes, a date range as one part, the hours as one part. ``codes``
+    are the harmonised code labels when the caller has them (``CodeBook.labels``)."""
     parts: list[FilterPart] = []
     for low, high, category in _RANGES:
         start, end = _first(applied, low), _first(applied, high)
@@ -157,7 +185,7 @@ def describe_filter(applied: Mapping[str, Sequence[str]]) -> list[FilterPart]:
                 dt.date.fromisoformat(end) if end else None,
             )
             parts.append(FilterPart(category, label, _parameters(applied, low, high)))
-    words = _value_labels(applied)
+    words = _value_labels(applied, codes)
     for name, category in _LISTED:
         for value in applied.get(name, ()):
             label = words[name].get(value, value)

@@ -33,14 +33,19 @@ class FilterTag:
     remove_query: str
 
 
-def filter_tags(fs: IncidentFilterSet, kept: Sequence[tuple[str, str]] = ()) -> list[FilterTag]:
+def filter_tags(
+    fs: IncidentFilterSet,
+    kept: Sequence[tuple[str, str]] = (),
+    codes: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[FilterTag]:
     """A tag per part of a valid filter (``labels.describe_filter``). Each tag's link is
     the page's query without that part (and without a page cursor, which belongs to the
-    old result); ``kept`` are the other page parameters to carry on (sort, map level)."""
+    old result); ``kept`` are the other page parameters to carry on (sort, map level);
+    ``codes`` the harmonised code labels when the page has read them already."""
     if not fs.is_valid():
         return []
     items = filter_query_items(fs)
-    return [_tag(part, items, kept) for part in describe_filter(fs.applied())]
+    return [_tag(part, items, kept) for part in describe_filter(fs.applied(), codes)]
 
 
 def _tag(
