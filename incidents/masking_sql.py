@@ -66,7 +66,7 @@ from incidents.masking import (
 )
 from incidents.models import Incident
 from incidents.selectors import incident_columns_shape, incidents_among
-from istv_portal.spreadsheet import FORMULA_PREFIXES
+from istv_portal.spreadsheet import FORMULA_PREFIXES, neutralise
 
 _UTC = "'UTC'"
 
@@ -168,6 +168,24 @@ def _datetime_text(local: str, expr: str) -> str:
         f"rpad({text}, CASE WHEN date_trunc('second', {local}) = {local} THEN 19 ELSE 26 END, "
         f"'0') || {_offset_text(f'({local} - ({expr} AT TIME ZONE {_UTC}))')}"
     )
+
+
+def _datetime_text_local(expr: str, zone: str) -> tuple[str, list[Any]]:
+    """:func:`_datetime_text` of ``expr`` in ``zone``, mostly without converting per row:
+    where the session's ``TimeZone`` is ``zone`` (the CSV COPY sets it, see
+    ``CopyCsvExport``; checked once per query) and the timestamptz's own text is
+    ``YYYY-MM-DD HH:MM:SS+HH`` (22 characters: whole seconds, an offset of whole hours, a
+    four-digit year AD), that text with ``T`` and ``:00`` is already ``isoformat``'s.
+    Anything else takes the general path."""
+    text = f"{expr}::text"
+    local = f"({expr} AT TIME ZONE %s)"
+    general = _datetime_text(local, expr)
+    sql = (
+        "CASE WHEN (SELECT current_setting('TimeZone') = %s) "  # noqa: S608 (constants only)
+        f"AND length({text}) = 22 THEN overlay({text} placing 'T' from 11 for 1) || ':00' "
+        f"ELSE {general} END"
+    )
+    return sql, [zone] * sql.count("%s")
 
 
 def _json_text(expr: str) -> str:
@@ -367,11 +385,12 @@ def _cell_key(cx: int, cy: int, borough: str) -> str:
 
 
 def _snap_map(masker: Masker, snapped: Sequence[str]) -> dict[str, list[str]]:
-    """Cell key -> [lat, lon] as ``repr`` text, for every cell the masker would snap to its
-    centre in the snapped boroughs (:meth:`_Geography.snap_cells`)."""
+    """Cell key -> [lat, lon, "s"] (``repr`` text; the tag marks a snap point), for every
+    cell the masker would snap to its centre in the snapped boroughs
+    (:meth:`_Geography.snap_cells`)."""
     cx, cy, borough, lat, lon = masker.geography.snap_cells().for_boroughs(snapped)
     return {
-        _cell_key(x, y, b): [repr(la), repr(lo)]
+        _cell_key(x, y, b): [repr(la), repr(lo), "s"]
         for x, y, b, la, lo in zip(cx, cy, borough, lat, lon, strict=True)
     }
 
@@ -379,10 +398,10 @@ def _snap_map(masker: Masker, snapped: Sequence[str]) -> dict[str, list[str]]:
 def _unprojected_snaps(
     queryset: QuerySet[Incident], masker: Masker, snapped: Sequence[str]
 ) -> dict[str, list[str]]:
-    """Record id -> snap point ([lat, lon] as ``repr`` text) of rows in snapped boroughs
-    that have a point but no grid coordinates, computed by the masker itself (it projects
-    ``lat``/``lon``); rows it sends to the LSOA centroid are left out. Normally none (see
-    the module docstring)."""
+    """Record id -> snap point ([lat, lon, "s"] as in :func:`_snap_map`) of rows in snapped
+    boroughs that have a point but no grid coordinates, computed by the masker itself (it
+    projects ``lat``/``lon``); rows it sends to the LSOA centroid are left out. Normally
+    none (see the module docstring)."""
     if queryset.query.is_sliced:  # cannot be filtered further: take its ids as a subquery
         queryset = incidents_among(queryset)
     rows = (
@@ -395,7 +414,7 @@ def _unprojected_snaps(
     for row in rows.iterator(chunk_size=2000):
         point = masker._snap(row)
         if point is not None:
-            points[str(row["id"])] = [repr(point[0]), repr(point[1])]
+            points[str(row["id"])] = [repr(point[0]), repr(point[1]), "s"]
     return points
 
 
@@ -463,8 +482,10 @@ def _masked_select(
     Placeholders are ``%s`` (psycopg binds COPY parameters on the client).
 
     Snap points and LSOA centroids come from the masker's own geography, passed as two
-    ``jsonb`` maps (key -> [lat, lon] already as ``repr`` text) and looked up per row: no
-    joins, so the rows keep the inner query's order and the output is not sorted again.
+    ``jsonb`` maps (key -> [lat, lon] already as ``repr`` text) and looked up per row, only
+    where the row's mode needs one: no joins, so the rows keep the inner query's order and
+    the output is not sorted again. Labels likewise, for CSV and XLSX already neutralised
+    in Python (the maps are small; the rows are many).
     """
     access = masker.access
     precision = dict(access.precisions)
@@ -473,6 +494,16 @@ def _masked_select(
     coarse = sorted(b for b, p in precision.items() if b not in exact and b not in snapped)
 
     inner, inner_params, empty = _inner_sql(queryset)
+    local_zone = timezone.get_current_timezone_name()
+    # Local wall-clock timestamps, once per row, for GeoJSON and XLSX (the CSV does
+    # without, see _datetime_text_local).
+    local_columns = (
+        ""
+        if render == "csv"
+        else "date_trunc('second', q.x_assault_at) AT TIME ZONE %s AS assault_local, "
+        "q.x_arrival AT TIME ZONE %s AS arrival_local, "
+    )
+    local_params = [] if render == "csv" else [local_zone, local_zone]
 
     # Per row, computed once (the subquery has OFFSET 0 so PostgreSQL does not fold it
     # into the outer query and repeat these for every reference): the masker's mode —
@@ -484,41 +515,47 @@ def _masked_select(
         "WHEN q.x_borough = ANY(%s::text[]) THEN 'l' END"
     )
     middle_params: list[Any] = [exact, snapped, coarse]
-    snap = "NULL::jsonb"
+    # The point shown, looked up only where the mode needs one: a snap point (tagged by a
+    # third element, so the precision shown can tell the two apart) or, failing that or
+    # in an LSOA-centroid borough, the LSOA centroid. COALESCE stops at the first
+    # non-NULL, so a snapped row with a snap point costs one lookup, not two.
+    snap = centroid = "NULL::jsonb"
+    snap_params: list[Any] = []
+    centroid_params: list[Any] = []
     if snapped:
         key = (
             f"floor(q.x_easting / {SNAP_CELL_METRES})::text || ' ' || "
             f"floor(q.x_northing / {SNAP_CELL_METRES})::text || ' ' || q.x_borough"
         )
         snap = f"(%s::jsonb -> ({key}))"
-        middle_params.append(json.dumps(_snap_map(masker, snapped), separators=(",", ":")))
+        snap_params.append(json.dumps(_snap_map(masker, snapped), separators=(",", ":")))
         if fixes := _unprojected_snaps(queryset, masker, snapped):
             snap = f"COALESCE({snap}, %s::jsonb -> q.x_id::text)"
-            middle_params.append(json.dumps(fixes, separators=(",", ":")))
-    centroid = "NULL::jsonb"
+            snap_params.append(json.dumps(fixes, separators=(",", ":")))
     if snapped or coarse:
         centroids = {
             code: [repr(lat), repr(lon)]
             for code, (lat, lon) in masker.geography.lsoa_centroids.items()
         }
         centroid = "(%s::jsonb -> q.x_lsoa)"
-        middle_params.append(json.dumps(centroids, separators=(",", ":")))
+        centroid_params.append(json.dumps(centroids, separators=(",", ":")))
+    point = (
+        "CASE WHEN q.x_lat IS NULL OR q.x_lon IS NULL THEN NULL "
+        f"WHEN q.x_borough = ANY(%s::text[]) THEN COALESCE({snap}, {centroid}) "
+        f"WHEN q.x_borough = ANY(%s::text[]) THEN {centroid} END"
+    )
+    middle_params += [snapped, *snap_params, *centroid_params, coarse, *centroid_params]
 
-    # Location columns from the mode: (lat, lon, precision shown).
-    use_snap = "p.mode = 's' AND p.snap IS NOT NULL"
-    use_centroid = "p.mode IN ('s', 'l') AND p.centroid IS NOT NULL"
+    # Location columns from the mode and the point: (lat, lon, precision shown).
     shown = (
         "CASE WHEN p.mode = 'e' THEN COALESCE(NULLIF(p.x_geo_precision, ''), 'exact') "
-        f"WHEN {use_snap} THEN '{PRECISION_SNAPPED}' "
-        f"WHEN {use_centroid} THEN '{PRECISION_LSOA}' ELSE '{PRECISION_NONE}' END"
+        f"WHEN p.point IS NULL THEN '{PRECISION_NONE}' "
+        f"WHEN jsonb_array_length(p.point) = 3 THEN '{PRECISION_SNAPPED}' "
+        f"ELSE '{PRECISION_LSOA}' END"
     )
 
     def coordinate(column: str, index: int) -> str:
-        return (
-            f"CASE WHEN p.mode = 'e' THEN {_float_text(column)} "
-            f"WHEN {use_snap} THEN p.snap ->> {index} "
-            f"WHEN {use_centroid} THEN p.centroid ->> {index} END"
-        )
+        return f"CASE WHEN p.mode = 'e' THEN {_float_text(column)} ELSE p.point ->> {index} END"
 
     columns: dict[str, tuple[str, list[Any]]] = {
         "id": ("p.x_id", []),
@@ -533,20 +570,36 @@ def _masked_select(
             [],
         ),
         "arrival_datetime": (_datetime_text("p.arrival_local", "p.x_arrival"), []),
-        "borough": (_text("p.x_borough"), []),
-        "ward": (_text("p.x_ward"), []),
-        "lsoa": (_text("p.x_lsoa"), []),
-        "lat": (coordinate("p.x_lat", 0), []),
-        "lon": (coordinate("p.x_lon", 1), []),
-        "precision": (_neutralise(shown), []),
-        "geo_class": (_text("p.x_geo_class"), []),
-        "method": (_text("p.x_method"), []),
-        "location_type": (_text("p.x_location_type"), []),
-        "location_description": (
-            f"CASE WHEN {_allows('p')} THEN {_text('p.x_description')} END",
-            _allows_params(access, "free_text"),
-        ),
     }
+    if render == "csv":
+        # No local timestamps in the middle query (see below): the CSV's text from the
+        # timestamptz itself.
+        assault_sql, assault_params = _datetime_text_local(
+            "date_trunc('second', p.x_assault_at)", local_zone
+        )
+        arrival_sql, arrival_params = _datetime_text_local("p.x_arrival", local_zone)
+        columns["assault_time"] = (
+            f"CASE WHEN p.x_time_known THEN {assault_sql} END",
+            assault_params,
+        )
+        columns["arrival_datetime"] = (arrival_sql, arrival_params)
+    columns.update(
+        {
+            "borough": (_text("p.x_borough"), []),
+            "ward": (_text("p.x_ward"), []),
+            "lsoa": (_text("p.x_lsoa"), []),
+            "lat": (coordinate("p.x_lat", 0), []),
+            "lon": (coordinate("p.x_lon", 1), []),
+            "precision": (_neutralise(shown), []),
+            "geo_class": (_text("p.x_geo_class"), []),
+            "method": (_text("p.x_method"), []),
+            "location_type": (_text("p.x_location_type"), []),
+            "location_description": (
+                f"CASE WHEN {_allows('p')} THEN {_text('p.x_description')} END",
+                _allows_params(access, "free_text"),
+            ),
+        }
+    )
     # Labels beside codes (incidents.exports.labels), looked up per row from the code
     # the user receives: an empty code has an empty label.
     code_inner = {
@@ -562,9 +615,17 @@ def _masked_select(
     label_columns = ", ".join(
         [f"(%s::jsonb ->> {code_inner[code]}) AS l_{code}" for code in wanted] or ["NULL"]
     )
+    # GeoJSON shows labels as they are; a spreadsheet cell is neutralised and an empty
+    # label is an empty cell: done once per label here, not once per row in SQL (a
+    # missing key gives NULL, as NULLIF does).
+    if render != "geojson":
+        maps = {
+            code: {key: neutralise(label) for key, label in maps[code].items() if label}
+            for code in wanted
+        }
     label_params = [json.dumps(maps[code], separators=(",", ":")) for code in wanted]
     for code in wanted:
-        columns[LABELLED[code]] = (_text(f"p.l_{code}"), [])
+        columns[LABELLED[code]] = (f"p.l_{code}", [])
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise ValueError(f"no SQL for export field(s) {unknown}")
@@ -591,9 +652,8 @@ def _masked_select(
     # Built from constants and the queryset's own SQL; every value is a bound parameter.
     sql = (
         f"SELECT {', '.join(select)} FROM ("  # noqa: S608
-        f"SELECT q.*, {mode} AS mode, {snap} AS snap, {centroid} AS centroid, "
-        "date_trunc('second', q.x_assault_at) AT TIME ZONE %s AS assault_local, "
-        "q.x_arrival AT TIME ZONE %s AS arrival_local, "
+        f"SELECT q.*, {mode} AS mode, {point} AS point, "
+        f"{local_columns}"
         f"{label_columns} "
         f"FROM ({inner}) q "
         # A second line of defence: the queryset is already limited to these boroughs.
@@ -609,12 +669,10 @@ def _masked_select(
             f"{sql.replace('SELECT ', 'SELECT p.x_assault_at AS o_at, p.x_id AS o_id, ', 1)} "
             "OFFSET 0) t ORDER BY t.o_at DESC, t.o_id DESC"
         )
-    local_zone = timezone.get_current_timezone_name()
     params = [
         *select_params,
         *middle_params,
-        local_zone,
-        local_zone,
+        *local_params,
         *label_params,
         *inner_params,
         *_allows_params(access, "record"),

@@ -2,14 +2,16 @@
 
 Data managers edit ``HarmonisedCode`` (label, description, active) and ``ValueSynonym``
 (source value → code, for every hospital or one site). Submission processing reads them
-once per file through :func:`code_references_for_site`; the built-in lists in
+through :func:`code_references_for_site`; the built-in lists in
 ``incidents.codes`` stay the fallback for values the tables do not cover.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 
 from accounts.audit.denials import OutOfScope
@@ -37,24 +39,70 @@ def _require_editor(user: User | None, object_type: str, object_id: int | str = 
 # --- reads ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """Both reference tables as read at one version."""
+
+    version: int
+    codes: tuple[tuple[str, str, bool], ...]  # (kind, code, is_active)
+    synonyms: tuple[tuple[str, str, str, str], ...]  # (kind, source, value, code)
+    by_site: dict[str, dict[str, CodeReference | None]] = field(default_factory=dict)
+
+
+# This process's copy of the tables (a worker keeps it from file to file).
+_tables: _Tables | None = None
+
+
+def _reference_version() -> int:
+    """The tables' version: set from a sequence by triggers on both tables in the
+    transaction of every change (migration ``incidents.0012_reference_version``), so it
+    never names two states of the tables."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM incidents_referenceversion WHERE id = 1")
+        return int(cursor.fetchone()[0])
+
+
+def _reference_tables() -> _Tables:
+    """The tables, read again only when their version moved. The version is read before
+    the rows: rows newer than it are read again at the next check, never kept as current
+    under a newer version."""
+    global _tables
+    version = _reference_version()
+    if _tables is None or _tables.version != version:
+        _tables = _Tables(
+            version=version,
+            codes=tuple(HarmonisedCode.objects.values_list("kind", "code", "is_active")),
+            synonyms=tuple(ValueSynonym.objects.values_list("kind", "source", "value", "code")),
+        )
+    return _tables
+
+
 def code_references_for_site(site_code: str) -> dict[str, CodeReference | None]:
     """Synonyms (site rows over all-hospital rows) and active codes, per coded field.
 
-    Two queries per file. A field whose code table is empty gets None, so the pipeline
-    keeps to its built-in lists.
+    One query per file while the tables are unchanged (their version), three when they
+    changed. A field whose code table is empty gets None, so the pipeline keeps to its
+    built-in lists. Callers must not change what they are given (it is shared).
     """
+    tables = _reference_tables()
+    cached = tables.by_site.get(site_code)
+    if cached is None:
+        cached = tables.by_site[site_code] = _references(tables, site_code)
+    return cached
+
+
+def _references(tables: _Tables, site_code: str) -> dict[str, CodeReference | None]:
     active: dict[str, set[str]] = {Kind.METHOD: set(), Kind.LOCATION_TYPE: set()}
     known: set[str] = set()
-    for kind, code, is_active in HarmonisedCode.objects.values_list("kind", "code", "is_active"):
+    for kind, code, is_active in tables.codes:
         known.add(kind)
         if is_active:
             active.setdefault(kind, set()).add(code)
     synonyms: dict[str, dict[str, str]] = {Kind.METHOD: {}, Kind.LOCATION_TYPE: {}}
-    rows = ValueSynonym.objects.filter(source__in=("", site_code)).values_list(
-        "kind", "source", "value", "code"
-    )
-    # All-hospital rows first, so the site's own rows overwrite them.
-    for kind, _source, value, code in sorted(rows, key=lambda r: r[1] != ""):
+    rows = [r for r in tables.synonyms if r[1] in ("", site_code)]
+    # All-hospital rows first, so the site's own rows overwrite them (the order within
+    # each is the table's, as the query ordered it before).
+    for kind, _source, value, code in sorted(rows, key=lambda r: (r[1] != "", r[0], r[1], r[2])):
         synonyms.setdefault(kind, {})[value] = code
     return {
         kind: (

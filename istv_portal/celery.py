@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_postrun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "istv_portal.settings.local")
 
@@ -54,3 +54,17 @@ def _heartbeat_on_start(**kwargs: Any) -> None:
     from istv_portal.health import heartbeat_record
 
     heartbeat_record()
+
+
+@task_postrun.connect
+def _close_old_database_connections(sender: Any = None, **kwargs: Any) -> None:
+    """After every task, close the database connection only when Django would close it
+    after a request: older than CONN_MAX_AGE, broken, or left inside a transaction
+    (``CELERY_DB_REUSE_MAX`` stops Celery closing it every time). Not for a task run
+    eagerly inside the caller's process and transaction."""
+    request = getattr(sender, "request", None)
+    if getattr(request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

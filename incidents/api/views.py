@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from accounts.access import EffectiveAccess, effective_access
+from accounts.access import EffectiveAccess, request_access
 from accounts.audit.api import AuditedAPIMixin
 from accounts.audit.denials import get_in_scope_or_404
 from accounts.audit.models import Action
@@ -78,12 +78,9 @@ def _user(request: Request) -> User:
 
 
 def _access(request: Request) -> EffectiveAccess:
-    """The caller's effective access, computed once per request."""
-    cached = getattr(request, "_istv_access", None)
-    if cached is None:
-        cached = effective_access(_user(request))
-        request._istv_access = cached  # type: ignore[attr-defined]
-    return cached
+    """The caller's effective access, computed once per request: the same cache the
+    pages' navigation reads when the browsable API renders its HTML page."""
+    return request_access(request)
 
 
 class HasDataAccess(BasePermission):

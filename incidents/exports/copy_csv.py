@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import connections, transaction
+from django.utils import timezone
 
 from incidents.exports.streams import CHUNK_SIZE, CsvExport, SqlQueryExport
 
@@ -44,6 +45,14 @@ class CopyCsvExport(SqlQueryExport):
             # and ISO timestamps (psycopg needs them anyway; the masked SELECT relies on it).
             cursor.execute("SET LOCAL extra_float_digits = 1")
             cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
+            # Timestamps in the local zone, so the masked SELECT can print them as they
+            # are rather than convert each (it checks the setting and otherwise converts);
+            # put back after the COPY, since Django reads timestamps in the session's zone
+            # and a savepoint released keeps a SET LOCAL to the end of an outer transaction.
+            row = cursor.execute("SELECT current_setting('TimeZone')").fetchone()
+            previous_zone = row[0] if row else "UTC"
+            local_zone = timezone.get_current_timezone_name()
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [local_zone])
             with cursor.copy(statement, self.params) as copy:
                 for data in copy:
                     buffer += data
@@ -52,4 +61,5 @@ class CopyCsvExport(SqlQueryExport):
                         buffer.clear()
             # psycopg reads the row count from the COPY's command tag.
             self._rows = max(cursor.rowcount, 0)
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
         yield bytes(buffer)

@@ -82,29 +82,52 @@ def submission_process(*, submission_id: int) -> Submission:
     A finished submission is returned unchanged. Errors other than bad input propagate
     (the task retries); after ``SUBMISSION_MAX_ATTEMPTS`` starts the submission fails.
     """
-    site_id, period = Submission.objects.values_list("site_id", "period").get(pk=submission_id)
-    with processing_lock(site_id, period) as acquired:
-        submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
-            pk=submission_id
-        )
+    # Read once, before the lock: only the fields that never change after receipt (site,
+    # month, file, options) are used from it until _start has claimed the run.
+    submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
+        pk=submission_id
+    )
+    with processing_lock(submission.site_id, submission.period) as acquired:
         if not acquired:
             logger.info("submission %s: another process holds the lock", submission_id)
             return submission
+        with _progress_commits_not_flushed():
+            if _start(submission):
+                return _run(submission)
+        submission.refresh_from_db()  # finished meanwhile, or out of attempts
         if submission.status not in RUNNING:
             return submission
-        if submission.attempts >= max_attempts():
-            return _fail(submission, f"Processing failed after {submission.attempts} attempts.")
-        with _progress_commits_not_flushed():
-            submission_update(
-                submission,
-                attempts=submission.attempts + 1,
-                status=Status.CHECKING,
-                started_at=timezone.now(),
-                step="Checking the file",
-                progress=5,
-                error="",
-            )
-            return _run(submission)
+        return _fail(submission, f"Processing failed after {submission.attempts} attempts.")
+
+
+def _start(submission: Submission) -> bool:
+    """Claim the run under the lock: one UPDATE that checks the latest committed status
+    and attempts (an UPDATE reads the newest row version, so a run that finished just
+    before the lock was taken is seen) and records the start. False: nothing to run."""
+    now = timezone.now()
+    table = connection.ops.quote_name(Submission._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = attempts + 1, status = %s, started_at = %s,"  # noqa: S608
+            " step = %s, progress = 5, error = '', heartbeat_at = %s"
+            " WHERE id = %s AND status = ANY(%s) AND attempts < %s RETURNING attempts",
+            [
+                Status.CHECKING,
+                now,
+                "Checking the file",
+                now,
+                submission.pk,
+                [str(s) for s in RUNNING],
+                max_attempts(),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    submission.attempts, submission.status, submission.started_at = row[0], Status.CHECKING, now
+    submission.step, submission.progress, submission.error = "Checking the file", 5, ""
+    submission.heartbeat_at = now
+    return True
 
 
 @transaction.atomic
@@ -155,7 +178,8 @@ def _run(submission: Submission) -> Submission:
     if used is not None and result.report.mapping_status == "confirmed":
         submission.mapping = used[0]  # the version the rows were read with
 
-    submission_update(submission, status=Status.PROCESSING, step="Geocoding locations", progress=50)
+    # One progress write between the start and the load: "Loading" (geocoding and the
+    # scorecard take well under a second per file once the geocoder is warm).
     geocodes = geocode_rows(result.rows, site.site_code)
     precisions = [g.precision_label for g in geocodes]
     scorecard = build_scorecard(
@@ -170,7 +194,7 @@ def _run(submission: Submission) -> Submission:
         thresholds=Thresholds.from_settings(settings.SUBMISSION_AUTO_PUBLISH_THRESHOLDS),
     )
     report["geocoded_by_precision"] = scorecard.geocoded_by_precision
-    submission_update(submission, step="Loading", progress=75)
+    submission_update(submission, status=Status.PROCESSING, step="Loading", progress=75)
     return load_version(submission, result, report, geocodes, scorecard.to_json(), scorecard.passes)
 
 

@@ -142,6 +142,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Unless this is set, Celery's Django fixup closes the database connection before and after
+# every task, so each submission paid for a new PostgreSQL backend (connect, authenticate,
+# cold catalogue caches). The connection is kept instead, and closed by Django's own rules
+# (CONN_MAX_AGE, errors, a transaction left open) after every task (istv_portal/celery.py).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60 if CELERY_TASK_TIME_LIMIT > 120 else None
 CELERY_BROKER_VISIBILITY_TIMEOUT = env_int(

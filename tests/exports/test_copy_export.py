@@ -16,8 +16,9 @@ import time
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.access import ALL_EDS, EffectiveAccess
 from hospitals.models import Submission
@@ -320,6 +321,53 @@ def test_times_are_local_with_their_offset_and_never_out_of_order(incidents) -> 
         else:  # time not known: the date alone, as before
             assert row["assault_date"]
     assert checked > 100
+
+
+def _copy_without_local_zone(queryset: QuerySet[Incident], access: EffectiveAccess) -> bytes:
+    """The masked SELECT's COPY in a session whose ``TimeZone`` is UTC, not the local
+    zone: the datetimes then take the general path (converted per row)."""
+    masker = Masker.for_access(access)
+    sql, params = masked_csv_query(queryset, masker, fields_for(masker))
+    out = bytearray()
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+            for data in copy:
+                out += data
+    return bytes(out)
+
+
+def test_times_are_the_same_text_whatever_the_session_zone(incidents) -> None:
+    """Datetimes printed from the session's own zone (set to the local one for the COPY)
+    and converted per row (any other session zone) are the same text."""
+    access = ACCESSES["exact pan-London"]
+    expected = python_csv(incidents, access)
+    assert _copy_without_local_zone(incidents, access) == expected
+    assert copy_csv(incidents, access) == expected
+
+
+def test_the_session_zone_is_put_back_after_the_copy(incidents) -> None:
+    """The COPY sets the session's zone for itself only: later queries in the same
+    transaction read timestamps as before."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone')")
+        before = cursor.fetchone()[0]
+        copy_csv(incidents, ACCESSES["exact pan-London"])
+        cursor.execute("SELECT current_setting('TimeZone')")
+        assert cursor.fetchone()[0] == before
+
+
+def test_times_in_a_zone_with_half_hour_offsets(incidents) -> None:
+    """Another local zone, with an offset of hours and minutes: the same text as the
+    Python path (the general path; the quick one is for whole hours)."""
+    access = ACCESSES["exact pan-London"]
+    with timezone.override("America/St_Johns"):
+        expected = python_csv(incidents, access)
+        assert b"-02:30" in expected or b"-03:30" in expected
+        assert copy_csv(incidents, access) == expected
 
 
 def test_labels_sit_beside_codes_and_say_no_more_than_the_code(incidents) -> None:
