@@ -81,7 +81,12 @@ _to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 
 class HotspotError(ValueError):
-    """A request the viewer's access or the parameters do not allow (said in words)."""
+    """A request the viewer's access or the parameters do not allow (said in words), with
+    the parameter it is about (``level`` or ``cell``)."""
+
+    def __init__(self, message: str, *, field: str = "level") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -196,7 +201,9 @@ def parse_options(
     raw_cell = params.get("cell")
     if level == LSOA:
         if raw_cell not in (None, ""):
-            raise HotspotError("A cell size applies to the grid only; leave it out with LSOAs.")
+            raise HotspotError(
+                "A cell size applies to the grid only; leave it out with LSOAs.", field="cell"
+            )
         return LSOA, None
     try:
         cell = int(raw_cell) if raw_cell not in (None, "") else DEFAULT_CELL
@@ -204,7 +211,8 @@ def parse_options(
         cell = -1
     if cell not in CELL_SIZES:
         raise HotspotError(
-            "Choose a cell size of " + ", ".join(f"{c}" for c in CELL_SIZES) + " metres."
+            "Choose a cell size of " + ", ".join(f"{c}" for c in CELL_SIZES) + " metres.",
+            field="cell",
         )
     return GRID, cell
 

@@ -147,8 +147,7 @@ def hotspots_for(fs: IncidentFilterSet, params: Any) -> hs.Hotspots:
     try:
         level, cell = hs.parse_options(params, fs.access, hs.scope_boroughs(fs))
     except hs.HotspotError as refused:
-        field = "cell" if "cell size" in str(refused) else "level"
-        raise ValidationError({field: [str(refused)]}) from None
+        raise ValidationError({refused.field: [str(refused)]}) from None
     return hs.hotspots(fs, level=level, cell=cell, kde=params.get("kde") == "1")
 
 
