@@ -1,13 +1,15 @@
 """Record-level exports of 1,000,000 rows (CSV, GeoJSON, XLSX) against DuckDB COPY, in one run.
 
 Each format is streamed in a fresh process through the API view's own path
-(``incidents.masking_sql.incident_csv_export`` / ``incident_export``: the filtered queryset,
-newest first, the first N rows, masked for a pan-London record-level user with snapped
-points and free text), every chunk hashed as the view's stream does; the process's peak
-resident memory (VmHWM) is read at the end. DuckDB writes the same number of rows of the
-same incidents to a CSV file with ``COPY`` in the same run (its table is loaded from
-PostgreSQL first, as ``benchmarks/queries.py`` does), and each rate is printed beside
-DuckDB's with the ratio. Bars:
+(``incidents.masking_sql.incident_csv_export`` / ``incident_export`` of the filtered
+queryset, as ``IncidentExportView`` calls them: every incident assaulted on or after a
+date, newest first, masked for a pan-London record-level user with snapped points and free
+text), every chunk hashed as the view's stream does; the process's peak resident memory
+(VmHWM) is read at the end. The date is the one that gives at least ``--export-rows``
+rows (the assault date of the N-th newest published incident). DuckDB writes the same
+rows (the same filter and order) to a CSV file with ``COPY`` in the same run (its table is
+loaded from PostgreSQL first, as ``benchmarks/queries.py`` does), and each rate is printed
+beside DuckDB's with the ratio. Bars:
 
 * CSV      >= 0.5x DuckDB COPY rows/s, peak RSS < 150 MB
 * GeoJSON  >= 100,000 rows/s, peak RSS < 150 MB
@@ -18,7 +20,7 @@ The database is ``benchmarks/queries.py``'s (built by it with ``--keep``, or her
     .venv/bin/python benchmarks/queries.py --rows 3500000 --db istv_bench --keep  # or:
     .venv/bin/python benchmarks/exports.py --build --rows 3500000 [--db istv_bench] [--keep]
     .venv/bin/python benchmarks/exports.py [--db istv_bench] [--export-rows 1000000]
-        [--formats csv,geojson,xlsx]
+        [--formats csv,geojson,xlsx] [--export-from 2022-02-23]
 
 Exits 1 if a bar is missed.
 """
@@ -44,13 +46,11 @@ CSV_RATIO_BAR = 0.5
 GEOJSON_ROWS_BAR = 100_000
 XLSX_ROWS_BAR = 50_000
 MEMORY_BAR_MB = 150
-# Incidents assaulted on or after this date, newest first: the benchmark database spans
-# ten years from 2015, so 3,500,000 incidents leave more than 1,000,000 here.
-EXPORT_FROM = "2019-01-01"
 
 
-def worker(database: str, fmt: str, limit: int, date_from: str) -> None:
-    """In a fresh process: stream ``limit`` rows in ``fmt`` through the view's path."""
+def worker(database: str, fmt: str, date_from: str) -> None:
+    """In a fresh process: stream the rows from ``date_from`` in ``fmt`` through the
+    view's path."""
     queries._setup_django(database)
     from accounts.access import effective_access
     from accounts.models import User
@@ -70,7 +70,7 @@ def worker(database: str, fmt: str, limit: int, date_from: str) -> None:
         {"assault_date_from": date_from}, user=user, access=access, purpose=Purpose.RECORDS
     )
     assert fs.is_valid()
-    queryset = fs.qs.order_by("-assault_at", "-id")[:limit]
+    queryset = fs.qs
     fields = [
         f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
     ]
@@ -101,28 +101,45 @@ def worker(database: str, fmt: str, limit: int, date_from: str) -> None:
     )
 
 
-def run_worker(database: str, fmt: str, limit: int, date_from: str) -> dict[str, Any]:
+def run_worker(database: str, fmt: str, date_from: str) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, __file__, "--worker", fmt, "--db", database,
-         "--export-rows", str(limit), "--export-from", date_from],
+         "--export-from", date_from],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return figures
 
 
-def duck_copy(duck: Any, folder: str, limit: int, date_from: str) -> float:
+def duck_copy(duck: Any, folder: str, date_from: str) -> float:
     """Seconds for DuckDB to COPY the same rows (the same filter and order) to CSV."""
     started = time.perf_counter()
     duck.execute(
         "COPY (SELECT * FROM incidents WHERE published "  # noqa: S608 (constants only)
-        f"AND assault_date >= DATE '{date_from}' ORDER BY assault_at DESC, id DESC "
-        f"LIMIT {int(limit)}) TO '{folder}/export.csv' (HEADER)"
+        f"AND assault_date >= DATE '{date_from}' ORDER BY assault_at DESC, id DESC) "
+        f"TO '{folder}/export.csv' (HEADER)"
     )
     return time.perf_counter() - started
 
 
-def measure(database: str, limit: int, formats: list[str], date_from: str) -> int:
+def date_for(limit: int) -> str:
+    """The assault date from which at least ``limit`` published incidents remain."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.assault_date FROM incidents_incident i JOIN hospitals_submission s "
+            "ON s.id = i.submission_id WHERE s.status = 'published' "
+            "ORDER BY i.assault_date DESC OFFSET %s LIMIT 1",
+            [limit - 1],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        sys.exit(f"fewer than {limit:,} published incidents: build a larger database")
+    return str(row[0])
+
+
+def measure(database: str, formats: list[str], date_from: str) -> int:
     from django.db import connection
 
     failures = 0
@@ -131,18 +148,16 @@ def measure(database: str, limit: int, formats: list[str], date_from: str) -> in
         started = time.perf_counter()
         duck = queries.export_to_duckdb(Path(folder))
         print(f"DuckDB copy of the table: {time.perf_counter() - started:.1f} s")
-        duck_copy(duck, folder, limit, date_from)  # warm
+        duck_copy(duck, folder, date_from)  # warm
         print(
-            f"{'export (' + f'{limit:,}' + ' rows)':26} {'rows/s':>10} {'s':>7} {'MiB':>6} "
+            f"{'export (from ' + date_from + ')':26} {'rows/s':>10} {'s':>7} {'MiB':>6} "
             f"{'peak MB':>8} {'duck rows/s':>12} {'ratio':>6}  bar"
         )
         for fmt in formats:
-            figures = run_worker(database, fmt, limit, date_from)
+            figures = run_worker(database, fmt, date_from)
             # DuckDB right after (the median of three): the machine's load then is the one
             # the export saw.
-            duck_seconds = statistics.median(
-                duck_copy(duck, folder, limit, date_from) for _ in range(3)
-            )
+            duck_seconds = statistics.median(duck_copy(duck, folder, date_from) for _ in range(3))
             rows = figures["rows"]
             rate = rows / figures["seconds"]
             duck_rate = rows / duck_seconds
@@ -176,8 +191,10 @@ def measure(database: str, limit: int, formats: list[str], date_from: str) -> in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="istv_bench")
-    parser.add_argument("--export-rows", type=int, default=1_000_000)
-    parser.add_argument("--export-from", default=EXPORT_FROM)
+    parser.add_argument(
+        "--export-rows", type=int, default=1_000_000, help="rows to export (at least)"
+    )
+    parser.add_argument("--export-from", default=None, help="a date instead of --export-rows")
     parser.add_argument("--formats", default="csv,geojson,xlsx")
     parser.add_argument("--build", action="store_true", help="(re)build the database first")
     parser.add_argument("--rows", type=int, default=3_500_000, help="incidents to build")
@@ -186,7 +203,7 @@ def main() -> int:
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.db, args.worker, args.export_rows, args.export_from)
+        worker(args.db, args.worker, args.export_from)
         return 0
     if args.build:
         queries.create_database(args.db)
@@ -196,7 +213,8 @@ def main() -> int:
             started = time.perf_counter()
             queries.build(args.rows, queries._geo_dir(args.geo_dir))
             print(f"Built {args.rows:,} incidents in {time.perf_counter() - started:.0f} s")
-        failures = measure(args.db, args.export_rows, args.formats.split(","), args.export_from)
+        date_from = args.export_from or date_for(args.export_rows)
+        failures = measure(args.db, args.formats.split(","), date_from)
     finally:
         from django.db import connections
 

@@ -41,6 +41,7 @@ points are computed here in Python with the masker's own code and passed to the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -219,35 +220,35 @@ def _json_columns(
 ) -> dict[str, tuple[str, list[Any]]]:
     """Per export field, its GeoJSON property value as JSON text (the masked row's value as
     ``DjangoJSONEncoder`` writes it), plus ``geometry``: the Point or ``null``."""
-    assault = "date_trunc('second', p.x_assault_at)"
-    lat, lon = coordinate("p.x_lat", 0), coordinate("p.x_lon", 1)
+    assault = "date_trunc('second', q.x_assault_at)"
+    lat, lon = coordinate("q.x_lat", 0), coordinate("q.x_lon", 1)
     return {
         "geometry": (
             'COALESCE(\'{"type":"Point","coordinates":[\' || '
             f"{lon} || ',' || {lat} || ']}}', 'null')",
             [],
         ),
-        "id": ("p.x_id::text", []),
-        "hospital": (_json_text("p.x_site"), []),
-        "assault_date": ("'\"' || p.x_assault_date::text || '\"'", []),
+        "id": ("q.x_id::text", []),
+        "hospital": (_json_text("q.x_site"), []),
+        "assault_date": ("'\"' || q.x_assault_date::text || '\"'", []),
         "assault_time": (
-            f"CASE WHEN p.x_time_known THEN {_json_datetime('p.assault_local', assault)} "
+            f"CASE WHEN q.x_time_known THEN {_json_datetime('m.assault_local', assault)} "
             "ELSE 'null' END",
             [],
         ),
         "arrival_datetime": (
-            f"COALESCE({_json_datetime('p.arrival_local', 'p.x_arrival')}, 'null')",
+            f"COALESCE({_json_datetime('m.arrival_local', 'q.x_arrival')}, 'null')",
             [],
         ),
-        "borough": (_json_text("NULLIF(p.x_borough, '')"), []),
-        "ward": (_json_text("NULLIF(p.x_ward, '')"), []),
-        "lsoa": (_json_text("NULLIF(p.x_lsoa, '')"), []),
+        "borough": (_json_text("NULLIF(q.x_borough, '')"), []),
+        "ward": (_json_text("NULLIF(q.x_ward, '')"), []),
+        "lsoa": (_json_text("NULLIF(q.x_lsoa, '')"), []),
         "precision": (_json_text(shown), []),
-        "geo_class": (_json_text("NULLIF(p.x_geo_class, '')"), []),
-        "method": (_json_text("p.x_method"), []),
-        "location_type": (_json_text("p.x_location_type"), []),
+        "geo_class": (_json_text("NULLIF(q.x_geo_class, '')"), []),
+        "method": (_json_text("q.x_method"), []),
+        "location_type": (_json_text("q.x_location_type"), []),
         "location_description": (
-            f"CASE WHEN {free_text} THEN to_json(COALESCE(p.x_description, ''))::text "
+            f"CASE WHEN {free_text} THEN to_json(COALESCE(q.x_description, ''))::text "
             "ELSE 'null' END",
             free_text_params,
         ),
@@ -287,28 +288,68 @@ def _feature(
 # them, so it can mark the row number in a row's XML.
 _XML_ILLEGAL = "".join(chr(c) for c in [*range(1, 9), 11, 12, *range(14, 32)])
 _ROW_MARK = "\x01"
+_LABELS = frozenset(LABELLED.values())
 # Excel's day 0 for serial numbers (1900 date system, after its leap-year bug).
 _EXCEL_EPOCH = "timestamp '1899-12-30'"
+
+
+# Text that needs any of the work of :func:`_xml_text` (most cells need none, and testing
+# for it costs a fraction of doing it). ``\r`` (0x0d) is among the controls matched.
+_XML_UNSAFE = "[&<>\\x01-\\x08\\x0b-\\x1f]|_x[0-9a-fA-F]{4}_"
+_XML_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+
+
+def _xml_text(expr: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """SQL for text as xlsxwriter writes it inside an inline string's ``<t>``: the
+    characters XML cannot carry dropped (NULL if nothing is left), ``& < >`` escaped, a
+    literal ``_xHHHH_`` escaped as ``_x005F_xHHHH_``, ``\r`` as ``_x000D_``; as it is
+    when it needs none of that. :func:`_xml_text_py` is the same in Python. ``expr``
+    appears three times, so its parameters are given three times."""
+    stripped = f"NULLIF(translate({expr}, '{_XML_ILLEGAL}', ''), '')"
+    escaped = f"replace(replace(replace({stripped}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+    full = (
+        f"replace(regexp_replace({escaped}, '(_x[0-9a-fA-F]{{4}}_)', '_x005F\\1', 'g'), "
+        "E'\\r', '_x000D_')"
+    )
+    return f"CASE WHEN {expr} ~ '{_XML_UNSAFE}' THEN {full} ELSE {expr} END", params * 3
+
+
+def _xml_text_py(text: str) -> str:
+    """:func:`_xml_text` of one value, in Python."""
+    text = text.translate({ord(c): None for c in _XML_ILLEGAL})
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _XML_ESCAPE.sub(r"_x005F\1", text).replace("\r", "_x000D_")
+
+
+def _xlsx_inline(text: str) -> str:
+    """The ``<t>`` element of an inline string cell holding ``text`` (a label), as
+    :func:`_xlsx_row` writes one for a text value; empty text is no element."""
+    escaped = _xml_text_py(text)
+    if not escaped:
+        return ""
+    preserve = text[:1] in ("\t", "\n", " ") or text[-1:] in ("\t", "\n", " ")
+    space = ' xml:space="preserve"' if preserve else ""
+    return f"<t{space}>{escaped}</t>"
 
 
 def _xlsx_values(
     fields: Sequence[FieldSpec], columns: dict[str, tuple[str, list[Any]]]
 ) -> dict[str, tuple[str, list[Any]]]:
     """Per field, its cell value as text for the XML (NULL for an empty cell): text as the
-    CSV's cell with the illegal characters dropped and ``& < >`` escaped; a date or a
-    datetime as its serial number; numbers as the CSV writes them."""
+    CSV's cell made XML text (:func:`_xml_text`); a label as its whole ``<t>`` element
+    (the label maps are rendered in Python, :func:`_xlsx_inline`); a date or a datetime
+    as its serial number; numbers as the CSV writes them."""
     values: dict[str, tuple[str, list[Any]]] = {}
     for field in fields:
         expr, params = columns[field.name]
         if field.name == "assault_date":
-            expr = f"(p.x_assault_date - {_EXCEL_EPOCH}::date)::text"
+            expr = f"(q.x_assault_date - {_EXCEL_EPOCH}::date)::text"
         elif field.name == "assault_time":
-            expr = f"CASE WHEN p.x_time_known THEN {_excel_serial('p.assault_local')} END"
+            expr = f"CASE WHEN q.x_time_known THEN {_excel_serial('m.assault_local')} END"
         elif field.name == "arrival_datetime":
-            expr = _excel_serial("p.arrival_local")
-        elif field.kind not in ("integer", "number"):
-            stripped = f"NULLIF(translate({expr}, '{_XML_ILLEGAL}', ''), '')"
-            expr = f"replace(replace(replace({stripped}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+            expr = _excel_serial("m.arrival_local")
+        elif field.kind not in ("integer", "number") and field.name not in _LABELS:
+            expr, params = _xml_text(expr, params)
         values[field.name] = (expr, params)
     return values
 
@@ -321,9 +362,9 @@ def _excel_serial(local: str) -> str:
 
 def _xlsx_row(fields: Sequence[FieldSpec], styles: tuple[int, int]) -> str:
     """The XML of one worksheet row from the values of :func:`_xlsx_values` (columns of
-    ``t``), as xlsxwriter writes cells in constant-memory mode: inline strings (a literal
-    ``_xHHHH_`` escaped, ``\\r`` as ``_x000D_``, whitespace kept at either end; not for
-    codes, which are identifiers), numbers and serial dates in ``<v>``."""
+    ``t``), as xlsxwriter writes cells in constant-memory mode: inline strings
+    (whitespace kept at either end; codes are identifiers, with none), numbers and serial
+    dates in ``<v>``."""
     date_style, datetime_style = styles
     parts = [f"'<row r=\"{_ROW_MARK}\">'"]
     for index, field in enumerate(fields):
@@ -334,22 +375,20 @@ def _xlsx_row(fields: Sequence[FieldSpec], styles: tuple[int, int]) -> str:
         elif field.kind in ("date", "datetime"):
             style = date_style if field.name == "assault_date" else datetime_style
             parts.append(f"'<c r=\"{ref}\" s=\"{style}\"><v>' || {value} || '</v></c>'")
+        elif field.name in _LABELS:
+            # The whole <t> element, from the label map (empty label: NULL, no cell).
+            parts.append(
+                f"'<c r=\"{ref}\" t=\"inlineStr\"><is>' || NULLIF({value}, '') || '</is></c>'"
+            )
         elif field.kind == "code":
-            # Codes (site, area, harmonised and geocoder codes) are identifiers: no
-            # whitespace to keep at the ends, no escapes; the values are still XML-safe.
             parts.append(f"'<c r=\"{ref}\" t=\"inlineStr\"><is><t>' || {value} || '</t></is></c>'")
         else:
-            escaped = (
-                f"replace(CASE WHEN strpos({value}, '_x') > 0 THEN regexp_replace({value}, "
-                f"'(_x[0-9a-fA-F]{{4}}_)', '_x005F\\1', 'g') ELSE {value} END, E'\\r', "
-                "'_x000D_')"
-            )
             preserve = (
                 f"CASE WHEN ascii({value}) IN (9, 10, 32) OR ascii(right({value}, 1)) "
                 "IN (9, 10, 32) THEN ' xml:space=\"preserve\"' ELSE '' END"
             )
             parts.append(
-                f"'<c r=\"{ref}\" t=\"inlineStr\"><is><t' || {preserve} || '>' || {escaped} "
+                f"'<c r=\"{ref}\" t=\"inlineStr\"><is><t' || {preserve} || '>' || {value} "
                 "|| '</t></is></c>'"
             )
     parts.append("'</row>'")
@@ -357,17 +396,17 @@ def _xlsx_row(fields: Sequence[FieldSpec], styles: tuple[int, int]) -> str:
 
 
 def _inner_sql(queryset: QuerySet[Incident]) -> tuple[str, list[Any], bool]:
-    """The filtered queryset as a subquery of the columns masking needs, newest first, and
-    whether it is empty (Django cannot write SQL for ``.none()``: an unfiltered query is
-    used with ``WHERE false`` instead).
+    """The filtered queryset as a subquery of the columns masking needs, and whether it is
+    empty (Django cannot write SQL for ``.none()``: an unfiltered query is used with
+    ``WHERE false`` instead).
 
-    The ordering is the export's, so PostgreSQL sorts these narrow rows once and the
-    outer query, which keeps their order, needs no second sort of the wide CSV rows. A
-    sliced queryset keeps its own ordering (so the slice means what it meant); if that
-    is not newest first, PostgreSQL sorts the slice again for the output.
+    Unordered, so PostgreSQL folds it into the masked SELECT and can scan, mask and format
+    in parallel workers before one sort of the finished rows (a subquery with an
+    ``ORDER BY`` or a ``LIMIT`` is kept apart and runs in one process). A sliced
+    queryset keeps its own ordering, so the slice means what it meant.
     """
     if not queryset.query.is_sliced:
-        queryset = queryset.order_by("-assault_at", "-id")
+        queryset = queryset.order_by()
     compiler = queryset.values(**_INNER).query.get_compiler(using=queryset.db)
     try:
         sql, params = compiler.as_sql()
@@ -500,14 +539,13 @@ def _masked_select(
     local_columns = (
         ""
         if render == "csv"
-        else "date_trunc('second', q.x_assault_at) AT TIME ZONE %s AS assault_local, "
-        "q.x_arrival AT TIME ZONE %s AS arrival_local, "
+        else ", date_trunc('second', q.x_assault_at) AT TIME ZONE %s, q.x_arrival AT TIME ZONE %s"
     )
+    local_names = "" if render == "csv" else ", assault_local timestamp, arrival_local timestamp"
     local_params = [] if render == "csv" else [local_zone, local_zone]
 
-    # Per row, computed once (the subquery has OFFSET 0 so PostgreSQL does not fold it
-    # into the outer query and repeat these for every reference): the masker's mode —
-    # e(xact), s(napped), l(soa) or NULL (not located) — the snap point and the centroid.
+    # Per row, computed once (see the LATERAL below): the masker's mode — e(xact),
+    # s(napped), l(soa) or NULL (not located) — and the point shown.
     mode = (
         "CASE WHEN q.x_lat IS NULL OR q.x_lon IS NULL THEN NULL "
         "WHEN q.x_borough = ANY(%s::text[]) THEN 'e' "
@@ -548,54 +586,54 @@ def _masked_select(
 
     # Location columns from the mode and the point: (lat, lon, precision shown).
     shown = (
-        "CASE WHEN p.mode = 'e' THEN COALESCE(NULLIF(p.x_geo_precision, ''), 'exact') "
-        f"WHEN p.point IS NULL THEN '{PRECISION_NONE}' "
-        f"WHEN jsonb_array_length(p.point) = 3 THEN '{PRECISION_SNAPPED}' "
+        "CASE WHEN m.mode = 'e' THEN COALESCE(NULLIF(q.x_geo_precision, ''), 'exact') "
+        f"WHEN m.point IS NULL THEN '{PRECISION_NONE}' "
+        f"WHEN jsonb_array_length(m.point) = 3 THEN '{PRECISION_SNAPPED}' "
         f"ELSE '{PRECISION_LSOA}' END"
     )
 
     def coordinate(column: str, index: int) -> str:
-        return f"CASE WHEN p.mode = 'e' THEN {_float_text(column)} ELSE p.point ->> {index} END"
+        return f"CASE WHEN m.mode = 'e' THEN {_float_text(column)} ELSE m.point ->> {index} END"
 
     columns: dict[str, tuple[str, list[Any]]] = {
-        "id": ("p.x_id", []),
-        "hospital": (_text("p.x_site"), []),
-        "assault_date": ("to_char(p.x_assault_date::timestamp, 'YYYY-MM-DD')", []),
+        "id": ("q.x_id", []),
+        "hospital": (_text("q.x_site"), []),
+        "assault_date": ("to_char(q.x_assault_date::timestamp, 'YYYY-MM-DD')", []),
         # Local datetimes with their offset; the assault to the whole second, and only
         # when its time is known.
         "assault_time": (
-            "CASE WHEN p.x_time_known THEN "
-            + _datetime_text("p.assault_local", "date_trunc('second', p.x_assault_at)")
+            "CASE WHEN q.x_time_known THEN "
+            + _datetime_text("m.assault_local", "date_trunc('second', q.x_assault_at)")
             + " END",
             [],
         ),
-        "arrival_datetime": (_datetime_text("p.arrival_local", "p.x_arrival"), []),
+        "arrival_datetime": (_datetime_text("m.arrival_local", "q.x_arrival"), []),
     }
     if render == "csv":
         # No local timestamps in the middle query (see below): the CSV's text from the
         # timestamptz itself.
         assault_sql, assault_params = _datetime_text_local(
-            "date_trunc('second', p.x_assault_at)", local_zone
+            "date_trunc('second', q.x_assault_at)", local_zone
         )
-        arrival_sql, arrival_params = _datetime_text_local("p.x_arrival", local_zone)
+        arrival_sql, arrival_params = _datetime_text_local("q.x_arrival", local_zone)
         columns["assault_time"] = (
-            f"CASE WHEN p.x_time_known THEN {assault_sql} END",
+            f"CASE WHEN q.x_time_known THEN {assault_sql} END",
             assault_params,
         )
         columns["arrival_datetime"] = (arrival_sql, arrival_params)
     columns.update(
         {
-            "borough": (_text("p.x_borough"), []),
-            "ward": (_text("p.x_ward"), []),
-            "lsoa": (_text("p.x_lsoa"), []),
-            "lat": (coordinate("p.x_lat", 0), []),
-            "lon": (coordinate("p.x_lon", 1), []),
+            "borough": (_text("q.x_borough"), []),
+            "ward": (_text("q.x_ward"), []),
+            "lsoa": (_text("q.x_lsoa"), []),
+            "lat": (coordinate("q.x_lat", 0), []),
+            "lon": (coordinate("q.x_lon", 1), []),
             "precision": (_neutralise(shown), []),
-            "geo_class": (_text("p.x_geo_class"), []),
-            "method": (_text("p.x_method"), []),
-            "location_type": (_text("p.x_location_type"), []),
+            "geo_class": (_text("q.x_geo_class"), []),
+            "method": (_text("q.x_method"), []),
+            "location_type": (_text("q.x_location_type"), []),
             "location_description": (
-                f"CASE WHEN {_allows('p')} THEN {_text('p.x_description')} END",
+                f"CASE WHEN {_allows('q')} THEN {_text('q.x_description')} END",
                 _allows_params(access, "free_text"),
             ),
         }
@@ -612,9 +650,6 @@ def _masked_select(
     names = [f.name for f in fields]
     wanted = [code for code, label in LABELLED.items() if label in names]
     maps = export_labels() if wanted else {}
-    label_columns = ", ".join(
-        [f"(%s::jsonb ->> {code_inner[code]}) AS l_{code}" for code in wanted] or ["NULL"]
-    )
     # GeoJSON shows labels as they are; a spreadsheet cell is neutralised and an empty
     # label is an empty cell: done once per label here, not once per row in SQL (a
     # missing key gives NULL, as NULLIF does).
@@ -623,9 +658,19 @@ def _masked_select(
             code: {key: neutralise(label) for key, label in maps[code].items() if label}
             for code in wanted
         }
-    label_params = [json.dumps(maps[code], separators=(",", ":")) for code in wanted]
-    for code in wanted:
-        columns[LABELLED[code]] = (f"p.l_{code}", [])
+    if render == "xlsx":  # and for a worksheet, each as its cell's <t> element
+        maps = {
+            code: {key: _xlsx_inline(label) for key, label in maps[code].items()} for code in wanted
+        }
+    labels = {
+        code: (
+            f"(%s::jsonb ->> {code_inner[code]})",
+            [json.dumps(maps[code], separators=(",", ":"))],
+        )
+        for code in wanted
+    }
+    for code, label in labels.items():
+        columns[LABELLED[code]] = label
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise ValueError(f"no SQL for export field(s) {unknown}")
@@ -636,9 +681,11 @@ def _masked_select(
     select_params: list[Any] = []
     if render == "geojson":
         json_columns = _json_columns(
-            coordinate, shown, _allows("p"), _allows_params(access, "free_text")
+            coordinate, shown, _allows("q"), _allows_params(access, "free_text")
         )
-        json_columns.update({LABELLED[code]: (_json_text(f"p.l_{code}"), []) for code in wanted})
+        json_columns.update(
+            {LABELLED[code]: (_json_text(sql), params) for code, (sql, params) in labels.items()}
+        )
         line, select_params = _feature(names, json_columns)
         select.append(f"convert_to({line}, 'UTF8') AS feature")
     else:
@@ -646,38 +693,34 @@ def _masked_select(
             columns.update(_xlsx_values(fields, columns))
         for name in names:
             expr, expr_params = columns[name]
-            select.append(f'{expr} AS "{name}"')
+            select.append(expr if render == "xlsx" else f'{expr} AS "{name}"')
             select_params += expr_params
 
     # Built from constants and the queryset's own SQL; every value is a bound parameter.
-    sql = (
-        f"SELECT {', '.join(select)} FROM ("  # noqa: S608
-        f"SELECT q.*, {mode} AS mode, {point} AS point, "
-        f"{local_columns}"
-        f"{label_columns} "
-        f"FROM ({inner}) q "
-        # A second line of defence: the queryset is already limited to these boroughs.
-        f"WHERE {_allows('q')}{' AND false' if empty else ''} "
-        # Already in this order: stated so the outer ORDER BY is seen to need no sort.
-        "ORDER BY q.x_assault_at DESC, q.x_id DESC OFFSET 0) p "
-        "ORDER BY p.x_assault_at DESC, p.x_id DESC"
+    # The mode, the point and the local times are computed once per row by a LATERAL
+    # unnest() of a one-row array: a plain expression would be repeated at every
+    # reference once PostgreSQL folds it in, and a LATERAL subquery (which it does not
+    # fold) cannot run in parallel workers. So the whole per-row work, masking and
+    # formatting, runs in parallel workers below one sort of the finished rows. One
+    # unnest() of a row, not one per value: each call costs about a microsecond.
+    lateral = (
+        f"CROSS JOIN LATERAL unnest(ARRAY[ROW({mode}, {point}{local_columns})]) "
+        f"AS m(mode text, point jsonb{local_names})"
     )
+    lateral_params = [*middle_params, *local_params]
+    where = f"WHERE {_allows('q')}{' AND false' if empty else ''}"
+    order = "ORDER BY q.x_assault_at DESC, q.x_id DESC"
+    record_params = _allows_params(access, "record")
     if render == "xlsx":
-        # The values once per row in a fenced subquery (OFFSET 0), the XML around them.
-        sql = (
-            f"SELECT convert_to({_xlsx_row(fields, xlsx_styles)}, 'UTF8') AS row FROM ("  # noqa: S608
-            f"{sql.replace('SELECT ', 'SELECT p.x_assault_at AS o_at, p.x_id AS o_id, ', 1)} "
-            "OFFSET 0) t ORDER BY t.o_at DESC, t.o_id DESC"
-        )
-    params = [
-        *select_params,
-        *middle_params,
-        *local_params,
-        *label_params,
-        *inner_params,
-        *_allows_params(access, "record"),
-    ]
-    return sql, params
+        # The cell values once per row (a second LATERAL), the row's XML around them.
+        cells = ", ".join(f"({expr})::text" for expr in select)
+        aliases = ", ".join(f'"{name}" text' for name in names)
+        values = f"CROSS JOIN LATERAL unnest(ARRAY[ROW({cells})]) AS t({aliases})"
+        row = f"convert_to({_xlsx_row(fields, xlsx_styles)}, 'UTF8') AS row"
+        sql = f"SELECT {row} FROM ({inner}) q {lateral} {values} {where} {order}"  # noqa: S608
+        return sql, [*inner_params, *lateral_params, *select_params, *record_params]
+    sql = f"SELECT {', '.join(select)} FROM ({inner}) q {lateral} {where} {order}"  # noqa: S608
+    return sql, [*select_params, *inner_params, *lateral_params, *record_params]
 
 
 def incident_csv_export(

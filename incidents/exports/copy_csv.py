@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from django.db import connections, transaction
 from django.utils import timezone
 
+from incidents.exports.sql_lines import export_settings
 from incidents.exports.streams import CHUNK_SIZE, CsvExport, SqlQueryExport
 
 
@@ -41,10 +42,7 @@ class CopyCsvExport(SqlQueryExport):
         buffer = bytearray()
         with transaction.atomic(using=self.using), connection.cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor: Django's has no copy()
-            # The shortest exact float text (the default; a server may be set otherwise),
-            # and ISO timestamps (psycopg needs them anyway; the masked SELECT relies on it).
-            cursor.execute("SET LOCAL extra_float_digits = 1")
-            cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
+            export_settings(cursor)
             # Timestamps in the local zone, so the masked SELECT can print them as they
             # are rather than convert each (it checks the setting and otherwise converts);
             # put back after the COPY, since Django reads timestamps in the session's zone

@@ -1,35 +1,34 @@
 """An export whose records PostgreSQL formats: a SELECT of one ``bytea`` column, each
 value the finished bytes of one record, relayed in batches.
 
-``COPY ... TO STDOUT`` sends one protocol message per row, and psycopg hands each to
-Python separately (about a microsecond a row: a second per million). Reading a server-side
-cursor ``FETCH`` by ``FETCH`` brings :data:`BATCH_ROWS` records per round trip, as one
-list of ``bytes`` that is joined and sent on: the per-row Python work is a list
-comprehension. It also frees the records from COPY's own formats (CSV quoting, text
-escapes), so a record can be any text, here a GeoJSON Feature.
+``COPY ... TO STDOUT`` would escape the records in its own formats (CSV quoting, text
+escapes); a plain SELECT frees them from that, so a record can be any text, here a
+GeoJSON Feature. The SELECT is streamed (psycopg's ``stream`` in libpq's chunked-rows
+mode: :data:`BATCH_ROWS` rows per network result, never the whole result in memory), not
+read through a ``DECLARE``d cursor: PostgreSQL never runs a cursor's plan in parallel
+workers, and the masked SELECT does its masking and formatting there
+(``incidents.masking_sql``).
 
-The cursor is declared inside its own transaction (a savepoint inside an outer one) from
-the query with its parameters bound on the client, as for COPY, so both plan the same
-SQL. If the consumer stops reading, the transaction is rolled back, which closes the
-cursor; nothing is left running on the server between two fetches.
+The query runs inside its own transaction (a savepoint inside an outer one) with its
+parameters bound on the client, as for COPY, so both plan the same SQL. If the consumer
+stops reading, psycopg cancels the query on the server and drains what is in flight, and
+the transaction is rolled back, so the connection is left usable.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any, Final, cast
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from incidents.exports.streams import CHUNK_SIZE, GeoJsonExport, SqlQueryExport
 
-# Records per FETCH: enough that the round trips cost nothing, small enough that a batch
-# of the widest records stays well under a megabyte or two.
+# Rows per network result (and per batch): enough that the round trips cost nothing,
+# small enough that a batch of the widest records stays well under a megabyte or two.
 BATCH_ROWS: Final = 2000
-
-_names = itertools.count()
 
 
 class SqlLinesExport(SqlQueryExport):
@@ -63,24 +62,35 @@ class SqlLinesExport(SqlQueryExport):
 def fetch_batches(
     query: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS
 ) -> Iterator[list[bytes]]:
-    """The single ``bytea`` column of ``query``'s rows, :data:`BATCH_ROWS` at a time, from
-    a server-side cursor in its own transaction (see the module docstring)."""
+    """The single ``bytea`` column of ``query``'s rows, :data:`BATCH_ROWS` at a time,
+    streamed in its own transaction (see the module docstring)."""
     connection = connections[using]
-    name = f"istv_export_{next(_names)}"
     with transaction.atomic(using=using), connection.cursor() as wrapper:
         raw = wrapper.cursor.connection  # psycopg's own connection
-        declare = psycopg.ClientCursor(raw).mogrify(query, list(params))
+        statement = psycopg.ClientCursor(raw).mogrify(query, list(params))
         with psycopg.Cursor(raw) as cursor:
-            # The settings the masked SELECT relies on (see CopyCsvExport), and a plan
-            # for reading every row rather than the first few.
-            cursor.execute("SET LOCAL extra_float_digits = 1")
-            cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
-            cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
-            cursor.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {declare}")
-            fetch = f"FETCH FORWARD {BATCH_ROWS} FROM {name}"
-            while rows := cursor.execute(fetch, binary=True).fetchall():
-                yield [row[0] for row in rows]
-            cursor.execute(f"CLOSE {name}")
+            export_settings(cursor)
+            # A generator (typed as an iterator): closed below.
+            rows = cast(Generator[Any], cursor.stream(statement, binary=True, size=BATCH_ROWS))
+            try:
+                while batch := [row[0] for row in itertools.islice(rows, BATCH_ROWS)]:
+                    yield batch
+            finally:
+                # Cancel and drain now if the reader stopped early: the stream holds the
+                # connection's lock until it is closed, and the rollback below needs it.
+                rows.close()
+
+
+def export_settings(cursor: psycopg.Cursor[Any]) -> None:
+    """The settings a masked export SELECT runs with, for this transaction only.
+
+    The shortest exact float text and ISO timestamps, which the masked SELECT relies on
+    (the defaults; a server may be set otherwise); and no JIT compilation: the masked
+    SELECT is long, and compiling it costs more than it saves (about 3 s of an 8 s
+    million-row CSV, measured by benchmarks/exports.py)."""
+    cursor.execute("SET LOCAL extra_float_digits = 1")
+    cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
+    cursor.execute("SET LOCAL jit = off")
 
 
 class SqlGeoJsonExport(SqlLinesExport):

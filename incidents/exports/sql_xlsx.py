@@ -1,25 +1,33 @@
-"""A record-level XLSX whose rows PostgreSQL writes as worksheet XML, packaged by
-xlsxwriter in constant-memory mode.
+"""A record-level XLSX whose rows PostgreSQL writes as worksheet XML.
 
 xlsxwriter's cell API costs some microseconds a cell (a type check, a cell object, XML
 written per cell at the next row), a few thousand rows a second for twenty columns. Here
 the masked SELECT (``incidents.masking_sql.masked_xlsx_query``) returns each row's
 ``<row>`` XML with the values ``XlsxExport`` would write; the rows are fetched in batches
-(``sql_lines.fetch_batches``), given their row numbers and appended to the worksheet's
-row file, the file xlsxwriter's constant-memory mode writes rows into; xlsxwriter writes
-everything else (header row, styles and their number formats, workbook, zip) and
-assembles the package. It relies on a few internals of xlsxwriter in that mode (the
-worksheet's ``fh``, ``previous_row``, ``dim_rowmax`` and ``_write_single_row``, a format's
-``_get_xf_index``), hence the exact pin in requirements/base.txt;
-tests/exports/test_sql_exports.py reads the result back against the reference writer.
+(``sql_lines.fetch_batches``), given their row numbers and spooled, as bytes, to one
+temporary file per worksheet.
+
+xlsxwriter then writes the rest of the workbook (styles and their number formats, each
+sheet with its header row, workbook, content types) as a small package, and the package
+that leaves is that one with the spooled rows spliced into each sheet's ``<sheetData>``
+and its ``<dimension>`` set to the rows it holds. It is zipped here, as it is sent: deflate
+at level 1, several times faster than xlsxwriter's level 6 over the hundreds of megabytes
+of XML a million rows make, for a somewhat larger file. The only xlsxwriter internal this
+relies on is a format's ``_get_xf_index`` (the style number the rows' date cells name),
+hence the exact pin in requirements/base.txt; tests/exports/test_sql_exports.py reads the
+result back against the reference writer.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from datetime import date, datetime
-from typing import Any, Self
+from typing import IO, Any, Final, Self
 
 import xlsxwriter
 from django.db import DEFAULT_DB_ALIAS
@@ -37,7 +45,12 @@ from incidents.exports.streams import (
 
 # (date style, datetime style) -> (SELECT, parameters) of one row XML per record.
 QueryFor = Callable[[int, int], tuple[str, list[Any]]]
-_ROW_MARK = b"\x01"
+_ROW_MARK: Final = b"\x01"
+# Deflate level of the package: 1 compresses several times faster than the default 6.
+COMPRESS_LEVEL: Final = 1
+_SHEET = re.compile(r"xl/worksheets/sheet(\d+)\.xml")
+# The header-only sheet's extent, "A1" or "A1:T1": its last column.
+_DIMENSION = re.compile(rb'<dimension ref="A1(?::([A-Z]+)1)?"/>')
 
 
 class SqlXlsxExport(ExportStream):
@@ -62,51 +75,104 @@ class SqlXlsxExport(ExportStream):
 
     def _chunks(self) -> Iterator[bytes]:
         names = [f.name for f in self.fields]
-        with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as spool:
-            workbook = xlsxwriter.Workbook(spool, {**XLSX_OPTIONS, "tmpdir": folder})
+        with tempfile.TemporaryDirectory() as folder, ExitStack() as files:
+            frame = io.BytesIO()
+            workbook = xlsxwriter.Workbook(frame, {**XLSX_OPTIONS, "tmpdir": folder})
             # The styles the rows' date cells name: xlsxwriter's index of each format.
             date_style, datetime_style = (
                 workbook.add_format({"num_format": XLSX_FORMATS[kind]})._get_xf_index()
                 for kind in (date, datetime)
             )
             query, params = self.query_for(date_style, datetime_style)
-            sheets = 0
-            sheet: Any = None
-            row = 0  # rows of the current sheet so far, its header included
+            # Per sheet, its spooled rows and how many rows it holds (header included).
+            sheets: list[tuple[IO[bytes], int]] = []
+            spool: IO[bytes] | None = None
+            row = XLSX_MAX_ROWS
             parts: list[bytes] = []
             for records in fetch_batches(query, params, using=self.using):
                 for record in records:
-                    if sheet is None or row >= XLSX_MAX_ROWS:
-                        if sheet is not None:
-                            _append(sheet, parts, row)
-                        sheets += 1
-                        sheet, row = _new_sheet(workbook, self.sheet_title, names, sheets), 1
+                    if row >= XLSX_MAX_ROWS:
+                        if spool is not None:
+                            spool.write(b"".join(parts))
+                            parts.clear()
+                            sheets.append((spool, row))
+                        spool = files.enter_context(tempfile.TemporaryFile(dir=folder))
+                        row = 1
                     row += 1  # Excel numbers rows from 1: this record's row number
                     parts.append(record.replace(_ROW_MARK, b"%d" % row))
-                _append(sheet, parts, row)
+                if spool is not None:
+                    spool.write(b"".join(parts))
+                    parts.clear()
                 self._rows += len(records)
-            if sheet is None:
-                _new_sheet(workbook, self.sheet_title, names, 1)
+            if spool is not None:
+                sheets.append((spool, row))
+            for number in range(1, max(len(sheets), 1) + 1):
+                sheet = workbook.add_worksheet(
+                    self.sheet_title if number == 1 else f"{self.sheet_title} ({number})"
+                )
+                for column, name in enumerate(names):
+                    sheet.write_string(0, column, name)
             workbook.close()
-            spool.seek(0)
-            while chunk := spool.read(CHUNK_SIZE):
-                yield chunk
+            yield from _package(frame.getvalue(), sheets)
 
 
-def _new_sheet(workbook: Any, title: str, names: Sequence[str], number: int) -> Any:
-    """A worksheet with its header row, already written out to its row file."""
-    sheet = workbook.add_worksheet(title if number == 1 else f"{title} ({number})")
-    for column, name in enumerate(names):
-        sheet.write_string(0, column, name)
-    sheet._write_single_row(1)  # the header leaves xlsxwriter's row buffer now
-    return sheet
+def _package(frame: bytes, sheets: Sequence[tuple[IO[bytes], int]]) -> Iterator[bytes]:
+    """The package ``frame`` (xlsxwriter's workbook, each sheet holding its header row)
+    with each sheet's spooled rows spliced in, zipped as it is yielded."""
+    out = _Output()
+    with (
+        zipfile.ZipFile(io.BytesIO(frame)) as source,
+        zipfile.ZipFile(
+            out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+        ) as package,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            match = _SHEET.fullmatch(info.filename)
+            number = int(match[1]) if match else 0
+            # Opened by name: the package's deflate level, and a fixed date (1980-01-01).
+            with package.open(info.filename, "w", force_zip64=True) as member:
+                if not 0 < number <= len(sheets):
+                    member.write(data)
+                    continue
+                rows_file, rows = sheets[number - 1]
+                head, tail = data.split(b"</sheetData>", 1)
+                member.write(_with_dimension(head, rows))
+                rows_file.seek(0)
+                while block := rows_file.read(CHUNK_SIZE * 16):
+                    member.write(block)
+                    yield out.take()
+                member.write(b"</sheetData>" + tail)
+            yield out.take()
+    yield out.take()
 
 
-def _append(sheet: Any, parts: list[bytes], rows: int) -> None:
-    """Append rows' XML to the sheet's row file; ``rows`` is how many it then holds (its
-    last row, counted from 1), which the sheet's dimension must cover."""
-    if parts:
-        sheet.fh.write(b"".join(parts).decode("utf-8"))
-        parts.clear()
-    sheet.dim_rowmax = rows - 1
-    sheet.previous_row = rows - 1
+def _with_dimension(head: bytes, rows: int) -> bytes:
+    """The sheet's XML before ``</sheetData>`` with its extent covering ``rows`` rows."""
+    match = _DIMENSION.search(head)
+    if match is None:
+        raise ValueError("the worksheet has no header-only dimension to extend")
+    last = match[1] or b"A"
+    extent = b'<dimension ref="A1:%s%d"/>' % (last, rows)
+    return head[: match.start()] + extent + head[match.end() :]
+
+
+class _Output(io.RawIOBase):
+    """A write-only stream that keeps what is written until taken (zipfile writes the
+    package into it; not seekable, so zipfile writes each member's sizes after it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._buffer += data
+        return len(data)
+
+    def take(self) -> bytes:
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data

@@ -72,6 +72,8 @@ AWKWARD = [
     "'already quoted",
     "\\.",
     "",
+    "fish & chips <b>",
+    "bell\x07inside",
 ]
 
 

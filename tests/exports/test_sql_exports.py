@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
@@ -28,13 +29,19 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from accounts.access import EffectiveAccess
 from accounts.audit.models import Action, AuditEvent
+from hospitals.models import HospitalSite
 from incidents.exports import FieldSpec, GeoJsonExport, XlsxExport, neutralise
 from incidents.exports.labels import with_labels
 from incidents.exports.sql_lines import BATCH_ROWS, SqlGeoJsonExport
 from incidents.exports.sql_xlsx import SqlXlsxExport
 from incidents.masking import RAW_FIELDS, Masker
-from incidents.masking_sql import incident_export, incident_geojson_export
-from incidents.models import Incident
+from incidents.masking_sql import (
+    _xml_text,
+    _xml_text_py,
+    incident_export,
+    incident_geojson_export,
+)
+from incidents.models import HarmonisedCode, Incident
 from tests.exports.test_copy_export import (  # noqa: F401 (the fixture)
     ACCESSES,
     ALL,
@@ -268,7 +275,10 @@ def test_xlsx_values_equal_the_openpyxl_writer(settings) -> None:
 
 def test_incident_xlsx_has_the_masked_rows_of_the_reference(incidents) -> None:  # noqa: F811
     """Same rows, order and values as the earlier writer over the masker's rows (masked
-    precisions, labels, free text where allowed), and no out-of-scope row."""
+    precisions, labels, free text where allowed), and no out-of-scope row. Labels that
+    need escaping in XML (rendered in Python, unlike the rest) come out as text."""
+    HarmonisedCode.objects.filter(kind="location_type").update(label=" Pub & bar <x> ")
+    HospitalSite.objects.update(name="St Mary's & St Paul's\x07")
     for name in ("mixed per borough", "partly aggregate", "pan-London with unlocated"):
         access = ACCESSES[name]
         masker = Masker.for_access(access)
@@ -319,6 +329,8 @@ def test_incident_xlsx_continues_on_a_new_sheet_when_one_is_full(incidents, monk
         assert sheet.title == ("Incidents" if number == 1 else f"Incidents ({number})")
         values = list(sheet.iter_rows(values_only=True))
         assert values[0] == header and 1 < len(values) <= 100
+        # The sheet's stated extent is the rows it holds (readers size the sheet by it).
+        assert (sheet.max_row, sheet.max_column) == (len(values), len(header))
         ids += [row[0] for row in values[1:]]
     assert len(workbook.worksheets) > 2
     expected = [row["id"] for row in masked_rows(incidents, masker)]
@@ -364,3 +376,17 @@ def test_api_package_has_the_right_manifest_audit_and_scope(
     done = events[-1].details
     assert done["format"] == fmt and done["rows"] == COUNTS[SOUTHWARK]
     assert done["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "fish & chips <b>", "_x0041_ literal", "a\rb", "bell\x07", "\x01\x02", "_x00zz_"],
+)
+def test_xml_text_in_sql_is_the_python_rule(text) -> None:
+    """A worksheet's text cells are escaped in SQL (``_xml_text``) and its labels in Python
+    (``_xml_text_py``): the two give the same XML text, or both none."""
+    sql, params = _xml_text("%s::text", [text])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        (escaped,) = cursor.fetchone()
+    assert escaped == (_xml_text_py(text) or None)
