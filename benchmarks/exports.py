@@ -122,23 +122,6 @@ def duck_copy(duck: Any, folder: str, date_from: str) -> float:
     return time.perf_counter() - started
 
 
-def date_for(limit: int) -> str:
-    """The assault date from which at least ``limit`` published incidents remain."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT i.assault_date FROM incidents_incident i JOIN hospitals_submission s "
-            "ON s.id = i.submission_id WHERE s.status = 'published' "
-            "ORDER BY i.assault_date DESC OFFSET %s LIMIT 1",
-            [limit - 1],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        sys.exit(f"fewer than {limit:,} published incidents: build a larger database")
-    return str(row[0])
-
-
 def measure(database: str, formats: list[str], date_from: str) -> int:
     from django.db import connection
 
@@ -213,7 +196,7 @@ def main() -> int:
             started = time.perf_counter()
             queries.build(args.rows, queries._geo_dir(args.geo_dir))
             print(f"Built {args.rows:,} incidents in {time.perf_counter() - started:.0f} s")
-        date_from = args.export_from or date_for(args.export_rows)
+        date_from = args.export_from or queries.date_for(args.export_rows)
         failures = measure(args.db, args.formats.split(","), date_from)
     finally:
         from django.db import connections
