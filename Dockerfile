@@ -36,4 +36,5 @@ RUN DJANGO_SETTINGS_MODULE=istv_portal.settings.production \
 
 USER istv
 EXPOSE 8000
-CMD ["gunicorn", "istv_portal.wsgi:application", "--bind=0.0.0.0:8000", "--workers=3"]
+# Processes, threads, timeout and logs: gunicorn.conf.py (the load benchmark uses it too).
+CMD ["gunicorn", "istv_portal.wsgi:application", "--config=gunicorn.conf.py"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -12,6 +13,9 @@ from rest_framework.request import Request
 from accounts.models import ApiToken, User
 
 TOKEN_PREFIX_LENGTH = 8
+# "Last used" is for people reviewing their tokens: to the minute is plenty, and writing
+# it on every call would add a write and a commit to each request.
+LAST_USED_GRANULARITY = timedelta(seconds=60)
 
 
 def token_digest(key: str) -> str:
@@ -55,7 +59,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             or token.access_epoch != user.access_epoch
         ):
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

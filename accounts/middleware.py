@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +35,10 @@ Handler = Callable[[HttpRequest], HttpResponse]
 # Writing the last-seen stamp on every request would save the session every time; a
 # minute's granularity is plenty for a 30-minute idle timeout.
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+# Set on a request whose last-seen stamp moved on (SessionActivityMiddleware reads it).
+SEEN_MOVED_ATTR = "_istv_session_seen_moved"
+# The session key whose "signed-in sessions" row this session has written.
+SESSION_TRACKED_KEY = "_istv_tracked_session"
 
 
 def end_session(request: HttpRequest, reason: str) -> HttpResponse:
@@ -67,12 +72,44 @@ class SessionLifetimeMiddleware:
             if started is None or last_seen is None:
                 # A session signed in without our login receiver: its clock starts now.
                 start_session_clock(request, user)
+                setattr(request, SEEN_MOVED_ATTR, True)
             elif now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
                 return end_session(request, "absolute_timeout")
             elif now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 return end_session(request, "idle_timeout")
             elif now - last_seen >= LAST_SEEN_GRANULARITY:
                 request.session[SESSION_LAST_SEEN] = now.isoformat()
+                setattr(request, SEEN_MOVED_ATTR, True)
+        return self.get_response(request)
+
+
+class SessionActivityMiddleware:
+    """Keeps the "Signed-in sessions" page's last-seen time, address and browser current,
+    at the idle clock's granularity (in place of allauth's ``UserSessionsMiddleware``).
+
+    allauth's middleware reads and rewrites the session's row in a transaction of its own
+    on every request, four round trips and a commit before any page starts. Here it is
+    written on a session's first request (the session remembers which key it recorded: a
+    sign-in outside allauth's views has no row yet, and a sign-in changes the key) and
+    then only when ``SessionLifetimeMiddleware`` moved the last-seen stamp (about once a
+    minute per session), so a changed address shows within a minute.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.session
+        if (
+            settings.USERSESSIONS_TRACK_ACTIVITY
+            and request.user.is_authenticated
+            and (
+                getattr(request, SEEN_MOVED_ATTR, False)
+                or session.get(SESSION_TRACKED_KEY) != session.session_key
+            )
+        ):
+            UserSession.objects.create_from_request(request)
+            session[SESSION_TRACKED_KEY] = session.session_key
         return self.get_response(request)
 
 

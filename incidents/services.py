@@ -53,14 +53,15 @@ def data_access_record(
     details: dict[str, Any] = {"endpoint": endpoint, "filter": dict(filters), "rows": row_count}
     if extra:
         details.update(extra)
-    with transaction.atomic():
-        audit_record(
-            action=action,
-            actor=actor,
-            organisation=organisation if organisation is not None else data_organisation(actor),
-            details=details,
-            request=request,
-        )
+    # No transaction of its own: outside one, the append is a single statement that
+    # commits at once, holding the audit chain's lock for no longer than the insert.
+    audit_record(
+        action=action,
+        actor=actor,
+        organisation=organisation if organisation is not None else data_organisation(actor),
+        details=details,
+        request=request,
+    )
 
 
 @transaction.atomic

@@ -3,7 +3,9 @@
 The chain: each row's ``hash`` is SHA-256 over ``prev_hash | canonical JSON of every other
 column`` (the row id included), so altering any column of any row, removing a row or
 splicing one in breaks every link after it. Appends are serialised by a transaction-level
-advisory lock, so two writers can never both extend the same head.
+advisory lock, so two writers can never both extend the same head; the lock, the head
+read and the insert run inside PostgreSQL in one statement (``audit_append``), so the
+lock is never held while the application waits for its CPU.
 
 Once the surrounding transaction commits, the event is also written as one JSON line to
 the ``istv.audit`` logger, which production ships to the external log collector: a
@@ -18,8 +20,10 @@ import hashlib
 import ipaddress
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -280,21 +284,53 @@ def audit_record(
         # The request is on the record: the API's catch-all (accounts/audit/api.py) skips it.
         request._istv_audited = True  # type: ignore[attr-defined]
 
-    # Everything above refuses bad input before any SQL. The append runs in the caller's
-    # transaction (one is opened when there is none) without a savepoint of its own: an
-    # event cannot be rolled back on its own while the change it records commits, and a
-    # failed append rolls back the whole transaction. Two round trips fewer per event.
-    with transaction.atomic(savepoint=False):
-        return _append(
-            action_value=action_value,
-            actor=actor if has_actor else None,
-            organisation=organisation,
-            object_type=object_type,
-            object_id=object_id,
-            details_json=details_json,
-            request=request,
-            user_agent=user_agent,
-        )
+    # Everything above refuses bad input before any SQL. The append is one statement
+    # (``audit_append``, migration audit.0010): in the caller's transaction when there is
+    # one, without a savepoint of its own (an event cannot be rolled back on its own while
+    # the change it records commits, and a failed append rolls back the whole
+    # transaction); outside one, the statement is its own transaction and commits at once.
+    append = partial(
+        _append,
+        action_value=action_value,
+        actor=actor if has_actor else None,
+        organisation=organisation,
+        object_type=object_type,
+        object_id=object_id,
+        details_json=details_json,
+        request=request,
+        user_agent=user_agent,
+    )
+    if connection.in_atomic_block:
+        with transaction.atomic(savepoint=False):
+            return append()
+    return append()
+
+
+def _stored_details(details_json: str) -> Any:
+    """``details`` as it reads back from its jsonb column, which is what is hashed.
+
+    Strings, integers, booleans, nulls, lists and objects with string keys come back from
+    jsonb exactly as JSON text parses; a float may not (jsonb keeps numbers as decimals:
+    ``1e+100`` reads back as an integer), so details holding one ask PostgreSQL.
+    """
+    parsed = json.loads(details_json)
+    if not _has_float(parsed):
+        return parsed
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::jsonb", [details_json])
+        stored = cursor.fetchone()[0]
+    # Django loads jsonb as text for JSONField to parse; parse it the same way.
+    return json.loads(stored) if isinstance(stored, str) else stored
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_float(item) for item in value)
+    return False
 
 
 def _append(
@@ -308,20 +344,14 @@ def _append(
     request: HttpRequest | None,
     user_agent: str,
 ) -> AuditEvent:
-    """Extend the chain by one event, under the chain lock held to the end of the
-    transaction."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
-        # Under the lock: take the id now (so the hash can cover it), read the head, and
-        # let PostgreSQL normalise details exactly as jsonb will store them.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')), %s::jsonb,"
-            " (SELECT hash FROM audit_auditevent ORDER BY id DESC LIMIT 1)",
-            [AuditEvent._meta.db_table, details_json],
-        )
-        event_id, stored_details, head = cursor.fetchone()
+    """Extend the chain by one event through ``audit_append``, which takes the chain lock
+    (held to the end of the transaction), reads the head, draws the id and inserts.
+
+    The canonical payload is built here with stand-ins for the id and the timestamp, the
+    two values fixed only under the lock, and sent in the three parts around them; the
+    function hashes ``prev_hash|part1 id part2 timestamp part3`` as ``chain_hash`` would.
+    """
     event = AuditEvent(
-        id=event_id,
         occurred_at=timezone.now(),
         actor=actor,
         actor_email=actor.email if actor is not None else "",
@@ -329,15 +359,55 @@ def _append(
         action=action_value,
         object_type=object_type,
         object_id=object_id,
-        # Django loads jsonb as text for JSONField to parse; parse it the same way.
-        details=json.loads(stored_details) if isinstance(stored_details, str) else stored_details,
+        details=_stored_details(details_json),
         request_id=_request_id(request),
         ip_address=client_ip(request),
         user_agent=user_agent,
-        prev_hash=head or GENESIS_HASH,
     )
-    event.hash = event_hash(event)
-    event.save(force_insert=True)
+    # Stand-ins no event can hold: a negative id and a random timestamp text.
+    id_stand_in = -secrets.randbits(62) - 1
+    time_stand_in = f"@{secrets.token_hex(16)}@"
+    payload = canonical_payload(
+        event_id=id_stand_in,
+        occurred_at=time_stand_in,
+        actor_id=event.actor_id,
+        actor_email=event.actor_email,
+        organisation_id=event.organisation_id,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        details=event.details,
+        request_id=event.request_id,
+        ip_address=event.ip_address,
+        user_agent=event.user_agent,
+    )
+    before_id, _, after_id = payload.partition(f'"id":{id_stand_in}')
+    before_time, _, rest = after_id.partition(time_stand_in)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s,"
+            " %s::inet, %s, %s, %s, %s)",
+            [
+                AUDIT_CHAIN_LOCK_KEY,
+                event.occurred_at,
+                event.actor_id,
+                event.actor_email,
+                event.organisation_id,
+                event.action,
+                event.object_type,
+                event.object_id,
+                details_json,
+                event.request_id,
+                event.ip_address,
+                event.user_agent,
+                before_id + '"id":',
+                before_time,
+                rest,
+            ],
+        )
+        event.id, event.occurred_at, event.prev_hash, event.hash = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
     # Shipped only once the change it records is durable; a rolled-back change ships nothing.
     transaction.on_commit(lambda: _ship(event), robust=True)
     return event

@@ -18,8 +18,10 @@ from accounts.audit.models import AuditEvent
 from accounts.audit.services import GENESIS_HASH, SQL_UTC_ISO, canonical_payload, chain_hash
 
 DEFAULT_CHUNK_SIZE = 5000
-# Events are stamped after the chain lock is taken, so time only goes backwards when
-# application servers' clocks disagree; more than this is treated as tampering.
+# Events are stamped by the writer just before the append, or when the chain lock was
+# granted if it waited more than a second for it (``audit_append``, migration audit.0010):
+# time goes backwards by at most a second of waiting, or when application servers'
+# clocks disagree; more than this is treated as tampering.
 DEFAULT_CLOCK_TOLERANCE = timedelta(seconds=5)
 
 # occurred_at comes back as text in the hashed form: parsing a million timestamps would

@@ -9,12 +9,16 @@ count always in the same form ("0 to 7 incidents"), never "* incidents" or "1 in
   singular only for exactly 1: a hidden count stands for a range, so it takes the plural);
 * ``{{ count|suppressed_reason }}``: the API's reason for a hidden cell, or "";
 * ``{{ count|figure }}``: a count as a table shows it, with thousands separators
-  ("13,204"), and the marker of a hidden count as it is.
+  ("13,204"), and the marker of a hidden count as it is;
+* ``{% count_cell count %}``: the numeric table cell of a count, a hidden one carrying
+  ``data-suppressed`` and its meaning for screen readers.
 """
 
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from incidents.disclosure import SUPPRESSED, incidents_phrase, suppression_reason
 
@@ -55,3 +59,22 @@ def figure(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return value
+
+
+@register.simple_tag
+def count_cell(count: object) -> SafeString:
+    """The ``<td>`` of one count. A tag rather than an included template: trend tables
+    hold a cell per week, and an include per cell was most of the charts page's
+    rendering time."""
+    reason = suppressed_reason(count)
+    if reason:
+        return format_html(
+            '<td class="govuk-table__cell govuk-table__cell--numeric" data-suppressed="{}"'
+            ' aria-label="{}, hidden">{}</td>',
+            reason,
+            incidents(count),
+            figure(count),
+        )
+    return format_html(
+        '<td class="govuk-table__cell govuk-table__cell--numeric">{}</td>', figure(count)
+    )

@@ -65,7 +65,8 @@ MIDDLEWARE = [
     "accounts.middleware.ActiveAccessMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's UserSessionsMiddleware, refreshed once a minute instead of every request.
+    "accounts.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: fills an empty 405 with the portal's page (with the person's navigation).

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from allauth.usersessions.models import UserSession
 from django.test import Client
 from django.urls import reverse
 
@@ -102,6 +103,20 @@ def test_bumping_access_epoch_ends_the_live_session() -> None:
     client = browser("192.0.2.51")
     login_verified(client, User.objects.get(pk=user.pk))
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_sessions_list_is_refreshed_with_the_idle_clock_not_every_request() -> None:
+    user = make_user()
+    with time_machine.travel(START, tick=False) as clock:
+        client = _signed_in(user)
+        assert client.get(reverse("home")).status_code == 200  # the session's first page
+        clock.shift(dt.timedelta(seconds=30))
+        assert client.get(reverse("home")).status_code == 200
+        assert UserSession.objects.get(user=user).last_seen_at == START
+        clock.shift(dt.timedelta(seconds=45))  # the idle clock moves on: a minute has passed
+        assert client.get(reverse("home")).status_code == 200
+        seen = UserSession.objects.get(user=user).last_seen_at
+        assert seen == START + dt.timedelta(seconds=75)
 
 
 def test_sign_out_everywhere_else_ends_the_other_live_session() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -41,6 +42,22 @@ def test_a_live_token_authenticates_and_records_use() -> None:
     assert response.data == {"user": user.pk}
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+def test_last_use_is_written_at_most_once_a_minute() -> None:
+    user = UserFactory()
+    key, token = _issue(user)
+    start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        assert api_call(key).status_code == 200
+        clock.shift(dt.timedelta(seconds=59))
+        assert api_call(key).status_code == 200
+        token.refresh_from_db()
+        assert token.last_used_at == start
+        clock.shift(dt.timedelta(seconds=1))
+        assert api_call(key).status_code == 200
+        token.refresh_from_db()
+        assert token.last_used_at == start + dt.timedelta(minutes=1)
 
 
 def test_only_the_digest_is_stored() -> None:

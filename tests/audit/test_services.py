@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from accounts.audit.models import Action, AuditEvent
 from accounts.audit.services import (
@@ -190,3 +191,40 @@ def test_overlong_object_reference_is_refused_not_truncated(field: str) -> None:
     with pytest.raises(ValueError, match=field):
         audit_record(action=Action.USER_CHANGED, **{field: "x" * 65})
     assert not AuditEvent.objects.exists()
+
+
+def test_details_with_floats_are_hashed_as_stored() -> None:
+    """jsonb keeps numbers as decimals (1e+100 reads back as an integer): the append asks
+    PostgreSQL for the stored form of details holding a float, so the chain verifies."""
+    event = audit_record(
+        action=Action.DATA_VIEWED, details={"share": 0.1, "big": 1e100, "nested": [2.50]}
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.details == event.details
+    assert event.details["big"] == 10**100
+    assert event_hash(stored) == stored.hash == event.hash
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_outside_a_transaction_is_one_statement(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A data view appends in autocommit: one statement, its own transaction (no BEGIN or
+    COMMIT around it, so the chain lock is never held between round trips), shipped."""
+    assert not connection.in_atomic_block
+    with (
+        caplog.at_level(logging.INFO, logger="istv.audit"),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        event = audit_record(action=Action.DATA_VIEWED, details={"endpoint": "pages/explore"})
+    assert [q["sql"].split("(")[0] for q in queries.captured_queries] == [
+        "SELECT * FROM audit_append"
+    ]
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.prev_hash, stored.hash, stored.occurred_at) == (
+        event.prev_hash,
+        event.hash,
+        event.occurred_at,
+    )
+    assert [json.loads(r.getMessage())["id"] for r in caplog.records] == [event.pk]

@@ -10,6 +10,7 @@ import fnmatch
 import importlib
 import importlib.util
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,19 @@ def test_web_runs_gunicorn_on_the_wsgi_application(services):
 
     assert module_name == "istv_portal.wsgi"
     assert callable(getattr(module, attribute or "application"))
+
+
+def test_the_image_compose_and_the_load_benchmark_share_the_gunicorn_settings(services):
+    """One gunicorn.conf.py: the capacity the load benchmark measures is production's."""
+    assert option(command_of(services["web"]), "--config") == "gunicorn.conf.py"
+    cmd = re.search(r"^CMD (.+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert cmd is not None
+    assert "--config=gunicorn.conf.py" in cmd.group(1)
+    load = (ROOT / "benchmarks" / "load.py").read_text()
+    assert 'GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"' in load
+    assert '"--config",' in load and "str(GUNICORN_CONFIG)" in load
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["timeout"] >= 60 and settings["workers"] >= 1
 
 
 @pytest.mark.parametrize(("service", "subcommand"), [("worker", "worker"), ("scheduler", "beat")])

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.template import Context, Template
-from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -307,6 +306,6 @@ def test_a_record_level_trend_shows_an_empty_month_as_zero(
 def test_a_count_cell_shows_thousands_separators_and_the_marker_as_it_is(
     count: object, shown: str
 ) -> None:
-    html = render_to_string("incidents/_count_cell.html", {"count": count})
+    html = Template("{% load counts %}{% count_cell count %}").render(Context({"count": count}))
     assert re.search(r">([^<]*)</td>", html).group(1) == shown  # type: ignore[union-attr]
     assert ("data-suppressed" in html) is (count == SUPPRESSED)
