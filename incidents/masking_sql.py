@@ -171,14 +171,13 @@ def _datetime_text(local: str, expr: str) -> str:
     )
 
 
-def _datetime_text_local(expr: str, zone: str) -> tuple[str, list[Any]]:
+def _datetime_text_local(expr: str, text: str, zone: str) -> tuple[str, list[Any]]:
     """:func:`_datetime_text` of ``expr`` in ``zone``, mostly without converting per row:
     where the session's ``TimeZone`` is ``zone`` (the CSV COPY sets it, see
-    ``CopyCsvExport``; checked once per query) and the timestamptz's own text is
-    ``YYYY-MM-DD HH:MM:SS+HH`` (22 characters: whole seconds, an offset of whole hours, a
-    four-digit year AD), that text with ``T`` and ``:00`` is already ``isoformat``'s.
-    Anything else takes the general path."""
-    text = f"{expr}::text"
+    ``CopyCsvExport``; checked once per query) and the timestamptz's own text (``text``,
+    ``expr::text`` computed once per row) is ``YYYY-MM-DD HH:MM:SS+HH`` (22 characters:
+    whole seconds, an offset of whole hours, a four-digit year AD), that text with ``T``
+    and ``:00`` is already ``isoformat``'s. Anything else takes the general path."""
     local = f"({expr} AT TIME ZONE %s)"
     general = _datetime_text(local, expr)
     sql = (
@@ -534,15 +533,18 @@ def _masked_select(
 
     inner, inner_params, empty = _inner_sql(queryset)
     local_zone = timezone.get_current_timezone_name()
-    # Local wall-clock timestamps, once per row, for GeoJSON and XLSX (the CSV does
-    # without, see _datetime_text_local).
-    local_columns = (
-        ""
-        if render == "csv"
-        else ", date_trunc('second', q.x_assault_at) AT TIME ZONE %s, q.x_arrival AT TIME ZONE %s"
-    )
-    local_names = "" if render == "csv" else ", assault_local timestamp, arrival_local timestamp"
-    local_params = [] if render == "csv" else [local_zone, local_zone]
+    # Once per row: local wall-clock timestamps for GeoJSON and XLSX; for the CSV the
+    # timestamps' own text in the session's zone (see _datetime_text_local).
+    if render == "csv":
+        local_columns = ", date_trunc('second', q.x_assault_at)::text, q.x_arrival::text"
+        local_names = ", assault_text text, arrival_text text"
+        local_params: list[Any] = []
+    else:
+        local_columns = (
+            ", date_trunc('second', q.x_assault_at) AT TIME ZONE %s, q.x_arrival AT TIME ZONE %s"
+        )
+        local_names = ", assault_local timestamp, arrival_local timestamp"
+        local_params = [local_zone, local_zone]
 
     # Per row, computed once (see the LATERAL below): the masker's mode — e(xact),
     # s(napped), l(soa) or NULL (not located) — and the point shown.
@@ -585,8 +587,9 @@ def _masked_select(
     middle_params += [snapped, *snap_params, *centroid_params, coarse, *centroid_params]
 
     # Location columns from the mode and the point: (lat, lon, precision shown).
+    stored_precision = "COALESCE(NULLIF(q.x_geo_precision, ''), 'exact')"
     shown = (
-        "CASE WHEN m.mode = 'e' THEN COALESCE(NULLIF(q.x_geo_precision, ''), 'exact') "
+        f"CASE WHEN m.mode = 'e' THEN {stored_precision} "
         f"WHEN m.point IS NULL THEN '{PRECISION_NONE}' "
         f"WHEN jsonb_array_length(m.point) = 3 THEN '{PRECISION_SNAPPED}' "
         f"ELSE '{PRECISION_LSOA}' END"
@@ -598,7 +601,8 @@ def _masked_select(
     columns: dict[str, tuple[str, list[Any]]] = {
         "id": ("q.x_id", []),
         "hospital": (_text("q.x_site"), []),
-        "assault_date": ("to_char(q.x_assault_date::timestamp, 'YYYY-MM-DD')", []),
+        # A date's text under DateStyle ISO (set for the query) is YYYY-MM-DD.
+        "assault_date": ("q.x_assault_date::text", []),
         # Local datetimes with their offset; the assault to the whole second, and only
         # when its time is known.
         "assault_time": (
@@ -613,9 +617,11 @@ def _masked_select(
         # No local timestamps in the middle query (see below): the CSV's text from the
         # timestamptz itself.
         assault_sql, assault_params = _datetime_text_local(
-            "date_trunc('second', q.x_assault_at)", local_zone
+            "date_trunc('second', q.x_assault_at)", "m.assault_text", local_zone
         )
-        arrival_sql, arrival_params = _datetime_text_local("q.x_arrival", local_zone)
+        arrival_sql, arrival_params = _datetime_text_local(
+            "q.x_arrival", "m.arrival_text", local_zone
+        )
         columns["assault_time"] = (
             f"CASE WHEN q.x_time_known THEN {assault_sql} END",
             assault_params,
@@ -628,7 +634,9 @@ def _masked_select(
             "lsoa": (_text("q.x_lsoa"), []),
             "lat": (coordinate("q.x_lat", 0), []),
             "lon": (coordinate("q.x_lon", 1), []),
-            "precision": (_neutralise(shown), []),
+            # Neutralised where it can need it: the stored precision (the others are
+            # constants that start with a letter).
+            "precision": (shown.replace(stored_precision, _neutralise(stored_precision)), []),
             "geo_class": (_text("q.x_geo_class"), []),
             "method": (_text("q.x_method"), []),
             "location_type": (_text("q.x_location_type"), []),
