@@ -17,7 +17,7 @@ same run), printing p50 / p95 and the ratio to DuckDB:
 
 * the filtered first page (100 rows) for a borough and a month  (bar: p95 < 150 ms)
 * monthly counts for a borough over ten years                   (bar: p95 < 300 ms)
-* pan-London counts by borough and month                        (bar: < 1 s)
+* pan-London counts by borough and month   (bar: p50 <= 2x DuckDB's in the same run)
 * a streamed CSV export of about 1,000,000 rows, in a fresh process (bar: >= 100,000
   rows/s, peak memory < 200 MB), through the API's path (masked SELECT under PostgreSQL
   COPY): every incident from the date that leaves ``--export-rows`` of them; on an
@@ -52,7 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 PAGE_P95_BAR = 0.150
 MONTHLY_P95_BAR = 0.300
-PAN_LONDON_BAR = 1.0
+# Pan-London counts: p50 within this multiple of DuckDB's p50 on the same rows, same run.
+PAN_LONDON_DUCK_RATIO = 2.0
 # The cell-key method (disclosure control for aggregate users) within 1.5x of plain counts,
 # and the fine groupings that once ran past the web timeout answered or refused in < 3 s.
 PERTURBATION_RATIO_BAR = 1.5
@@ -671,22 +672,26 @@ def measure(database: str, export_rows: int) -> int:
              MONTHLY_P95_BAR, "p95"),
             ("monthly counts, borough, 10 y (aggregate)", monthly(aggregate), duck_monthly, 20,
              MONTHLY_P95_BAR, "p95"),
-            ("pan-London borough x month (record)", pan_london(record), duck_pan_london, 5,
-             PAN_LONDON_BAR, "max"),
-            ("pan-London borough x month (aggregate)", pan_london(aggregate), duck_pan_london, 5,
-             PAN_LONDON_BAR, "max"),
+            ("pan-London borough x month (record)", pan_london(record), duck_pan_london, 9,
+             PAN_LONDON_DUCK_RATIO, "ratio"),
+            ("pan-London borough x month (aggregate)", pan_london(aggregate), duck_pan_london, 9,
+             PAN_LONDON_DUCK_RATIO, "ratio"),
         ]  # fmt: skip
         print(f"{'query':44} {'p50 ms':>8} {'p95 ms':>8} {'duck p50':>9} {'ratio':>7}  bar")
         for name, ours, theirs, repeat, bar, kind in cases:
             p50, p95 = percentiles(timed(ours, repeat))
             d50, _ = percentiles(timed(theirs, repeat))
-            worst = p95 if kind == "p95" else max(p50, p95)
-            ok = worst < bar
+            ratio = p50 / d50 if d50 else float("nan")
+            if kind == "ratio":
+                ok = ratio <= bar
+                bar_text = f"p50 <= {bar:g}x DuckDB"
+            else:
+                ok = p95 < bar
+                bar_text = f"p95 < {bar * 1000:.0f} ms"
             failures += not ok
             print(
                 f"{name:44} {p50 * 1000:8.1f} {p95 * 1000:8.1f} {d50 * 1000:9.1f} "
-                f"{p50 / d50 if d50 else float('nan'):7.1f}  {kind} < {bar * 1000:.0f} ms "
-                f"{'OK' if ok else 'MISSED'}"
+                f"{ratio:7.1f}  {bar_text} {'OK' if ok else 'MISSED'}"
             )
 
         # The cell-key method's cost: the same user and question, with and without it.
