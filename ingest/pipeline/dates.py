@@ -117,6 +117,10 @@ def _time_from(m: re.Match[str]) -> time | None:
         if not 1 <= h <= 12:
             raise BadValue("bad 12-hour time")
         h = h % 12 + (12 if ap == "pm" else 0)
+    return _hms(h, mi, s)
+
+
+def _hms(h: int, mi: int, s: int) -> time:
     if h == 24 and mi == 0 and s == 0:
         h = 0
     try:
@@ -130,6 +134,18 @@ def parse_datetime_text(text: str) -> tuple[date, time | None]:
     """Parse a date with optional time from text. Time None = not given."""
     t = text.strip()
     try:
+        if (
+            len(t) == 19
+            and t[4] == "-" == t[7]
+            and t[10] in "T "
+            and t[13] == ":" == t[16]
+            and (digits := t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:]).isascii()
+            and digits.isdigit()
+        ):
+            # yyyy-mm-ddThh:mm:ss (XML, most exports): what _YMD would read, without it.
+            return date(int(t[:4]), int(t[5:7]), int(t[8:10])), _hms(
+                int(t[11:13]), int(t[14:16]), int(t[17:])
+            )
         if m := _DMY.match(t):
             return date(_year(m["y"]), int(m["m"]), int(m["d"])), _time_from(m)
         if m := _YMD.match(t):

@@ -11,9 +11,22 @@ from collections import Counter
 CANDIDATE_DELIMITERS = ("\t", ",", ";", "|")
 
 
+def _head_lines(text: str, n: int) -> list[str]:
+    """``text.splitlines()[:n]`` without splitting the whole file: a prefix with more
+    than ``n`` lines holds the first ``n`` whole (a cut "\r\n" only adds a line after
+    them), so a growing prefix is split until it has them or is the whole text."""
+    size = 8192
+    while size < len(text):
+        lines = text[:size].splitlines()
+        if len(lines) > n:
+            return lines[:n]
+        size *= 4
+    return text.splitlines()[:n]
+
+
 def _best(text: str, sample_lines: int) -> tuple[str | None, int, int]:
     """(best delimiter or None, lines it appears in, non-blank lines sampled)."""
-    lines = [ln for ln in text.splitlines()[: sample_lines * 2] if ln.strip()][:sample_lines]
+    lines = [ln for ln in _head_lines(text, sample_lines * 2) if ln.strip()][:sample_lines]
     best, best_score, best_lines = None, -1.0, 0
     for d in CANDIDATE_DELIMITERS:
         counts = [ln.count(d) for ln in lines]

@@ -216,9 +216,19 @@ def clean_text(value: str) -> tuple[str, tuple[str, ...]]:
     return text, tuple(rules)
 
 
+MIDNIGHT = time(0, 0)
+
+
+@lru_cache(maxsize=4096)
+def _month_start(d: date) -> date:
+    """The first day of the month: ``date.replace`` costs more than this cached lookup,
+    and a file's rows fall on a few dozen days."""
+    return d.replace(day=1)
+
+
 def london_datetime(d: date, t: time | None) -> datetime:
     """An aware Europe/London datetime; midnight when the time is not known."""
-    return datetime.combine(d, t or time(0, 0), tzinfo=LONDON)
+    return datetime.combine(d, t or MIDNIGHT, tzinfo=LONDON)
 
 
 def build_row(
@@ -239,8 +249,11 @@ def build_row(
     """Assemble the output row from already validated parts."""
     assert method.code is not None and location.code is not None
     a_date, a_time = assault
-    assault_at = london_datetime(a_date, a_time)
-    arrival_at = london_datetime(*arrival) if arrival else None
+    # london_datetime, inlined: this runs once per accepted row.
+    assault_at = datetime.combine(a_date, a_time or MIDNIGHT, tzinfo=LONDON)
+    arrival_at = (
+        datetime.combine(arrival[0], arrival[1] or MIDNIGHT, tzinfo=LONDON) if arrival else None
+    )
     # Positional (field order of HarmonisedRow): this runs once per accepted row.
     return HarmonisedRow(
         source_row,
@@ -254,7 +267,7 @@ def build_row(
         str(location.code),
         location_raw,
         location_description,
-        a_date.replace(day=1),
+        _month_start(a_date),
         a_date.weekday(),
         a_time.hour if a_time is not None else None,
         rules,
@@ -301,6 +314,12 @@ class ValueResolver:
         self._active = reference.active if reference else None
         self._fallback = _method_cached if field == "method" else _location_cached
         self._cache: dict[str, Resolution] = {}
+
+    @property
+    def resolved(self) -> Mapping[str, Resolution]:
+        """The values resolved so far (raw value → resolution), for a caller that looks
+        a value up before calling: most rows repeat a value already seen."""
+        return self._cache
 
     def __call__(self, raw: str) -> Resolution:
         res = self._cache.get(raw)

@@ -16,6 +16,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from .delimiters import delimiter_of
@@ -99,7 +100,12 @@ def sanitise_filename(name: str) -> str:
 
 def check_filename(name: str) -> FileFormat:
     """Extension rules for uploaded file names. Returns the format the name claims."""
-    if not name or "\x00" in name or any(unicodedata.category(c) == "Cc" for c in name):
+    if (
+        not name
+        or "\x00" in name
+        # A printable name has no control character: only others are looked at one by one.
+        or (not name.isprintable() and any(unicodedata.category(c) == "Cc" for c in name))
+    ):
         raise PipelineFileError(
             E.BAD_FILENAME, "The file name contains characters that are not allowed."
         )
@@ -118,8 +124,10 @@ def check_filename(name: str) -> FileFormat:
     return ALLOWED_EXTENSIONS[suffixes[-1]]
 
 
-def _suffixes(name: str) -> list[str]:
-    return [s.lower() for s in PurePosixPath(re.split(r"[\\/]", name)[-1].strip()).suffixes]
+@lru_cache(maxsize=1024)
+def _suffixes(name: str) -> tuple[str, ...]:
+    # Cached: called twice per upload (name check, then extension), and PurePosixPath is slow.
+    return tuple(s.lower() for s in PurePosixPath(re.split(r"[\\/]", name)[-1].strip()).suffixes)
 
 
 def read_limited(source: Path | str | bytes, *, max_bytes: int) -> bytes:
@@ -130,10 +138,16 @@ def read_limited(source: Path | str | bytes, *, max_bytes: int) -> bytes:
             raise _too_large(max_bytes)
         return data
     path = Path(source)
-    if path.stat().st_size > max_bytes:
+    size = path.stat().st_size
+    if size > max_bytes:
         raise _too_large(max_bytes)
     with path.open("rb") as fh:
-        data = fh.read(max_bytes + 1)  # guard against a file growing after stat()
+        # The size stat() gave, plus a byte: asking for the whole limit at once would
+        # allocate that much for every file. A file that grew after stat() is read on,
+        # up to the limit and one byte more (then refused below), as before.
+        data = fh.read(size + 1)
+        if len(data) > size:
+            data += fh.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     return data

@@ -19,6 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 
 from .pii_text import HOME_ADDRESS as HOME_ADDRESS  # the placeholders, for callers
 from .pii_text import REDACTED as REDACTED
@@ -45,10 +48,21 @@ _DOB_TEXT = re.compile(
 # word; rows without one are skipped. Plain substring tests are several times faster
 # than one case-insensitive alternation (this runs on every row).
 _DIGIT_RUN = re.compile(r"\d{3}[ -]?\d{3}")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _has_digit_run(text: str) -> bool:
+    r"""``_DIGIT_RUN.search(text)``. In ASCII text ``\d`` is 0-9, so with every digit made
+    0 three substring tests say the same, several times faster than the regex over text
+    full of dates and times; other text (Unicode digits) goes to the regex."""
+    if text.isascii():
+        zeroed = text.encode("ascii").translate(_DIGITS_TO_ZERO)
+        return b"000000" in zeroed or b"000 000" in zeroed or b"000-000" in zeroed
+    return _DIGIT_RUN.search(text) is not None
 
 
 def _candidate(text: str) -> bool:
-    if "@" in text or "+44" in text or _DIGIT_RUN.search(text):
+    if "@" in text or "+44" in text or _has_digit_run(text):
         return True
     low = text.lower()
     return "dob" in low or "birth" in low or "born" in low or "d.o.b" in low
@@ -117,6 +131,7 @@ def redact(text: str) -> tuple[str, list[PiiKind]]:
     return _redact_text(text)
 
 
+@lru_cache(maxsize=4096)  # four searches per column of every file; headers repeat
 def header_kind(column: str) -> PiiKind | None:
     """The kind of personal data a column header announces, if any."""
     if _NAME_HEADER.search(column):
@@ -128,6 +143,20 @@ def header_kind(column: str) -> PiiKind | None:
     if _ADDRESS_HEADER.search(column) and not _INCIDENT_QUALIFIER.search(column):
         return "address"
     return None
+
+
+_NHS_MIN, _NHS_MAX = 1_000_000_000, 10_000_000_000  # the numbers with 10 digits
+
+
+def _nhs_sized_number(values: dict[str, Cell]) -> bool:
+    """Whether a number cell of the row has 10 digits: the only finding a number cell can
+    give is an NHS number (see :meth:`PiiScanner.scan`)."""
+    for v in values.values():
+        if v is None or v.__class__ is str:
+            continue
+        if isinstance(v, int | float) and not isinstance(v, bool) and _NHS_MIN <= v < _NHS_MAX:
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -143,6 +172,9 @@ class PiiScanner:
     text_only: bool = False  # every cell is str or None (CSV, TSV, XML): skip number checks
     findings: dict[tuple[PiiKind, str], PiiFinding] = field(default_factory=dict)
     _header_kinds: dict[str, PiiKind] = field(default_factory=dict)
+    # kinds_in_text per distinct cell text: coded columns (SNOMED codes, dates) hold the
+    # same few values on every row, so each is checked once per file.
+    _kinds: dict[str, tuple[PiiKind, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for col in self.columns:
@@ -160,6 +192,12 @@ class PiiScanner:
         if len(f.rows) < MAX_ROWS_PER_FINDING:
             f.rows.append(row)
 
+    def _kinds_of(self, text: str) -> tuple[PiiKind, ...]:
+        kinds = self._kinds.get(text)
+        if kinds is None:
+            kinds = self._kinds[text] = tuple(kinds_in_text(text))
+        return kinds
+
     def scan_rows(self, rows: Sequence[RawRow]) -> None:
         """Guard a batch of rows, with the same findings as :meth:`scan` row by row.
 
@@ -168,11 +206,39 @@ class PiiScanner:
         candidate. So one prefilter runs over the batch's structured text (cells joined
         with a separator no pattern crosses), then one per column, and only the cells of
         a column with a candidate are looked at one by one: nothing is missed, and most
-        batches cost one search. Other files are scanned row by row."""
-        if not self.text_only or self._header_kinds:
+        batches cost one search. Typed cells (XLSX) go to :meth:`_scan_typed_rows`; a
+        file with an announcing header is scanned row by row."""
+        if self._header_kinds:
             for number, values in rows:
                 self.scan(number, values)
             return
+        if not self.text_only:
+            self._scan_typed_rows(rows)
+            return
+        columns = self._structured_cells([values for _, values in rows])
+        try:
+            text = "\x1f".join(filter(None, chain.from_iterable(columns.values())))
+        except TypeError:  # a cell that is not text after all: take the text cells only
+            columns = self._structured_cells([values for _, values in rows], by_cell=True)
+            text = "\x1f".join(filter(None, chain.from_iterable(columns.values())))
+        if not _candidate(text):
+            return
+        for col, cells in columns.items():
+            if not _candidate("\x1f".join(filter(None, cells))):
+                continue
+            # Coded columns (SNOMED codes) are candidates on every row but repeat a few
+            # values: when none of those holds a kind, no cell of the column does.
+            if not any(self._kinds_of(v) for v in set(cells) if v.__class__ is str):
+                continue
+            for (number, _), cell in zip(rows, cells, strict=True):
+                if cell.__class__ is str:
+                    for kind in self._kinds_of(cell):
+                        self._add(kind, col, number, "cell content")
+
+    def _scan_typed_rows(self, rows: Sequence[RawRow]) -> None:
+        """:meth:`scan` for each row of a batch of typed cells (XLSX) that can give a
+        finding: with no candidate in the structured text of the whole batch, only a row
+        with a 10-digit number can; otherwise every row is scanned."""
         free = self.free_text_columns
         text = "\x1f".join(
             [
@@ -182,17 +248,30 @@ class PiiScanner:
                 if v.__class__ is str and c not in free
             ]
         )
-        if not _candidate(text):
-            return
-        for col in dict.fromkeys([c for _, values in rows for c in values]):
-            if col in free:
-                continue
-            column = [(n, v) for n, values in rows if (v := values.get(col)).__class__ is str]
-            if not _candidate("\x1f".join([v for _, v in column])):
-                continue
-            for number, cell in column:
-                for kind in kinds_in_text(cell):
-                    self._add(kind, col, number, "cell content")
+        candidate = _candidate(text)
+        for number, values in rows:
+            if candidate or _nhs_sized_number(values):
+                self.scan(number, values)
+
+    def _structured_cells(
+        self, batch: list[dict[str, Cell]], *, by_cell: bool = False
+    ) -> dict[str, list[str | None]]:
+        """Each column's cells over a batch, in the rows' column order, free-text columns
+        left out. Rows with the same columns (every parser's rows) are read a column at
+        a time without a Python loop per cell; otherwise (or with ``by_cell``) cell by
+        cell, the columns in order of first appearance and anything but text as None."""
+        free = self.free_text_columns
+        if batch and not by_cell and len(set(map(len, batch))) == 1:
+            try:
+                columns = {c: list(map(itemgetter(c), batch)) for c in batch[0]}
+                return {c: cells for c, cells in columns.items() if c not in free}
+            except KeyError:
+                pass  # rows with different columns
+        return {
+            c: [v if type(v := values.get(c)) is str else None for values in batch]
+            for c in dict.fromkeys([c for values in batch for c in values])
+            if c not in free
+        }
 
     def scan(self, row: int, values: dict[str, Cell]) -> None:
         # Fast path: one combined search over the row's text; most rows stop here.
@@ -202,6 +281,7 @@ class PiiScanner:
             if not _candidate(text) and (
                 self.text_only
                 or not any(v.__class__ is int or v.__class__ is float for v in values.values())
+                or not _nhs_sized_number(values)  # then no number cell gives a finding either
             ):
                 return
         for col, cell in values.items():
@@ -213,7 +293,7 @@ class PiiScanner:
                     self._add(hk, col, row, "column header")
                 continue
             if isinstance(cell, str):
-                for kind in kinds_in_text(cell):
+                for kind in self._kinds_of(cell):
                     self._add(kind, col, row, "cell content")
             elif isinstance(cell, int | float) and not isinstance(cell, bool):
                 # A number column can hold NHS numbers or phone numbers without spaces.

@@ -19,7 +19,7 @@ from incidents.codes import SNOMED_ASSAULT_INTENT, Method
 from istv_portal.periods import Period
 
 from . import pii
-from .dates import BadValue, parse_datetime, parse_time
+from .dates import BadValue, parse_datetime, parse_datetime_text, parse_time, parse_time_text
 from .harmonise import (
     INACTIVE_RULE_SUFFIX,
     CodeReference,
@@ -156,6 +156,9 @@ class RowValidator:
         self._desc_col = col[Field.LOCATION_DESCRIPTION]
         self._desc_key = self._key[Field.LOCATION_DESCRIPTION]
         self._max_text = self.limits.max_text
+        self._lo, self._hi = self._window
+        self._method_seen = self._method.resolved
+        self._location_seen = self._location.resolved
 
     def _when_spec(
         self, at_f: Field, date_f: Field, time_f: Field
@@ -179,7 +182,11 @@ class RowValidator:
         if cell is None:
             return None, False
         try:
-            parsed = parse_datetime(cell)
+            # Text cells go straight to the cached text parser (it strips the value itself).
+            if type(cell) is str:
+                parsed = parse_datetime_text(cell) if cell and not cell.isspace() else None
+            else:
+                parsed = parse_datetime(cell)
         except BadValue:
             issues.append(
                 Issue(
@@ -196,10 +203,11 @@ class RowValidator:
             return None, False
         if time_col is None:
             return parsed, True
-        d, t = parsed
         tcell = values.get(time_col)
+        if tcell is None:
+            return parsed, True  # no time cell: the date's own time (or None)
         try:
-            tt = parse_time(tcell)
+            tt = parse_time_text(tcell) if type(tcell) is str else parse_time(tcell)
         except BadValue:
             issues.append(
                 Issue(
@@ -211,9 +219,8 @@ class RowValidator:
                 )
             )
             return None, True
-        if tt is not None or t is None:
-            t = tt
-        return (d, t), True
+        # A time column's value wins over a time inside the date cell, unless not known.
+        return (parsed if tt is None else (parsed[0], tt)), True
 
     # -- main ----------------------------------------------------------------------
     def check(self, row: int, values: dict[str, Cell]) -> RowOutcome:
@@ -258,7 +265,7 @@ class RowValidator:
         if assault is not None and arrival is not None:
             self._check_order(assault, arrival, row, a_col, issues)
         ref = arrival or assault
-        if ref is not None and not self._window[0] <= ref[0] <= self._window[1]:
+        if ref is not None and not self._lo <= ref[0] <= self._hi:
             col = self._arrival_col if arrival else a_col
             issues.append(
                 Issue(
@@ -271,20 +278,37 @@ class RowValidator:
                 )
             )
 
-        method_raw = cell_text(values.get(self._method_key)).strip()
-        method = self._code(method_raw, Field.METHOD, row, issues)
-        loc_raw = cell_text(values.get(self._location_key)).strip()
-        location = self._code(loc_raw, Field.LOCATION_TYPE, row, issues)
+        # Coded fields: a value already resolved to a code in this file needs no call.
+        cell = values.get(self._method_key)
+        method_raw = cell.strip() if type(cell) is str else cell_text(cell).strip()
+        method = self._method_seen.get(method_raw)
+        if method is None or method.code is None:
+            method = self._code(method_raw, Field.METHOD, row, issues)
+        cell = values.get(self._location_key)
+        loc_raw = cell.strip() if type(cell) is str else cell_text(cell).strip()
+        location = self._location_seen.get(loc_raw)
+        if location is None or location.code is None:
+            location = self._code(loc_raw, Field.LOCATION_TYPE, row, issues)
 
-        method_other = self._text(values, Field.METHOD_OTHER, row, issues, rules, redacted)
-        redacted_cols = [self._other_col] if redacted else []
-        before = len(redacted)
-        description = self._text(values, Field.LOCATION_DESCRIPTION, row, issues, rules, redacted)
-        if len(redacted) > before:
-            redacted_cols.append(self._desc_col)
-        # One warning per free-text column whose text was redacted, naming that column.
-        for col in redacted_cols:
-            warnings.append(_warning(RowCode.TEXT_REDACTED, row, col))
+        cell = values.get(self._other_key)
+        method_other = (
+            ""
+            if cell is None
+            else self._text(cell, Field.METHOD_OTHER, row, issues, rules, redacted)
+        )
+        other_redacted = len(redacted)
+        cell = values.get(self._desc_key)
+        description = (
+            ""
+            if cell is None
+            else self._text(cell, Field.LOCATION_DESCRIPTION, row, issues, rules, redacted)
+        )
+        if redacted:
+            # One warning per free-text column whose text was redacted, naming that column.
+            if other_redacted:
+                warnings.append(_warning(RowCode.TEXT_REDACTED, row, self._other_col))
+            if len(redacted) > other_redacted:
+                warnings.append(_warning(RowCode.TEXT_REDACTED, row, self._desc_col))
         if method is not None and method.rule.endswith(INACTIVE_RULE_SUFFIX):
             warnings.append(_warning(RowCode.CODE_RETIRED, row, self._col[Field.METHOD]))
         if location is not None and location.rule.endswith(INACTIVE_RULE_SUFFIX):
@@ -304,7 +328,7 @@ class RowValidator:
                 )
 
         if not issues:
-            key = tuple([values.get(c) for c in self._dedupe_cols])
+            key = tuple(map(values.get, self._dedupe_cols))
             first = self._seen.setdefault(key, row)
             if first != row:
                 issues.append(
@@ -327,7 +351,7 @@ class RowValidator:
             location_raw=loc_raw,
             location_description=description,
             rules=rules,
-            warnings=list(dict.fromkeys([str(w.code) for w in warnings])),
+            warnings=list(dict.fromkeys([str(w.code) for w in warnings])) if warnings else [],
             redactions=len(redacted),
         )
         return RowOutcome(row, out, warnings, redacted)
@@ -400,16 +424,14 @@ class RowValidator:
 
     def _text(
         self,
-        values: dict[str, Cell],
+        cell: Cell,
         f: Field,
         row: int,
         issues: list[Issue],
         rules: list[str],
         redacted: list[str],
     ) -> str:
-        raw = cell_text(
-            values.get(self._desc_key if f is Field.LOCATION_DESCRIPTION else self._other_key)
-        )
+        raw = cell_text(cell)
         if not raw:
             return ""
         text, applied, kinds = _clean_and_redact(raw)

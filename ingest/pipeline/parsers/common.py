@@ -28,12 +28,31 @@ def clean_header(cell: Cell) -> str:
     return _WS.sub(" ", str(cell)).strip() if not is_blank(cell) else ""
 
 
-def _is_text_label(cell: Cell) -> bool:
-    if not isinstance(cell, str) or not cell.strip():
-        return False
-    s = cell.strip()
-    # Numbers and dates are data, not column names.
-    return not _NUMERIC.fullmatch(s)
+def _filled(row: Sequence[Cell]) -> int:
+    """How many cells are not blank (:func:`is_blank`, without a call per cell)."""
+    n = 0
+    for c in row:
+        if c is not None and (not isinstance(c, str) or (c and not c.isspace())):
+            n += 1
+    return n
+
+
+def _labels(row: Sequence[Cell]) -> list[str] | None:
+    """The row's text labels (stripped, lower case), or None when a cell holds a number
+    or a date: numbers and dates are data, not column names."""
+    labels: list[str] = []
+    for c in row:
+        if c is None:
+            continue
+        if not isinstance(c, str):
+            return None
+        s = c.strip()
+        if not s:
+            continue
+        if _NUMERIC.fullmatch(s):
+            return None
+        labels.append(s.lower())
+    return labels
 
 
 def find_header_row(rows: Sequence[Sequence[Cell]]) -> int:
@@ -43,17 +62,17 @@ def find_header_row(rows: Sequence[Sequence[Cell]]) -> int:
     filled cells; the header is the first row with at least two distinct text labels that
     is as wide as the data below it, preferring rows with ISTV-ish words.
     """
-    widths = [sum(not is_blank(c) for c in r) for r in rows]
+    widths = [_filled(r) for r in rows]
     if not rows or max(widths, default=0) == 0:
         raise PipelineFileError(E.NO_HEADER, "The file has no rows.")
     best, best_score = -1, 0.0
     data_width = max(widths)
     for i, row in enumerate(rows):
-        labels = [str(c).strip().lower() for c in row if _is_text_label(c)]
+        labels = _labels(row)
+        if labels is None:
+            continue  # a row holding numbers or dates is data
         if len(labels) < 2 or len(set(labels)) < len(labels) * 0.6:
             continue
-        if any(not is_blank(c) and not _is_text_label(c) for c in row):
-            continue  # a row holding numbers or dates is data
         below = widths[i + 1 : i + 6]
         if below and max(below) == 0:
             below = []
@@ -116,6 +135,25 @@ def rows_as_dicts(
         for name in columns[len(row) :]:
             values[name] = None
         yield number, values
+
+
+def text_rows_as_dicts(
+    columns: list[str], rows: Iterable[tuple[int, list[str]]]
+) -> Iterator[RawRow]:
+    """:func:`rows_as_dicts` for rows of text cells only (CSV, TSV): a full-width row with
+    no blank cell (most rows) is zipped into its dict as it is."""
+    width = len(columns)
+    for number, row in rows:
+        if len(row) != width:
+            yield from rows_as_dicts(columns, ((number, row),))
+        elif all(row) and not any(map(str.isspace, row)):
+            yield number, dict(zip(columns, row, strict=True))
+        else:
+            values: dict[str, Cell] = {
+                c: (None if not v or v.isspace() else v) for c, v in zip(columns, row, strict=True)
+            }
+            if any(values.values()):  # text cells: every value left is a non-blank string
+                yield number, values
 
 
 def cell_text(cell: Cell) -> str:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from ..delimiters import detect_delimiter
 from ..limits import Limits
-from ..types import Cell, FileFormat, ParsedFile
-from .common import find_header_row, name_columns, rows_as_dicts
+from ..types import FileFormat, ParsedFile
+from .common import find_header_row, name_columns, text_rows_as_dicts
 
 csv.field_size_limit(1_000_000)  # one pathological cell must not abort the whole file
 
@@ -29,18 +29,16 @@ def parse_delimited(
     header_index = find_header_row(head)
     columns = name_columns(head[header_index])
 
-    def numbered() -> Iterator[tuple[int, list[Cell]]]:
-        number = 0
+    def numbered() -> Iterator[tuple[int, list[str]]]:
         for number, row in enumerate(head, start=1):
             if number > header_index + 1:
-                yield number, list(row)
-        for number, row in enumerate(reader, start=len(head) + 1):
-            yield number, list(row)
+                yield number, row
+        yield from enumerate(reader, start=len(head) + 1)
 
     return ParsedFile(
         format=fmt,
         columns=columns,
-        rows=rows_as_dicts(columns, numbered()),
+        rows=text_rows_as_dicts(columns, numbered()),
         header_row=header_index + 1,
         encoding=encoding,
         delimiter=delimiter,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from ..types import ColumnMapping, Field
 
@@ -39,6 +40,7 @@ ECDS_COLUMNS: dict[str, Field] = {
 _SIGNATURE = {Field.INJURY_INTENT, Field.METHOD, Field.LOCATION_TYPE, Field.ASSAULT_DATE}
 
 
+@lru_cache(maxsize=4096)  # every file's header is checked; headers repeat month on month
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 

@@ -69,7 +69,7 @@ def parse_xlsx(data: bytes, *, sheet: str | None, limits: Limits) -> ParsedFile:
     rows_iter = ws.iter_rows()
 
     def with_merges(index: int, row: list[Cell], values: dict[tuple[int, int], Cell]) -> list[Cell]:
-        if not anchors:
+        if index not in merged_rows:  # no merged cell and no anchor in this row
             return row
         out = list(row)
         for j in range(len(out)):
@@ -81,6 +81,7 @@ def parse_xlsx(data: bytes, *, sheet: str | None, limits: Limits) -> ParsedFile:
         return out
 
     _anchor_set = set(anchors.values())
+    merged_rows = {r for r, _ in anchors} | {r for r, _ in _anchor_set}
     anchor_values: dict[tuple[int, int], Cell] = {}
     head: list[list[Cell]] = []
     for i, row in enumerate(rows_iter):
