@@ -80,7 +80,11 @@ class MappingProfile(models.Model):
             super().save(*args, **kwargs)
             return
         with transaction.atomic():
-            list(HospitalSite.objects.select_for_update().filter(pk=self.site_id).values("pk"))
+            # NO KEY UPDATE: profiles of one site still queue, but rows that refer to the
+            # site (a submission received meanwhile) are not blocked, so a receive holding
+            # the audit chain's lock cannot deadlock with this save.
+            site = HospitalSite.objects.select_for_update(no_key=True).filter(pk=self.site_id)
+            list(site.values("pk"))
             latest = MappingProfile.objects.filter(site_id=self.site_id).aggregate(
                 latest=models.Max("version")
             )["latest"]

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from hospitals.models import HospitalSite, Submission
 from incidents.geocoding.services import review_items_record
-from ingest.loader import GEOCODE_EMPTY
+from ingest.loader import GEOCODE_EMPTY, INCIDENT_COLUMNS
 from ingest.pipeline import HarmonisedRow
 from ingest.scorecard import NOT_PLACED_BY_DESIGN, History
 
@@ -90,11 +90,17 @@ def review_queue_feed(geocodes: Iterable[RowGeocode], site_code: str) -> int:
     )
 
 
-def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeocode]:
+def geocode_rows(
+    rows: Iterable[HarmonisedRow],
+    site_code: str,
+    *,
+    alias_version: tuple[int, object] | None = None,
+) -> list[RowGeocode]:
     """Geocode every distinct (description, site, location type) once, in one batch.
 
     If the geocoder is unavailable (an error, or no gazetteer loaded) every row is
-    ``pending`` with no coordinates: never a default point.
+    ``pending`` with no coordinates: never a default point. ``alias_version`` is the
+    learned aliases' version when the caller has just read it (else it is read here).
     """
     rows = list(rows)
     keys = [(r.location_description, r.location_type_code) for r in rows]
@@ -103,7 +109,7 @@ def geocode_rows(rows: Iterable[HarmonisedRow], site_code: str) -> list[RowGeoco
         from incidents.geocoding.service import get_geocoder
 
         # A review decision made a moment ago (in another process) applies to this file.
-        geocoder = get_geocoder(fresh_aliases=True)
+        geocoder = get_geocoder(fresh_aliases=True, alias_version=alias_version)
         if geocoder.gz.is_empty:
             logger.warning("no gazetteer loaded: incidents stored with geocode pending")
             return [PENDING] * len(rows)
@@ -138,43 +144,67 @@ def site_history(site: HospitalSite, period: date, *, exclude_id: int = 0) -> Hi
     site_months: dict[date, int] = {}
     london_months: dict[date, int] = {}
     london_now = 0
-    for row in current:
-        if row["period"] == period:
-            if row["site_id"] != site.pk:
-                london_now += row["n"]
+    site_id = site.pk
+    for site_of, month, n in current.values_list("site_id", "period", "n"):
+        if month == period:
+            if site_of != site_id:
+                london_now += n
             continue
-        london_months[row["period"]] = london_months.get(row["period"], 0) + row["n"]
-        if row["site_id"] == site.pk:
-            site_months[row["period"]] = row["n"]
+        london_months[month] = london_months.get(month, 0) + n
+        if site_of == site_id:
+            site_months[month] = n
     return History(site_months, london_months, london_now)
+
+
+# The geocode columns, in the loader's column order.
+_GEO_COLUMNS = INCIDENT_COLUMNS[
+    INCIDENT_COLUMNS.index("geo_class") : INCIDENT_COLUMNS.index("rules")
+]
+
+
+def incident_values(
+    submission: Submission, rows: list[HarmonisedRow], geocodes: list[RowGeocode]
+) -> Iterator[tuple[Any, ...]]:
+    """The incident rows as values in :data:`~ingest.loader.INCIDENT_COLUMNS` order, what
+    the loader's COPY sends. The geocode columns are taken out of each distinct geocode
+    once (rows with the same phrase share one)."""
+    tz = timezone.get_default_timezone()
+    submission_id, site_id = submission.pk, submission.site_id
+    # id -> (geocode, its columns): the geocode is held, so its id cannot be reused.
+    geo_values: dict[int, tuple[RowGeocode, tuple[Any, ...]]] = {}
+    for row, geo in zip(rows, geocodes, strict=True):
+        known = geo_values.get(id(geo))
+        if known is None or known[0] is not geo:
+            known = geo_values[id(geo)] = (geo, tuple(geo.fields[c] for c in _GEO_COLUMNS))
+        local = row.assault_at.astimezone(tz)
+        yield (
+            submission_id,
+            site_id,
+            row.source_row,
+            row.arrival_at,
+            row.arrival_time_known,
+            row.assault_at,
+            row.assault_time_known,
+            local.date(),
+            row.assault_month,
+            row.assault_weekday + 1,  # pipeline: Monday 0; model: 1
+            row.assault_hour,
+            row.method_code,
+            row.method_raw[:255],
+            row.method_other[:255],
+            row.location_type_code,
+            row.location_type_raw[:255],
+            row.location_description[:255],
+            geo.status,
+            *known[1],
+            row.rules,
+            row.warnings,
+        )
 
 
 def incident_rows(
     submission: Submission, rows: list[HarmonisedRow], geocodes: list[RowGeocode]
 ) -> Iterator[dict[str, Any]]:
-    tz = timezone.get_default_timezone()
-    for row, geo in zip(rows, geocodes, strict=True):
-        local = row.assault_at.astimezone(tz)
-        yield {
-            "submission_id": submission.pk,
-            "site_id": submission.site_id,
-            "source_row": row.source_row,
-            "arrival_at": row.arrival_at,
-            "arrival_time_known": row.arrival_time_known,
-            "assault_at": row.assault_at,
-            "assault_time_known": row.assault_time_known,
-            "assault_date": local.date(),
-            "assault_month": row.assault_month,
-            "assault_weekday": row.assault_weekday + 1,  # pipeline: Monday 0; model: 1
-            "assault_hour": row.assault_hour,
-            "method_code": row.method_code,
-            "method_raw": row.method_raw[:255],
-            "method_other": row.method_other[:255],
-            "location_type_code": row.location_type_code,
-            "location_type_raw": row.location_type_raw[:255],
-            "location_description": row.location_description[:255],
-            "geocode_status": geo.status,
-            **geo.fields,
-            "rules": row.rules,
-            "warnings": row.warnings,
-        }
+    """The incident rows as mappings keyed by column (for model instances)."""
+    for values in incident_values(submission, rows, geocodes):
+        yield dict(zip(INCIDENT_COLUMNS, values, strict=True))

@@ -87,6 +87,7 @@ def copy_rows(
     width = len(columns)
     # Positions of the JSON columns, found once: only those values are touched per row.
     json_at = [i for i, c in enumerate(columns) if c in json_columns]
+    to_json = _JsonTexts()
     # wrap_database_errors: psycopg errors raised by COPY become Django's DatabaseError,
     # as errors from execute() do, so callers and the task's retry policy see one type.
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
@@ -96,12 +97,37 @@ def copy_rows(
             if len(values) != width:
                 raise ValueError(f"row has {len(values)} values for {width} columns")
             for i in json_at:
-                values[i] = json.dumps(values[i], ensure_ascii=False)
+                values[i] = to_json(values[i])
             write(values)
             sent += 1
             if on_batch is not None and sent % batch_rows == 0:
                 on_batch(sent)
     return sent
+
+
+class _JsonTexts:
+    """``json.dumps`` for one COPY, encoding each value once: the rows of a file share
+    their geocode's alternatives (one list per distinct phrase) and mostly repeat the
+    same few rule and warning lists, so most values are encoded already."""
+
+    def __init__(self) -> None:
+        # id -> (value, text): the value is held, so its id cannot be reused meanwhile.
+        self._by_id: dict[int, tuple[Any, str]] = {}
+        self._by_strings: dict[tuple[str, ...], str] = {}
+
+    def __call__(self, value: Any) -> str:
+        known = self._by_id.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        if type(value) is list and all(type(item) is str for item in value):
+            key = tuple(value)
+            text = self._by_strings.get(key)
+            if text is None:
+                text = self._by_strings[key] = json.dumps(value, ensure_ascii=False)
+            return text
+        text = json.dumps(value, ensure_ascii=False)
+        self._by_id[id(value)] = (value, text)
+        return text
 
 
 def incidents_copy(
@@ -111,10 +137,25 @@ def incidents_copy(
     batch_rows: int = 5000,
 ) -> int:
     """COPY incident rows (mappings keyed by :data:`INCIDENT_COLUMNS`) into the table."""
+    return incident_values_copy(
+        ([row[c] for c in INCIDENT_COLUMNS] for row in rows),
+        on_batch=on_batch,
+        batch_rows=batch_rows,
+    )
+
+
+def incident_values_copy(
+    rows: Iterable[Sequence[Any]],
+    *,
+    on_batch: Callable[[int], None] | None = None,
+    batch_rows: int = 5000,
+) -> int:
+    """COPY incident rows given as values in :data:`INCIDENT_COLUMNS` order (the loading
+    path builds them so, with no mapping per row to build and take apart again)."""
     return copy_rows(
         Incident._meta.db_table,
         INCIDENT_COLUMNS,
-        ([row[c] for c in INCIDENT_COLUMNS] for row in rows),
+        rows,
         json_columns=_JSON_COLUMNS,
         on_batch=on_batch,
         batch_rows=batch_rows,

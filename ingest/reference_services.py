@@ -20,6 +20,7 @@ from accounts.audit.services import audit_record
 from accounts.models import User
 from accounts.roles import is_data_manager
 from hospitals.models import HospitalSite
+from incidents.geocoding.service import ALIAS_VERSION_SQL
 from incidents.models import HarmonisedCode, ValueSynonym
 from ingest.pipeline.harmonise import CodeReference, norm_label
 
@@ -62,12 +63,26 @@ def _reference_version() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _reference_tables() -> _Tables:
+def reference_and_alias_versions() -> tuple[int, tuple[int, object]]:
+    """The tables' version and the geocoder's learned aliases' version, read in one round
+    trip: a worker checks both at the start of every file (pass them on to
+    :func:`code_references_for_site` and ``get_geocoder``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.version, a.* FROM incidents_referenceversion r,"  # noqa: S608
+            f" ({ALIAS_VERSION_SQL}) a WHERE r.id = 1"
+        )
+        version, aliases, latest = cursor.fetchone()
+    return int(version), (int(aliases), latest)
+
+
+def _reference_tables(version: int | None = None) -> _Tables:
     """The tables, read again only when their version moved. The version is read before
-    the rows: rows newer than it are read again at the next check, never kept as current
-    under a newer version."""
+    the rows (or was, by the caller): rows newer than it are read again at the next
+    check, never kept as current under a newer version."""
     global _tables
-    version = _reference_version()
+    if version is None:
+        version = _reference_version()
     if _tables is None or _tables.version != version:
         _tables = _Tables(
             version=version,
@@ -77,14 +92,18 @@ def _reference_tables() -> _Tables:
     return _tables
 
 
-def code_references_for_site(site_code: str) -> dict[str, CodeReference | None]:
+def code_references_for_site(
+    site_code: str, *, version: int | None = None
+) -> dict[str, CodeReference | None]:
     """Synonyms (site rows over all-hospital rows) and active codes, per coded field.
 
     One query per file while the tables are unchanged (their version), three when they
-    changed. A field whose code table is empty gets None, so the pipeline keeps to its
-    built-in lists. Callers must not change what they are given (it is shared).
+    changed; none for the version when the caller has just read it (``version``, from
+    :func:`reference_and_alias_versions`). A field whose code table is empty gets None,
+    so the pipeline keeps to its built-in lists. Callers must not change what they are
+    given (it is shared).
     """
-    tables = _reference_tables()
+    tables = _reference_tables(version)
     cached = tables.by_site.get(site_code)
     if cached is None:
         cached = tables.by_site[site_code] = _references(tables, site_code)

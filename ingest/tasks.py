@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
@@ -22,10 +22,7 @@ from ingest.services.common import PROCESS_SUBMISSION_TASK
 logger = logging.getLogger(__name__)
 
 
-@worker_process_init.connect
-def _warm_geocoder(**kwargs: Any) -> None:
-    """Build the geocoder's in-memory gazetteer when a pool process starts, not inside
-    the first submission it processes (seconds with the London gazetteer)."""
+def _build_geocoder() -> None:
     try:
         from incidents.geocoding.service import get_geocoder
 
@@ -35,8 +32,25 @@ def _warm_geocoder(**kwargs: Any) -> None:
     finally:
         from django.db import connections
 
-        # The pool process must not keep a connection opened before its first task.
+        # No connection opened here may outlive the warm-up: pool processes forked from
+        # this one must not share its socket.
         connections.close_all()
+
+
+@worker_init.connect
+def _warm_geocoder_before_fork(**kwargs: Any) -> None:
+    """Build the geocoder's in-memory gazetteer (seconds with the London gazetteer) in the
+    worker's main process, before its pool processes are forked and before it tells the
+    broker it is ready: every pool process, and every replacement for one that died,
+    starts with it, instead of building it inside the first submission it takes."""
+    _build_geocoder()
+
+
+@worker_process_init.connect
+def _warm_geocoder(**kwargs: Any) -> None:
+    """A pool process that did not inherit a geocoder (the warm-up before the fork failed)
+    builds it when it starts; one it inherited is kept as it is."""
+    _build_geocoder()
 
 
 @shared_task(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 
-from django.db.models import Count, Max
+from django.db import connection
 
 from incidents.geocoding.gazetteer import build_gazetteer
 from incidents.geocoding.geocoder import AliasTarget, Geocoder, GeocodeResult
@@ -57,30 +57,45 @@ def _share_answers(geocoder: Geocoder) -> None:
     geocoder.shared = SharedPhraseCache(gazetteer_version, aliases_fingerprint(geocoder.aliases))
 
 
+# The learned aliases' version: their count and newest creation time, one row. A caller
+# may read it in one statement with its own reads and pass it to get_geocoder().
+ALIAS_VERSION_SQL = f"SELECT COUNT(id), MAX(created_at) FROM {LearnedAlias._meta.db_table}"  # noqa: S608
+
+
 def _alias_version() -> tuple[int, object]:
-    agg = LearnedAlias.objects.aggregate(n=Count("id"), latest=Max("created_at"))
-    return agg["n"], agg["latest"]
+    with connection.cursor() as cursor:
+        cursor.execute(ALIAS_VERSION_SQL)
+        n, latest = cursor.fetchone()
+    return int(n), latest
 
 
-def get_geocoder(*, fresh_aliases: bool = False) -> Geocoder:
+def get_geocoder(
+    *, fresh_aliases: bool = False, alias_version: tuple[int, object] | None = None
+) -> Geocoder:
     """The process-wide geocoder, built on first use.
 
     Other processes (the web process where a reviewer decides, a worker) learn about new
     aliases here: at most every ``ALIAS_RECHECK_SECONDS`` one cheap query compares the
     alias table's version and reloads the aliases when it changed; ``fresh_aliases``
     makes that check now (a worker starting a file, so a decision made a moment ago
-    applies to it).
+    applies to it). ``alias_version`` is that version read a moment ago by the caller
+    (``(count, newest time)``, as :data:`ALIAS_VERSION_SQL` reads it): the check is made
+    against it, with no query of its own.
     """
     global _geocoder, _alias_seen, _alias_checked_at
     with _lock:
         now = time.monotonic()
         if _geocoder is None:
-            _alias_seen, _alias_checked_at = _alias_version(), now
+            _alias_seen, _alias_checked_at = alias_version or _alias_version(), now
             _geocoder = Geocoder(build_gazetteer(), load_aliases())
             _share_answers(_geocoder)
-        elif fresh_aliases or now - _alias_checked_at > ALIAS_RECHECK_SECONDS:
+        elif (
+            alias_version is not None
+            or fresh_aliases
+            or now - _alias_checked_at > ALIAS_RECHECK_SECONDS
+        ):
             _alias_checked_at = now
-            version = _alias_version()
+            version = alias_version or _alias_version()
             if version != _alias_seen:
                 _alias_seen = version
                 _geocoder.aliases = load_aliases()

@@ -10,7 +10,7 @@ from accounts.audit.models import Action
 from accounts.audit.services import audit_record
 from hospitals.models import Submission
 from ingest import loader
-from ingest.enrichment import RowGeocode, incident_rows, review_queue_feed
+from ingest.enrichment import RowGeocode, incident_values, review_queue_feed
 from ingest.pipeline import (
     ProcessResult,
     ReportJSON,
@@ -73,8 +73,8 @@ def load_version(
             submission.mapping = profile
             report["mapping_version"] = profile.version
         if not submission.dry_run:
-            loader.incidents_copy(
-                incident_rows(submission, result.rows, geocodes),
+            loader.incident_values_copy(
+                incident_values(submission, result.rows, geocodes),
                 on_batch=_on_batch,
                 batch_rows=LOAD_BATCH_ROWS,
             )

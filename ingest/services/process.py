@@ -3,13 +3,10 @@ site-and-month lock, ending quarantined, unloaded or loaded."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from typing import NotRequired, TypedDict
 
 from django.conf import settings
-from django.db import Error as DatabaseError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -26,7 +23,7 @@ from ingest.pipeline import (
     process_file,
 )
 from ingest.pipeline.types import MappingProposalJSON, MappingVersion
-from ingest.reference_services import code_references_for_site
+from ingest.reference_services import code_references_for_site, reference_and_alias_versions
 from ingest.scorecard import Thresholds, build_scorecard
 from ingest.services.common import (
     RUNNING,
@@ -37,25 +34,11 @@ from ingest.services.common import (
     submission_update,
 )
 from ingest.services.load import load_version
-from ingest.services.locks import processing_lock
+from ingest.services.locks import processing_run
 from istv_portal import private_storage as storage
 from istv_portal.periods import Period
 
 logger = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _progress_commits_not_flushed() -> Iterator[None]:
-    """Progress updates need not wait for the disk: losing one in a crash is harmless.
-    Every transaction that records a result calls :func:`durable_commit` first."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        # A dead connection has lost the setting anyway; do not mask the real error.
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
 
 
 def _mapping_versions(site: HospitalSite) -> dict[int, tuple[MappingProfile, MappingVersion]]:
@@ -87,13 +70,12 @@ def submission_process(*, submission_id: int) -> Submission:
     submission = Submission.objects.select_related("site__organisation", "uploaded_by").get(
         pk=submission_id
     )
-    with processing_lock(submission.site_id, submission.period) as acquired:
+    with processing_run(submission.site_id, submission.period) as acquired:
         if not acquired:
             logger.info("submission %s: another process holds the lock", submission_id)
             return submission
-        with _progress_commits_not_flushed():
-            if _start(submission):
-                return _run(submission)
+        if _start(submission):
+            return _run(submission)
         submission.refresh_from_db()  # finished meanwhile, or out of attempts
         if submission.status not in RUNNING:
             return submission
@@ -152,8 +134,10 @@ def _run(submission: Submission) -> Submission:
     site = submission.site
     period = Period(submission.period.year, submission.period.month)
     versions = _mapping_versions(site)
-    # Loaded once per file: the data managers' synonyms and the active code list.
-    references = code_references_for_site(site.site_code)
+    # Checked once per file, in one read: the data managers' synonyms and active code
+    # list, and the reviewers' learned aliases (a decision made a moment ago applies).
+    reference_version, alias_version = reference_and_alias_versions()
+    references = code_references_for_site(site.site_code, version=reference_version)
     result = process_file(
         storage.locate(submission.stored_name),
         filename=submission.original_name,
@@ -180,7 +164,7 @@ def _run(submission: Submission) -> Submission:
 
     # One progress write between the start and the load: "Loading" (geocoding and the
     # scorecard take well under a second per file once the geocoder is warm).
-    geocodes = geocode_rows(result.rows, site.site_code)
+    geocodes = geocode_rows(result.rows, site.site_code, alias_version=alias_version)
     precisions = [g.precision_label for g in geocodes]
     scorecard = build_scorecard(
         rows=result.rows,

@@ -40,8 +40,12 @@ def submission_publish(
     that failed a quality check (the page requires one then); it is audited."""
     if not system and not is_data_manager(actor):
         raise OutOfScope(object_type="hospitals.submission", object_id=submission.pk)
+    # NO KEY UPDATE on the site: publishes of one site still queue, but a file being
+    # received or loaded for that site (whose foreign key takes KEY SHARE on the row at
+    # commit, while holding the audit chain's lock) is not blocked, so the two cannot
+    # deadlock.
     locked = (
-        Submission.objects.select_for_update(of=("self", "site"))
+        Submission.objects.select_for_update(of=("self", "site"), no_key=True)
         .select_related("site__organisation")
         .get(pk=submission.pk)
     )

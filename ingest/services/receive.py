@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -209,13 +209,17 @@ def _register(
 ) -> Submission:
     xact_lock(LOCK_RECEIVE, site.pk, month)
     same = Submission.objects.filter(site=site, period=month)
+    latest = 0
     if not dry_run:
-        existing = (
-            same.filter(sha256=stored.sha256, dry_run=False, status__in=DUPLICATE_STATUSES)
-            .order_by("-version")
-            .first()
+        # One read under the lock: the last real version, and the last one holding these
+        # same bytes that still counts as received (fetched only when there is one).
+        versions = same.filter(dry_run=False).aggregate(
+            latest=Max("version"),
+            duplicate=Max("version", filter=Q(sha256=stored.sha256, status__in=DUPLICATE_STATUSES)),
         )
-        if existing is not None:
+        latest = versions["latest"] or 0
+        if versions["duplicate"] is not None:
+            existing = same.get(dry_run=False, version=versions["duplicate"])
             storage.delete(stored.name)  # no row refers to it
             audit_record(
                 action=Action.SUBMISSION_UPLOADED,
@@ -234,11 +238,7 @@ def _register(
             return existing
     # A check-only run uses up no version number: real versions count real uploads only,
     # so the next real upload follows the last real one with no gap.
-    version = (
-        NO_VERSION
-        if dry_run
-        else (same.filter(dry_run=False).aggregate(v=Max("version"))["v"] or 0) + 1
-    )
+    version = NO_VERSION if dry_run else latest + 1
     submission = Submission.objects.create(
         site=site,
         period=month,
