@@ -334,11 +334,15 @@ def main() -> None:
         total = sum(f.rows for f in files)
         print(f"generated {len(files)} files, {total} rows in {time.perf_counter() - t0:.1f} s")
 
+        # The first pass pays one-off set-up (imports, compiled schemas and patterns), as a
+        # worker does once in its life; the second is the rate a running worker sees.
+        _, cold_secs = bench_pipeline(files)
         rows, secs = bench_pipeline(files)
         rate = rows / secs
         print(
             f"parse+guard+validate+harmonise: {rows} rows in {secs:.2f} s = {rate:,.0f} rows/s "
-            f"(bar >= {BAR_PIPELINE_ROWS_PER_S:,}: {_verdict(rate >= BAR_PIPELINE_ROWS_PER_S)})"
+            f"(second pass; the first, with one-off set-up, {rows / cold_secs:,.0f} rows/s; "
+            f"bar >= {BAR_PIPELINE_ROWS_PER_S:,}: {_verdict(rate >= BAR_PIPELINE_ROWS_PER_S)})"
         )
 
         n, copy_s, orm_s = bench_load(files, args.load_rows)
