@@ -186,9 +186,15 @@ def chain_hash(prev_hash: str, payload: str) -> str:
 
 def event_hash(event: AuditEvent) -> str:
     """The hash ``event`` should carry, recomputed from its columns."""
-    payload = canonical_payload(
-        event_id=event.pk,
-        occurred_at=event.occurred_at,
+    payload = _event_payload(event, event_id=event.pk, occurred_at=event.occurred_at)
+    return chain_hash(event.prev_hash, payload)
+
+
+def _event_payload(event: AuditEvent, *, event_id: int, occurred_at: dt.datetime | str) -> str:
+    """``canonical_payload`` of ``event``'s columns, with this id and time."""
+    return canonical_payload(
+        event_id=event_id,
+        occurred_at=occurred_at,
         actor_id=event.actor_id,
         actor_email=event.actor_email,
         organisation_id=event.organisation_id,
@@ -200,7 +206,6 @@ def event_hash(event: AuditEvent) -> str:
         ip_address=event.ip_address,
         user_agent=event.user_agent,
     )
-    return chain_hash(event.prev_hash, payload)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -367,20 +372,7 @@ def _append(
     # Stand-ins no event can hold: a negative id and a random timestamp text.
     id_stand_in = -secrets.randbits(62) - 1
     time_stand_in = f"@{secrets.token_hex(16)}@"
-    payload = canonical_payload(
-        event_id=id_stand_in,
-        occurred_at=time_stand_in,
-        actor_id=event.actor_id,
-        actor_email=event.actor_email,
-        organisation_id=event.organisation_id,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        details=event.details,
-        request_id=event.request_id,
-        ip_address=event.ip_address,
-        user_agent=event.user_agent,
-    )
+    payload = _event_payload(event, event_id=id_stand_in, occurred_at=time_stand_in)
     before_id, _, after_id = payload.partition(f'"id":{id_stand_in}')
     before_time, _, rest = after_id.partition(time_stand_in)
     with connection.cursor() as cursor:
