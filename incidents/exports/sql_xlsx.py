@@ -10,12 +10,12 @@ temporary file per worksheet.
 xlsxwriter then writes the rest of the workbook (styles and their number formats, each
 sheet with its header row, workbook, content types) as a small package, and the package
 that leaves is that one with the spooled rows spliced into each sheet's ``<sheetData>``
-and its ``<dimension>`` set to the rows it holds. It is zipped here, as it is sent: deflate
-at level 1, several times faster than xlsxwriter's level 6 over the hundreds of megabytes
-of XML a million rows make, for a somewhat larger file. The only xlsxwriter internal this
-relies on is a format's ``_get_xf_index`` (the style number the rows' date cells name),
-hence the exact pin in requirements/base.txt; tests/exports/test_sql_exports.py reads the
-result back against the reference writer.
+and its ``<dimension>`` set to the rows it holds. It is zipped here (into a temporary
+file, then sent): deflate at level 1, several times faster than xlsxwriter's level 6 over
+the hundreds of megabytes of XML a million rows make, for a somewhat larger file. The
+only xlsxwriter internal this relies on is a format's ``_get_xf_index`` (the style number
+the rows' date cells name), hence the exact pin in requirements/base.txt;
+tests/exports/test_sql_exports.py reads the result back against the reference writer.
 """
 
 from __future__ import annotations
@@ -118,33 +118,39 @@ class SqlXlsxExport(ExportStream):
 
 def _package(frame: bytes, sheets: Sequence[tuple[IO[bytes], int]]) -> Iterator[bytes]:
     """The package ``frame`` (xlsxwriter's workbook, each sheet holding its header row)
-    with each sheet's spooled rows spliced in, zipped as it is yielded."""
-    out = _Output()
+    with each sheet's spooled rows spliced in, zipped into a temporary file and then sent.
+
+    Zipped into a seekable file, as xlsxwriter does, rather than straight onto the wire:
+    each member's sizes then go in its header, with no trailing data descriptor, and
+    ZIP64 only for a sheet over 2 GiB, the layout every spreadsheet program reads."""
     with (
+        tempfile.TemporaryFile() as spool,
         zipfile.ZipFile(io.BytesIO(frame)) as source,
-        zipfile.ZipFile(
-            out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
-        ) as package,
     ):
-        for info in source.infolist():
-            data = source.read(info)
-            match = _SHEET.fullmatch(info.filename)
-            number = int(match[1]) if match else 0
-            # Opened by name: the package's deflate level, and a fixed date (1980-01-01).
-            with package.open(info.filename, "w", force_zip64=True) as member:
+        with zipfile.ZipFile(
+            spool, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+        ) as package:
+            for info in source.infolist():
+                data = source.read(info)
+                match = _SHEET.fullmatch(info.filename)
+                number = int(match[1]) if match else 0
                 if not 0 < number <= len(sheets):
-                    member.write(data)
+                    # By name: the package's deflate level and a fixed date (1980-01-01).
+                    with package.open(info.filename, "w") as member:
+                        member.write(data)
                     continue
                 rows_file, rows = sheets[number - 1]
-                head, tail = data.split(b"</sheetData>", 1)
-                member.write(_with_dimension(head, rows))
+                size = rows_file.seek(0, io.SEEK_END) + len(data)
                 rows_file.seek(0)
-                while block := rows_file.read(CHUNK_SIZE * 16):
-                    member.write(block)
-                    yield out.take()
-                member.write(b"</sheetData>" + tail)
-            yield out.take()
-    yield out.take()
+                head, tail = data.split(b"</sheetData>", 1)
+                with package.open(info.filename, "w", force_zip64=size > 2**31) as member:
+                    member.write(_with_dimension(head, rows))
+                    while block := rows_file.read(CHUNK_SIZE * 16):
+                        member.write(block)
+                    member.write(b"</sheetData>" + tail)
+        spool.seek(0)
+        while chunk := spool.read(CHUNK_SIZE):
+            yield chunk
 
 
 def _with_dimension(head: bytes, rows: int) -> bytes:
@@ -155,24 +161,3 @@ def _with_dimension(head: bytes, rows: int) -> bytes:
     last = match[1] or b"A"
     extent = b'<dimension ref="A1:%s%d"/>' % (last, rows)
     return head[: match.start()] + extent + head[match.end() :]
-
-
-class _Output(io.RawIOBase):
-    """A write-only stream that keeps what is written until taken (zipfile writes the
-    package into it; not seekable, so zipfile writes each member's sizes after it)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._buffer = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self._buffer += data
-        return len(data)
-
-    def take(self) -> bytes:
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data

@@ -294,6 +294,11 @@ def test_incident_xlsx_has_the_masked_rows_of_the_reference(incidents) -> None: 
         assert formulas(data) == []
         assert stream.row_count == len(got) - 1
         assert stream.sha256 == hashlib.sha256(data).hexdigest()
+        # A plain zip, as spreadsheet programs expect: intact, each member's sizes in its
+        # header (no trailing data descriptor, flag bit 3).
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            assert package.testzip() is None
+            assert all(not info.flag_bits & 0x08 for info in package.infolist())
         header = got[0]
         boroughs = {row[header.index("borough")] for row in got[1:]}
         assert boroughs <= set(access.record_boroughs) | {None}
