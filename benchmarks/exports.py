@@ -28,9 +28,7 @@ Exits 1 if a bar is missed.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,69 +44,6 @@ CSV_RATIO_BAR = 0.5
 GEOJSON_ROWS_BAR = 100_000
 XLSX_ROWS_BAR = 50_000
 MEMORY_BAR_MB = 150
-
-
-def worker(database: str, fmt: str, date_from: str) -> None:
-    """In a fresh process: stream the rows from ``date_from`` in ``fmt`` through the
-    view's path."""
-    queries._setup_django(database)
-    from accounts.access import effective_access
-    from accounts.models import User
-    from incidents.exports import INCIDENT_FIELDS
-    from incidents.filters import IncidentFilterSet
-    from incidents.masking import Masker
-    from incidents.masking_sql import incident_csv_export, incident_export
-    from incidents.selectors import Purpose
-
-    user = User.objects.get(email="record@bench.test")
-    access = effective_access(user)
-    masker = Masker.for_access(access)
-    masker.geography.snap_cells()  # geography loaded before the baseline is taken
-    base_mb = queries.peak_rss_mb()
-    started = time.perf_counter()
-    fs = IncidentFilterSet(
-        {"assault_date_from": date_from}, user=user, access=access, purpose=Purpose.RECORDS
-    )
-    assert fs.is_valid()
-    queryset = fs.qs
-    fields = [
-        f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
-    ]
-    stream = (
-        incident_csv_export(queryset, masker, fields)
-        if fmt == "csv"
-        else incident_export(queryset, masker, fields, fmt)
-    )
-    size = 0
-    first_byte = None
-    for chunk in stream:
-        if first_byte is None:
-            first_byte = time.perf_counter() - started
-        size += len(chunk)
-    elapsed = time.perf_counter() - started
-    print(
-        json.dumps(
-            {
-                "rows": stream.row_count,
-                "seconds": elapsed,
-                "first_byte_seconds": first_byte,
-                "bytes": size,
-                "sha256": stream.sha256,
-                "peak_mb": queries.peak_rss_mb(),
-                "base_mb": base_mb,
-            }
-        )
-    )
-
-
-def run_worker(database: str, fmt: str, date_from: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--worker", fmt, "--db", database,
-         "--export-from", date_from],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures
 
 
 def duck_copy(duck: Any, folder: str, date_from: str) -> float:
@@ -137,7 +72,7 @@ def measure(database: str, formats: list[str], date_from: str) -> int:
             f"{'peak MB':>8} {'duck rows/s':>12} {'ratio':>6}  bar"
         )
         for fmt in formats:
-            figures = run_worker(database, fmt, date_from)
+            figures = queries.run_export_worker(database, date_from, fmt)
             # DuckDB right after (the median of three): the machine's load then is the one
             # the export saw.
             duck_seconds = statistics.median(duck_copy(duck, folder, date_from) for _ in range(3))
@@ -183,11 +118,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=3_500_000, help="incidents to build")
     parser.add_argument("--keep", action="store_true", help="keep a database built here")
     parser.add_argument("--geo-dir", default=None, help="folder of london_lsoa21_lookup.csv")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.db, args.worker, args.export_from)
-        return 0
     if args.build:
         queries.create_database(args.db)
     queries._setup_django(args.db)

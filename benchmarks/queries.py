@@ -21,7 +21,8 @@ same run), printing p50 / p95 and the ratio to DuckDB:
 * a streamed CSV export of about 1,000,000 rows, in a fresh process (bar: >= 100,000
   rows/s, peak memory < 200 MB), through the API's path (masked SELECT under PostgreSQL
   COPY): every incident from the date that leaves ``--export-rows`` of them; on an
-  existing database it runs alone with ``--export-worker --db NAME --export-from DATE``
+  existing database it runs alone with ``--export-worker --db NAME --export-from DATE
+  [--export-format csv|geojson|xlsx]``
 
     .venv/bin/python benchmarks/queries.py [--rows 5000000] [--db istv_bench] [--keep]
 
@@ -492,12 +493,13 @@ def date_for(rows: int) -> str:
     return str(row[0])
 
 
-def export_worker(database: str, date_from: str | None, rows: int) -> None:
+def export_worker(database: str, date_from: str | None, rows: int, fmt: str = "csv") -> None:
     """Runs in a fresh process: stream every incident from ``date_from`` (by default the
-    date that leaves ``rows`` of them) through the export path.
+    date that leaves ``rows`` of them) in ``fmt`` through the export path, and print its
+    figures as JSON (``benchmarks/exports.py`` runs it for each format).
 
-    The path is the API view's for CSV: the filtered queryset (as the view passes it,
-    newest first) masked and written as CSV by PostgreSQL (``incident_csv_export``:
+    The path is the API view's: the filtered queryset (as the view passes it, newest
+    first) masked and formatted by PostgreSQL (``incident_export``; for CSV
     ``COPY (<masked select>) TO STDOUT``), relayed in 64 KiB chunks with SHA-256.
     """
     _setup_django(database)
@@ -506,7 +508,7 @@ def export_worker(database: str, date_from: str | None, rows: int) -> None:
     from incidents.exports import INCIDENT_FIELDS
     from incidents.filters import IncidentFilterSet
     from incidents.masking import Masker
-    from incidents.masking_sql import incident_csv_export
+    from incidents.masking_sql import incident_export
     from incidents.selectors import Purpose
 
     user = User.objects.get(email="record@bench.test")
@@ -523,7 +525,7 @@ def export_worker(database: str, date_from: str | None, rows: int) -> None:
     fields = [
         f for f in INCIDENT_FIELDS if f.name != "location_description" or masker.shows_free_text
     ]
-    stream = incident_csv_export(fs.qs, Masker.for_access(access), fields)
+    stream = incident_export(fs.qs, masker, fields, fmt)
     size = 0
     first_byte = None
     for chunk in stream:
@@ -531,7 +533,6 @@ def export_worker(database: str, date_from: str | None, rows: int) -> None:
             first_byte = time.perf_counter() - started
         size += len(chunk)
     elapsed = time.perf_counter() - started
-    peak_mb = peak_rss_mb()
     print(
         json.dumps(
             {
@@ -540,11 +541,23 @@ def export_worker(database: str, date_from: str | None, rows: int) -> None:
                 "first_byte_seconds": first_byte,
                 "bytes": size,
                 "sha256": stream.sha256,
-                "peak_mb": peak_mb,
+                "peak_mb": peak_rss_mb(),
                 "base_mb": base_mb,
             }
         )
     )
+
+
+def run_export_worker(database: str, date_from: str, fmt: str = "csv") -> dict[str, Any]:
+    """:func:`export_worker`'s figures, from a fresh process (so its peak memory is the
+    export's own)."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--export-worker", "--db", database,
+         "--export-from", date_from, "--export-format", fmt],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def measure(database: str, export_rows: int) -> int:
@@ -724,12 +737,7 @@ def measure(database: str, export_rows: int) -> int:
                 f"bar < {FINE_GROUPING_BAR * 1000:.0f} ms {'OK' if ok else 'MISSED'}"
             )
 
-        result = subprocess.run(
-            [sys.executable, __file__, "--export-worker", "--db", database,
-             "--export-from", export_from],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures = run_export_worker(database, export_from)
         started = time.perf_counter()
         duck_export()
         duck_seconds = time.perf_counter() - started
@@ -759,9 +767,10 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse an existing database")
     parser.add_argument("--export-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--export-from", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--export-format", default="csv", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_worker:
-        export_worker(args.db, args.export_from, args.export_rows)
+        export_worker(args.db, args.export_from, args.export_rows, args.export_format)
         return 0
     reuse = args.reuse and database_exists(args.db)
     if not reuse:

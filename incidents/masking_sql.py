@@ -295,7 +295,9 @@ _EXCEL_EPOCH = "timestamp '1899-12-30'"
 # Text that needs any of the work of :func:`_xml_text` (most cells need none, and testing
 # for it costs a fraction of doing it). ``\r`` (0x0d) is among the controls matched.
 _XML_UNSAFE = "[&<>\\x01-\\x08\\x0b-\\x1f]|_x[0-9a-fA-F]{4}_"
+# A literal ``_xHHHH_``, which xlsxwriter escapes (a reader would take it for an escape).
 _XML_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_XML_DROP = dict.fromkeys(map(ord, _XML_ILLEGAL))
 
 
 def _xml_text(expr: str, params: list[Any]) -> tuple[str, list[Any]]:
@@ -307,7 +309,7 @@ def _xml_text(expr: str, params: list[Any]) -> tuple[str, list[Any]]:
     stripped = f"NULLIF(translate({expr}, '{_XML_ILLEGAL}', ''), '')"
     escaped = f"replace(replace(replace({stripped}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
     full = (
-        f"replace(regexp_replace({escaped}, '(_x[0-9a-fA-F]{{4}}_)', '_x005F\\1', 'g'), "
+        f"replace(regexp_replace({escaped}, '{_XML_ESCAPE.pattern}', '_x005F\\1', 'g'), "
         "E'\\r', '_x000D_')"
     )
     return f"CASE WHEN {expr} ~ '{_XML_UNSAFE}' THEN {full} ELSE {expr} END", params * 3
@@ -315,7 +317,7 @@ def _xml_text(expr: str, params: list[Any]) -> tuple[str, list[Any]]:
 
 def _xml_text_py(text: str) -> str:
     """:func:`_xml_text` of one value, in Python."""
-    text = text.translate({ord(c): None for c in _XML_ILLEGAL})
+    text = text.translate(_XML_DROP)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _XML_ESCAPE.sub(r"_x005F\1", text).replace("\r", "_x000D_")
 
@@ -342,11 +344,12 @@ def _xlsx_values(
     for field in fields:
         expr, params = columns[field.name]
         if field.name == "assault_date":
-            expr = f"(q.x_assault_date - {_EXCEL_EPOCH}::date)::text"
+            expr, params = f"(q.x_assault_date - {_EXCEL_EPOCH}::date)::text", []
         elif field.name == "assault_time":
             expr = f"CASE WHEN q.x_time_known THEN {_excel_serial('m.assault_local')} END"
+            params = []
         elif field.name == "arrival_datetime":
-            expr = _excel_serial("m.arrival_local")
+            expr, params = _excel_serial("m.arrival_local"), []
         elif field.kind not in ("integer", "number") and field.name not in _LABELS:
             expr, params = _xml_text(expr, params)
         values[field.name] = (expr, params)
@@ -598,54 +601,36 @@ def _masked_select(
     def coordinate(column: str, index: int) -> str:
         return f"CASE WHEN m.mode = 'e' THEN {_float_text(column)} ELSE m.point ->> {index} END"
 
+    assault_sql, assault_params = _datetime_text_local(
+        "date_trunc('second', q.x_assault_at)", "m.assault_text", local_zone
+    )
+    arrival_sql, arrival_params = _datetime_text_local("q.x_arrival", "m.arrival_text", local_zone)
     columns: dict[str, tuple[str, list[Any]]] = {
         "id": ("q.x_id", []),
         "hospital": (_text("q.x_site"), []),
         # A date's text under DateStyle ISO (set for the query) is YYYY-MM-DD.
         "assault_date": ("q.x_assault_date::text", []),
-        # Local datetimes with their offset; the assault to the whole second, and only
-        # when its time is known.
-        "assault_time": (
-            "CASE WHEN q.x_time_known THEN "
-            + _datetime_text("m.assault_local", "date_trunc('second', q.x_assault_at)")
-            + " END",
-            [],
+        # Local datetimes with their offset, from the timestamps' text (the CSV's; GeoJSON
+        # and XLSX write their own forms); the assault to the whole second, and only when
+        # its time is known.
+        "assault_time": (f"CASE WHEN q.x_time_known THEN {assault_sql} END", assault_params),
+        "arrival_datetime": (arrival_sql, arrival_params),
+        "borough": (_text("q.x_borough"), []),
+        "ward": (_text("q.x_ward"), []),
+        "lsoa": (_text("q.x_lsoa"), []),
+        "lat": (coordinate("q.x_lat", 0), []),
+        "lon": (coordinate("q.x_lon", 1), []),
+        # Neutralised where it can need it: the stored precision (the others are
+        # constants that start with a letter).
+        "precision": (shown.replace(stored_precision, _neutralise(stored_precision)), []),
+        "geo_class": (_text("q.x_geo_class"), []),
+        "method": (_text("q.x_method"), []),
+        "location_type": (_text("q.x_location_type"), []),
+        "location_description": (
+            f"CASE WHEN {_allows('q')} THEN {_text('q.x_description')} END",
+            _allows_params(access, "free_text"),
         ),
-        "arrival_datetime": (_datetime_text("m.arrival_local", "q.x_arrival"), []),
     }
-    if render == "csv":
-        # No local timestamps in the middle query (see below): the CSV's text from the
-        # timestamptz itself.
-        assault_sql, assault_params = _datetime_text_local(
-            "date_trunc('second', q.x_assault_at)", "m.assault_text", local_zone
-        )
-        arrival_sql, arrival_params = _datetime_text_local(
-            "q.x_arrival", "m.arrival_text", local_zone
-        )
-        columns["assault_time"] = (
-            f"CASE WHEN q.x_time_known THEN {assault_sql} END",
-            assault_params,
-        )
-        columns["arrival_datetime"] = (arrival_sql, arrival_params)
-    columns.update(
-        {
-            "borough": (_text("q.x_borough"), []),
-            "ward": (_text("q.x_ward"), []),
-            "lsoa": (_text("q.x_lsoa"), []),
-            "lat": (coordinate("q.x_lat", 0), []),
-            "lon": (coordinate("q.x_lon", 1), []),
-            # Neutralised where it can need it: the stored precision (the others are
-            # constants that start with a letter).
-            "precision": (shown.replace(stored_precision, _neutralise(stored_precision)), []),
-            "geo_class": (_text("q.x_geo_class"), []),
-            "method": (_text("q.x_method"), []),
-            "location_type": (_text("q.x_location_type"), []),
-            "location_description": (
-                f"CASE WHEN {_allows('q')} THEN {_text('q.x_description')} END",
-                _allows_params(access, "free_text"),
-            ),
-        }
-    )
     # Labels beside codes (incidents.exports.labels), looked up per row from the code
     # the user receives: an empty code has an empty label.
     code_inner = {
