@@ -1,7 +1,7 @@
 """Record-level exports of 1,000,000 rows (CSV, GeoJSON, XLSX) against DuckDB COPY, in one run.
 
 Each format is streamed in a fresh process through the API view's own path
-(``incidents.masking_sql.incident_csv_export`` / ``incident_export`` of the filtered
+(``incidents.csv_lines.incident_csv_export`` / ``incident_export`` of the filtered
 queryset, as ``IncidentExportView`` calls them: every incident assaulted on or after a
 date, newest first, masked for a pan-London record-level user with snapped points and free
 text), every chunk hashed as the view's stream does; the process's peak resident memory
@@ -33,28 +33,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import queries  # noqa: E402 (after the path)
 
-CSV_RATIO_BAR = 0.5
+CSV_RATIO_BAR = queries.EXPORT_CSV_RATIO_BAR
 GEOJSON_ROWS_BAR = 100_000
 XLSX_ROWS_BAR = 50_000
-MEMORY_BAR_MB = 150
-
-
-def duck_copy(duck: Any, folder: str, date_from: str) -> float:
-    """Seconds for DuckDB to COPY the same rows (the same filter and order) to CSV."""
-    started = time.perf_counter()
-    duck.execute(
-        "COPY (SELECT * FROM incidents WHERE published "  # noqa: S608 (constants only)
-        f"AND assault_date >= DATE '{date_from}' ORDER BY assault_at DESC, id DESC) "
-        f"TO '{folder}/export.csv' (HEADER)"
-    )
-    return time.perf_counter() - started
+MEMORY_BAR_MB = queries.EXPORT_MEMORY_BAR_MB
 
 
 def measure(database: str, formats: list[str], date_from: str) -> int:
@@ -66,7 +54,7 @@ def measure(database: str, formats: list[str], date_from: str) -> int:
         started = time.perf_counter()
         duck = queries.export_to_duckdb(Path(folder))
         print(f"DuckDB copy of the table: {time.perf_counter() - started:.1f} s")
-        duck_copy(duck, folder, date_from)  # warm
+        queries.duck_copy(duck, folder, date_from)  # warm
         print(
             f"{'export (from ' + date_from + ')':26} {'rows/s':>10} {'s':>7} {'MiB':>6} "
             f"{'peak MB':>8} {'duck rows/s':>12} {'ratio':>6}  bar"
@@ -75,7 +63,9 @@ def measure(database: str, formats: list[str], date_from: str) -> int:
             figures = queries.run_export_worker(database, date_from, fmt)
             # DuckDB right after (the median of three): the machine's load then is the one
             # the export saw.
-            duck_seconds = statistics.median(duck_copy(duck, folder, date_from) for _ in range(3))
+            duck_seconds = statistics.median(
+                queries.duck_copy(duck, folder, date_from) for _ in range(3)
+            )
             rows = figures["rows"]
             rate = rows / figures["seconds"]
             duck_rate = rows / duck_seconds

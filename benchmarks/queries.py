@@ -18,11 +18,11 @@ same run), printing p50 / p95 and the ratio to DuckDB:
 * the filtered first page (100 rows) for a borough and a month  (bar: p95 < 150 ms)
 * monthly counts for a borough over ten years                   (bar: p95 < 300 ms)
 * pan-London counts by borough and month   (bar: p50 <= 2x DuckDB's in the same run)
-* a streamed CSV export of about 1,000,000 rows, in a fresh process (bar: >= 100,000
-  rows/s, peak memory < 200 MB), through the API's path (masked SELECT under PostgreSQL
-  COPY): every incident from the date that leaves ``--export-rows`` of them; on an
-  existing database it runs alone with ``--export-worker --db NAME --export-from DATE
-  [--export-format csv|geojson|xlsx]``
+* a streamed CSV export of about 1,000,000 rows, in a fresh process (bar: >= 0.5x DuckDB
+  COPY's rows/s on the same rows, peak memory < 150 MB), through the API's path (masked
+  SELECT under PostgreSQL COPY): every incident from the date that leaves
+  ``--export-rows`` of them; on an existing database it runs alone with
+  ``--export-worker --db NAME --export-from DATE [--export-format csv|geojson|xlsx]``
 
     .venv/bin/python benchmarks/queries.py [--rows 5000000] [--db istv_bench] [--keep]
 
@@ -66,8 +66,10 @@ FINE_GROUPINGS = (
     "lsoa,ward,hospital",
 )
 FINE_GROUPING_BAR = 3.0
-EXPORT_ROWS_BAR = 100_000
-EXPORT_MEMORY_BAR_MB = 200
+# The record-level CSV export: at least half DuckDB COPY's rate on the same rows (same
+# filter, same order) in the same run, peak memory of the exporting process under 150 MB.
+EXPORT_CSV_RATIO_BAR = 0.5
+EXPORT_MEMORY_BAR_MB = 150
 YEARS = 10
 START = dt.date(2015, 1, 1)
 SITES = 28
@@ -339,7 +341,12 @@ def build(rows: int, geo_dir: Path) -> dict[str, Any]:
     with raw.cursor() as cur, cur.copy(f"COPY incidents_incident ({columns}) FROM STDIN") as copy:
         for offset in range(0, rows, chunk):
             n = min(chunk, rows - offset)
-            seconds = rng.integers(0, days * 86400, n)
+            # Rows are written a submission at a time (a hospital's month), so the table's
+            # physical order follows the months: each chunk holds the next stretch of time.
+            window = days * 86400
+            seconds = np.sort(
+                rng.integers(offset * window // rows, (offset + n) * window // rows, n)
+            )
             hours = rng.choice(24, n, p=hour_weights)
             seconds = seconds - seconds % 86400 + hours * 3600 + rng.integers(0, 3600, n)
             utc = epoch0 + seconds
@@ -391,6 +398,16 @@ def build(rows: int, geo_dir: Path) -> dict[str, Any]:
             copy.write("".join(lines))
             print(f"  loaded {offset + n:,} rows", file=sys.stderr, flush=True)
     timings["copy_s"] = time.perf_counter() - started
+
+    # The kept parts of each row's CSV line (incidents/csv_lines.py), as the refresh after
+    # publishing makes them; then the table rewritten without the rows' old versions.
+    from incidents.csv_lines import refresh_export_lines
+
+    started = time.perf_counter()
+    refresh_export_lines(full=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM FULL incidents_incident")
+    timings["export_parts_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -465,6 +482,17 @@ def export_to_duckdb(workdir: Path) -> Any:
     return db
 
 
+def duck_copy(duck: Any, folder: str, date_from: str) -> float:
+    """Seconds for DuckDB to COPY the export's rows (the same filter and order) to CSV."""
+    started = time.perf_counter()
+    duck.execute(
+        "COPY (SELECT * FROM incidents WHERE published "  # noqa: S608 (constants only)
+        f"AND assault_date >= DATE '{date_from}' ORDER BY assault_at DESC, id DESC) "
+        f"TO '{folder}/export.csv' (HEADER)"
+    )
+    return time.perf_counter() - started
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory (VmHWM). Not ``ru_maxrss``: on Linux that is
     inherited from the parent across fork and exec, so a child started by the (large)
@@ -505,10 +533,10 @@ def export_worker(database: str, date_from: str | None, rows: int, fmt: str = "c
     _setup_django(database)
     from accounts.access import effective_access
     from accounts.models import User
+    from incidents.csv_lines import incident_export
     from incidents.exports import INCIDENT_FIELDS
     from incidents.filters import IncidentFilterSet
     from incidents.masking import Masker
-    from incidents.masking_sql import incident_export
     from incidents.selectors import Purpose
 
     user = User.objects.get(email="record@bench.test")
@@ -672,13 +700,6 @@ def measure(database: str, export_rows: int) -> int:
 
         export_from = date_for(export_rows)
 
-        def duck_export() -> None:
-            duck.execute(
-                "COPY (SELECT * FROM incidents WHERE published "  # noqa: S608 (constants only)
-                f"AND assault_date >= DATE '{export_from}' ORDER BY assault_at DESC, id DESC) "
-                f"TO '{tmp}/export.csv' (HEADER)"
-            )
-
         cases: list[tuple[str, Callable[[], None], Callable[[], None], int, float, str]] = [
             ("first page, borough x month (record)", page, duck_page, 40, PAGE_P95_BAR, "p95"),
             ("monthly counts, borough, 10 y (record)", monthly(record), duck_monthly, 20,
@@ -738,18 +759,17 @@ def measure(database: str, export_rows: int) -> int:
             )
 
         figures = run_export_worker(database, export_from)
-        started = time.perf_counter()
-        duck_export()
-        duck_seconds = time.perf_counter() - started
+        duck_copy(duck, tmp, export_from)  # warm
+        duck_seconds = statistics.median(duck_copy(duck, tmp, export_from) for _ in range(3))
         rate = figures["rows"] / figures["seconds"]
-        ok = rate >= EXPORT_ROWS_BAR and figures["peak_mb"] < EXPORT_MEMORY_BAR_MB
-        failures += not ok
         duck_rate = figures["rows"] / duck_seconds
+        ok = rate >= EXPORT_CSV_RATIO_BAR * duck_rate and figures["peak_mb"] < EXPORT_MEMORY_BAR_MB
+        failures += not ok
         print(
             f"CSV export: {figures['rows']:,} rows in {figures['seconds']:.1f} s = "
             f"{rate:,.0f} rows/s, {figures['bytes'] / 2**20:.0f} MiB, peak RSS "
             f"{figures['peak_mb']:.0f} MB (before streaming {figures['base_mb']:.0f} MB); "
-            f"bar >= {EXPORT_ROWS_BAR:,} rows/s and < {EXPORT_MEMORY_BAR_MB} MB: "
+            f"bar >= {EXPORT_CSV_RATIO_BAR}x DuckDB COPY and < {EXPORT_MEMORY_BAR_MB} MB: "
             f"{'OK' if ok else 'MISSED'}; DuckDB COPY {duck_rate:,.0f} rows/s "
             f"(ratio {rate / duck_rate:.2f})"
         )

@@ -1,14 +1,15 @@
 """The masked incident SELECT: ``Masker.mask`` and ``CsvExport``'s formatting, in SQL.
 
-A record-level CSV export runs this SELECT inside PostgreSQL's ``COPY ... TO STDOUT
-(FORMAT csv, HEADER)`` (``incidents.exports.CopyCsvExport``), so neither the rows nor the
-CSV pass through Python: an order of magnitude faster than masking and writing row by row
-(docs/disclosure-and-exports.md). The bytes must be the ones the Python path would give
-(``CsvExport(with_labels(masker.mask_many(rows)), fields)``), cell for cell; tests/exports/
-test_copy_export.py compares the two over every rule below. Change both together.
+A record-level CSV export is made of each row's finished CSV cells (:func:`_csv_cells`),
+kept beside the row or computed inline and chosen per user by ``incidents.csv_lines``, so
+neither the rows nor the CSV pass through Python: an order of magnitude faster than
+masking and writing row by row (docs/disclosure-and-exports.md). The bytes must be the
+ones the Python path would give (``CsvExport(with_labels(masker.mask_many(rows)),
+fields)``), cell for cell; tests/exports/test_copy_export.py compares the two over every
+rule below. Change both together.
 
-The same masked rows are also rendered, instead of CSV cells, as one GeoJSON Feature per
-row (``masked_geojson_query``: the bytes of ``GeoJsonExport``) and as one worksheet row of
+The same masked rows are also rendered as one GeoJSON Feature per row
+(``masked_geojson_query``: the bytes of ``GeoJsonExport``) and as one worksheet row of
 XML per row (``masked_xlsx_query``: the values of ``XlsxExport``), so the three formats
 share one masking (tests/exports/test_sql_exports.py compares them with the Python path).
 
@@ -52,12 +53,10 @@ from xlsxwriter.utility import xl_col_to_name
 
 from accounts.access import ALL_EDS, EffectiveAccess
 from accounts.models import AccessGrant
-from incidents.exports.copy_csv import CopyCsvExport
 from incidents.exports.fields import FieldSpec
 from incidents.exports.labels import LABELLED, export_labels
 from incidents.exports.sql_lines import SqlGeoJsonExport
 from incidents.exports.sql_xlsx import SqlXlsxExport
-from incidents.exports.streams import ExportStream
 from incidents.masking import (
     PRECISION_LSOA,
     PRECISION_NONE,
@@ -93,6 +92,16 @@ _INNER: dict[str, F] = {
     "x_method": F("method_code"),
     "x_location_type": F("location_type_code"),
     "x_description": F("location_description"),
+}
+
+
+# Each labelled code's inner column: a label is looked up from the code the user receives.
+_CODE_INNER = {
+    "hospital": "q.x_site",
+    "borough": "q.x_borough",
+    "ward": "q.x_ward",
+    "method": "q.x_method",
+    "location_type": "q.x_location_type",
 }
 
 
@@ -397,10 +406,12 @@ def _xlsx_row(fields: Sequence[FieldSpec], styles: tuple[int, int]) -> str:
     return f"concat({', '.join(parts)})"
 
 
-def _inner_sql(queryset: QuerySet[Incident]) -> tuple[str, list[Any], bool]:
-    """The filtered queryset as a subquery of the columns masking needs, and whether it is
-    empty (Django cannot write SQL for ``.none()``: an unfiltered query is used with
-    ``WHERE false`` instead).
+def inner_sql(
+    queryset: QuerySet[Incident], extra: dict[str, Any] | None = None
+) -> tuple[str, list[Any], bool]:
+    """The filtered queryset as a subquery of the columns masking needs (and ``extra``,
+    more ``values()`` expressions by alias), and whether it is empty (Django cannot write
+    SQL for ``.none()``: an unfiltered query is used with ``WHERE false`` instead).
 
     Unordered, so PostgreSQL folds it into the masked SELECT and can scan, mask and format
     in parallel workers before one sort of the finished rows (a subquery with an
@@ -409,12 +420,13 @@ def _inner_sql(queryset: QuerySet[Incident]) -> tuple[str, list[Any], bool]:
     """
     if not queryset.query.is_sliced:
         queryset = queryset.order_by()
-    compiler = queryset.values(**_INNER).query.get_compiler(using=queryset.db)
+    columns = {**_INNER, **(extra or {})}
+    compiler = queryset.values(**columns).query.get_compiler(using=queryset.db)
     try:
         sql, params = compiler.as_sql()
         return sql, list(params), False
     except EmptyResultSet:
-        base = incident_columns_shape().values(**_INNER).query.get_compiler(queryset.db)
+        base = incident_columns_shape().values(**columns).query.get_compiler(queryset.db)
         sql, params = base.as_sql()
         return sql, list(params), True
 
@@ -434,6 +446,89 @@ def _snap_map(masker: Masker, snapped: Sequence[str]) -> dict[str, list[str]]:
         _cell_key(x, y, b): [repr(la), repr(lo), "s"]
         for x, y, b, la, lo in zip(cx, cy, borough, lat, lon, strict=True)
     }
+
+
+def _snap_lookup(
+    masker: Masker, queryset: QuerySet[Incident], snapped: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """SQL (over ``q.x_*``) for the snap point of a row in one of the ``snapped`` boroughs
+    (jsonb ``[lat, lon, "s"]``, the third element telling it from an LSOA centroid), or
+    NULL where its cell centre is not in its borough, it has no point or its borough is
+    not among them."""
+    if not snapped:
+        return "NULL::jsonb", []
+    key = (
+        f"floor(q.x_easting / {SNAP_CELL_METRES})::text || ' ' || "
+        f"floor(q.x_northing / {SNAP_CELL_METRES})::text || ' ' || q.x_borough"
+    )
+    sql = f"(%s::jsonb -> ({key}))"
+    params: list[Any] = [json.dumps(_snap_map(masker, snapped), separators=(",", ":"))]
+    if fixes := _unprojected_snaps(queryset, masker, snapped):
+        sql = f"COALESCE({sql}, %s::jsonb -> q.x_id::text)"
+        params.append(json.dumps(fixes, separators=(",", ":")))
+    return sql, params
+
+
+def _centroid_lookup(masker: Masker) -> tuple[str, list[Any]]:
+    """SQL (over ``q.x_*``) for the row's LSOA centroid (jsonb ``[lat, lon]``) or NULL."""
+    centroids = {
+        code: [repr(lat), repr(lon)] for code, (lat, lon) in masker.geography.lsoa_centroids.items()
+    }
+    return "(%s::jsonb -> q.x_lsoa)", [json.dumps(centroids, separators=(",", ":"))]
+
+
+def _csv(expr: str) -> str:
+    """A text cell as Python's csv module writes it: quoted (inner quotes doubled) when it
+    holds a comma, a double quote, CR or LF; as it is otherwise. NULL stays NULL."""
+    return (
+        f"CASE WHEN {expr} ~ '[,\"\\r\\n]' THEN '\"' || replace({expr}, '\"', '\"\"') "
+        f"|| '\"' ELSE {expr} END"
+    )
+
+
+def csv_cell(text: str) -> str:
+    """:func:`_csv` of one value, in Python."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_cells(labels: dict[str, dict[str, str]]) -> dict[str, tuple[str, list[Any]]]:
+    """Per export field, SQL (over ``q.x_*``) for its finished CSV cell, the text
+    ``CsvExport`` writes for the masked value, or NULL for an empty cell; the location's
+    cells as an exact grant shows them (``lat_exact``, ``lon_exact``, ``precision_exact``).
+    ``labels`` are code -> finished label cell per labelled column (:func:`csv_cell` of
+    the neutralised label). Every expression reads only the row, so it can be kept
+    (``incidents.csv_lines``) or computed inline."""
+    zone = timezone.get_current_timezone_name()
+    assault_sql, assault_params = _datetime_text_local(
+        "date_trunc('second', q.x_assault_at)", "date_trunc('second', q.x_assault_at)::text", zone
+    )
+    arrival_sql, arrival_params = _datetime_text_local("q.x_arrival", "q.x_arrival::text", zone)
+    stored_precision = _neutralise("COALESCE(NULLIF(q.x_geo_precision, ''), 'exact')")
+    cells: dict[str, tuple[str, list[Any]]] = {
+        "id": ("q.x_id::text", []),
+        "hospital": (_csv(_text("q.x_site")), []),
+        "assault_date": ("q.x_assault_date::text", []),
+        "assault_time": (f"CASE WHEN q.x_time_known THEN {assault_sql} END", assault_params),
+        "arrival_datetime": (arrival_sql, arrival_params),
+        "borough": (_csv(_text("q.x_borough")), []),
+        "ward": (_csv(_text("q.x_ward")), []),
+        "lsoa": (_csv(_text("q.x_lsoa")), []),
+        "lat_exact": (_float_text("q.x_lat"), []),
+        "lon_exact": (_float_text("q.x_lon"), []),
+        "precision_exact": (_csv(stored_precision), []),
+        "geo_class": (_csv(_text("q.x_geo_class")), []),
+        "method": (_csv(_text("q.x_method")), []),
+        "location_type": (_csv(_text("q.x_location_type")), []),
+        "location_description": (_csv(_text("q.x_description")), []),
+    }
+    for code, label in LABELLED.items():
+        cells[label] = (
+            f"(%s::jsonb ->> {_CODE_INNER[code]})",
+            [json.dumps(labels.get(code, {}), separators=(",", ":"))],
+        )
+    return cells
 
 
 def _unprojected_snaps(
@@ -459,25 +554,12 @@ def _unprojected_snaps(
     return points
 
 
-def masked_csv_query(
-    queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]
-) -> tuple[str, list[Any]]:
-    """The SELECT (and its parameters) whose ``COPY ... (FORMAT csv, HEADER)`` is the
-    record-level CSV of ``queryset`` for the masker's access, ordered newest first.
-
-    ``fields`` are the export's columns, a subsequence of ``INCIDENT_FIELDS`` in that
-    order; ``location_description`` belongs there exactly when ``masker.shows_free_text``.
-    Placeholders are ``%s`` (psycopg binds COPY parameters on the client).
-    """
-    return _masked_select(queryset, masker, fields, render="csv")
-
-
 def masked_geojson_query(
     queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]
 ) -> tuple[str, list[Any]]:
     """The SELECT (and its parameters) of one column, ``feature``: per record, the UTF-8
     text of its GeoJSON Feature exactly as ``GeoJsonExport`` writes the masked row (the
-    same rows, order, masking and labels as :func:`masked_csv_query`; JSON values, not
+    same rows, order, masking and labels as the CSV, ``incidents.csv_lines``; JSON values, not
     spreadsheet text: nothing is neutralised, an empty code is ``null`` where the masker
     gives ``None``). Joined with ``,`` inside ``{"type":"FeatureCollection","features":[``
     and ``]}`` they are the bytes of ``GeoJsonExport(with_labels(masker.mask_many(rows)),
@@ -534,20 +616,14 @@ def _masked_select(
     snapped = sorted(b for b, p in precision.items() if p == AccessGrant.Precision.SNAPPED)
     coarse = sorted(b for b, p in precision.items() if b not in exact and b not in snapped)
 
-    inner, inner_params, empty = _inner_sql(queryset)
+    inner, inner_params, empty = inner_sql(queryset)
     local_zone = timezone.get_current_timezone_name()
-    # Once per row: local wall-clock timestamps for GeoJSON and XLSX; for the CSV the
-    # timestamps' own text in the session's zone (see _datetime_text_local).
-    if render == "csv":
-        local_columns = ", date_trunc('second', q.x_assault_at)::text, q.x_arrival::text"
-        local_names = ", assault_text text, arrival_text text"
-        local_params: list[Any] = []
-    else:
-        local_columns = (
-            ", date_trunc('second', q.x_assault_at) AT TIME ZONE %s, q.x_arrival AT TIME ZONE %s"
-        )
-        local_names = ", assault_local timestamp, arrival_local timestamp"
-        local_params = [local_zone, local_zone]
+    # Once per row: local wall-clock timestamps.
+    local_columns = (
+        ", date_trunc('second', q.x_assault_at) AT TIME ZONE %s, q.x_arrival AT TIME ZONE %s"
+    )
+    local_names = ", assault_local timestamp, arrival_local timestamp"
+    local_params = [local_zone, local_zone]
 
     # Per row, computed once (see the LATERAL below): the masker's mode — e(xact),
     # s(napped), l(soa) or NULL (not located) — and the point shown.
@@ -562,26 +638,10 @@ def _masked_select(
     # third element, so the precision shown can tell the two apart) or, failing that or
     # in an LSOA-centroid borough, the LSOA centroid. COALESCE stops at the first
     # non-NULL, so a snapped row with a snap point costs one lookup, not two.
-    snap = centroid = "NULL::jsonb"
-    snap_params: list[Any] = []
-    centroid_params: list[Any] = []
-    if snapped:
-        key = (
-            f"floor(q.x_easting / {SNAP_CELL_METRES})::text || ' ' || "
-            f"floor(q.x_northing / {SNAP_CELL_METRES})::text || ' ' || q.x_borough"
-        )
-        snap = f"(%s::jsonb -> ({key}))"
-        snap_params.append(json.dumps(_snap_map(masker, snapped), separators=(",", ":")))
-        if fixes := _unprojected_snaps(queryset, masker, snapped):
-            snap = f"COALESCE({snap}, %s::jsonb -> q.x_id::text)"
-            snap_params.append(json.dumps(fixes, separators=(",", ":")))
-    if snapped or coarse:
-        centroids = {
-            code: [repr(lat), repr(lon)]
-            for code, (lat, lon) in masker.geography.lsoa_centroids.items()
-        }
-        centroid = "(%s::jsonb -> q.x_lsoa)"
-        centroid_params.append(json.dumps(centroids, separators=(",", ":")))
+    snap, snap_params = _snap_lookup(masker, queryset, snapped)
+    centroid, centroid_params = (
+        _centroid_lookup(masker) if snapped or coarse else ("NULL::jsonb", [])
+    )
     point = (
         "CASE WHEN q.x_lat IS NULL OR q.x_lon IS NULL THEN NULL "
         f"WHEN q.x_borough = ANY(%s::text[]) THEN COALESCE({snap}, {centroid}) "
@@ -601,20 +661,15 @@ def _masked_select(
     def coordinate(column: str, index: int) -> str:
         return f"CASE WHEN m.mode = 'e' THEN {_float_text(column)} ELSE m.point ->> {index} END"
 
-    assault_sql, assault_params = _datetime_text_local(
-        "date_trunc('second', q.x_assault_at)", "m.assault_text", local_zone
-    )
-    arrival_sql, arrival_params = _datetime_text_local("q.x_arrival", "m.arrival_text", local_zone)
     columns: dict[str, tuple[str, list[Any]]] = {
         "id": ("q.x_id", []),
         "hospital": (_text("q.x_site"), []),
         # A date's text under DateStyle ISO (set for the query) is YYYY-MM-DD.
         "assault_date": ("q.x_assault_date::text", []),
-        # Local datetimes with their offset, from the timestamps' text (the CSV's; GeoJSON
-        # and XLSX write their own forms); the assault to the whole second, and only when
-        # its time is known.
-        "assault_time": (f"CASE WHEN q.x_time_known THEN {assault_sql} END", assault_params),
-        "arrival_datetime": (arrival_sql, arrival_params),
+        # The datetimes: GeoJSON and XLSX write their own forms (_json_columns,
+        # _xlsx_values) from the local timestamps.
+        "assault_time": ("NULL", []),
+        "arrival_datetime": ("NULL", []),
         "borough": (_text("q.x_borough"), []),
         "ward": (_text("q.x_ward"), []),
         "lsoa": (_text("q.x_lsoa"), []),
@@ -633,13 +688,6 @@ def _masked_select(
     }
     # Labels beside codes (incidents.exports.labels), looked up per row from the code
     # the user receives: an empty code has an empty label.
-    code_inner = {
-        "hospital": "q.x_site",
-        "borough": "q.x_borough",
-        "ward": "q.x_ward",
-        "method": "q.x_method",
-        "location_type": "q.x_location_type",
-    }
     names = [f.name for f in fields]
     wanted = [code for code, label in LABELLED.items() if label in names]
     maps = export_labels() if wanted else {}
@@ -657,7 +705,7 @@ def _masked_select(
         }
     labels = {
         code: (
-            f"(%s::jsonb ->> {code_inner[code]})",
+            f"(%s::jsonb ->> {_CODE_INNER[code]})",
             [json.dumps(maps[code], separators=(",", ":"))],
         )
         for code in wanted
@@ -716,17 +764,6 @@ def _masked_select(
     return sql, [*select_params, *inner_params, *lateral_params, *record_params]
 
 
-def incident_csv_export(
-    queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]
-) -> CopyCsvExport:
-    """The record-level CSV of ``queryset`` for the masker's access, produced by
-    PostgreSQL (see the module docstring); bytes identical to
-    ``CsvExport(with_labels(masker.mask_many(queryset.order_by("-assault_at", "-id")
-    .values(*RAW_FIELDS))), fields)``."""
-    sql, params = masked_csv_query(queryset, masker, fields)
-    return CopyCsvExport(sql, params, fields, using=queryset.db)
-
-
 def incident_geojson_export(
     queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]
 ) -> SqlGeoJsonExport:
@@ -735,21 +772,6 @@ def incident_geojson_export(
     ``GeoJsonExport(with_labels(masker.mask_many(...)), fields)`` over the same rows."""
     sql, params = masked_geojson_query(queryset, masker, fields)
     return SqlGeoJsonExport(sql, params, fields, using=queryset.db)
-
-
-def incident_export(
-    queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec], fmt: str
-) -> ExportStream:
-    """The record-level export of ``queryset`` in ``fmt`` (``csv``, ``geojson`` or
-    ``xlsx``), newest first, masked and formatted by PostgreSQL (the Python masker and
-    writers are the reference these are tested against)."""
-    if fmt == "csv":
-        return incident_csv_export(queryset, masker, fields)
-    if fmt == "geojson":
-        return incident_geojson_export(queryset, masker, fields)
-    if fmt == "xlsx":
-        return incident_xlsx_export(queryset, masker, fields)
-    raise ValueError(f"unknown export format {fmt!r}")
 
 
 def incident_xlsx_export(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.cache import cache
 
-from incidents import alert_digests, monitoring
+from incidents import alert_digests, csv_lines, monitoring
 from incidents.models import Release
 
 
@@ -51,3 +52,12 @@ def alert_digests_catch_up() -> int:
     for release_id in waiting:
         send_release_alerts.delay(release_id)
     return len(waiting)
+
+
+@shared_task(name=csv_lines.REFRESH_TASK, time_limit=3600, soft_time_limit=3540)
+def refresh_export_lines() -> int:
+    """Make the kept CSV line parts of rows new, changed in place, or made before the
+    labels or the gazetteer changed (queued after publishing and after changes in place;
+    every ten minutes by beat). Returns the rows updated."""
+    cache.delete(csv_lines.PENDING_KEY)
+    return csv_lines.refresh_export_lines()

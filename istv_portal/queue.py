@@ -15,11 +15,16 @@ logger = logging.getLogger(__name__)
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
-def send_by_name(task: str, args: tuple[Any, ...], *, waiting: str) -> bool:
-    """Send ``task`` with ``args``; False (logged with ``waiting``, which says what now
-    waits for the catch-up) when the broker is unavailable. Never raises."""
+def send_by_name(
+    task: str, args: tuple[Any, ...], *, waiting: str, countdown: float | None = None
+) -> bool:
+    """Send ``task`` with ``args`` (to run ``countdown`` seconds from now, if given);
+    False (logged with ``waiting``, which says what now waits for the catch-up) when the
+    broker is unavailable. Never raises."""
     try:
-        current_app.send_task(task, args, retry=True, retry_policy=RETRY_POLICY)
+        current_app.send_task(
+            task, args, countdown=countdown, retry=True, retry_policy=RETRY_POLICY
+        )
     except Exception:
         logger.warning("broker unavailable: %s", waiting, exc_info=True)
         return False

@@ -45,11 +45,11 @@ from incidents.api.serializers import (
     SavedQueryInSerializer,
     SavedQueryOutSerializer,
 )
+from incidents.csv_lines import incident_csv_export, incident_export
 from incidents.exports import EXPORT_FORMATS, INCIDENT_FIELDS, ExportStream, FieldSpec
 from incidents.exports.responses import stream_response
 from incidents.filters import IncidentFilterSet
 from incidents.masking import RAW_FIELDS, Masker
-from incidents.masking_sql import incident_csv_export, incident_export
 from incidents.models import Release
 from incidents.selectors import (
     Purpose,

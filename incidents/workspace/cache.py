@@ -11,6 +11,7 @@ from django.db.models import Count, Max
 
 from accounts.access import EffectiveAccess
 from hospitals.models import Submission
+from incidents.csv_lines import export_lines_refresh_enqueue
 
 DASHBOARD_CACHE_SECONDS = 600
 # Part of the dashboard's cache key: bump it when ``Dashboard`` changes shape, so a new
@@ -33,12 +34,14 @@ def data_version() -> str:
 
 def incident_rows_changed() -> None:
     """Say that incident rows changed without a publication (a geocode retry, a review
-    decision re-geocoding rows), so cached dashboards and charts are not served stale.
-    Call it after the change has committed."""
+    decision re-geocoding rows), so cached dashboards and charts are not served stale and
+    the changed rows' CSV line parts are made again. Call it after the change has
+    committed."""
     try:
         cache.incr(DATA_GENERATION_KEY)
     except ValueError:  # not set yet (or evicted)
         cache.set(DATA_GENERATION_KEY, 1, None)
+    export_lines_refresh_enqueue()
 
 
 def access_key(access: EffectiveAccess) -> str:

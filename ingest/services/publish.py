@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.roles import is_data_manager
 from hospitals.models import Submission
 from incidents.alert_digests import release_alerts_enqueue
+from incidents.csv_lines import export_lines_refresh_enqueue
 from incidents.models import Release
 from ingest.pipeline.pii import redact
 from ingest.services.common import Status, submission_update, supersede_previous
@@ -86,6 +87,9 @@ def publish_version(
     release = (
         release_create(actor=actor, label=f"{timezone.localdate():%Y-%m}") if cut_release else None
     )
+    # The new rows' CSV line parts, made in the background (exports compute them inline
+    # until then).
+    transaction.on_commit(export_lines_refresh_enqueue)
     audit_record(
         action=Action.SUBMISSION_PUBLISHED,
         actor=actor,

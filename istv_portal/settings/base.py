@@ -193,6 +193,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.monitoring_reports_catch_up",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The kept parts of record-level CSV lines (incidents.csv_lines) for rows published or
+    # changed since, or for every row after labels or the gazetteer changed.
+    "incidents-refresh-export-lines": {
+        "task": "incidents.tasks.refresh_export_lines",
+        "schedule": timedelta(minutes=10),
+    },
     # Incidents stored with geocode pending while the geocoder was unavailable.
     "ingest-retry-pending-geocodes": {
         "task": "ingest.tasks.retry_pending_geocodes",

@@ -1,8 +1,9 @@
 """The PostgreSQL COPY path of record-level CSV exports against the Python path.
 
-``incident_csv_export`` (the masked SELECT of incidents/masking_sql.py under COPY) must give
-exactly the bytes of ``CsvExport(masker.mask_many(rows))`` for every access: the Python
-masker is the reference, and these tests build incidents that exercise each of its rules.
+``incident_csv_export`` (lines from the parts of incidents/csv_lines.py under COPY) must
+give exactly the bytes of ``CsvExport(masker.mask_many(rows))`` for every access, whether
+the parts are kept, computed inline or some of each: the Python masker is the reference,
+and these tests build incidents that exercise each of its rules.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from django.utils import timezone
 
 from accounts.access import ALL_EDS, EffectiveAccess
 from hospitals.models import Submission
+from incidents.csv_lines import (
+    current_digest,
+    incident_csv_export,
+    line_select,
+    refresh_export_lines,
+)
 from incidents.exports import (
     INCIDENT_FIELDS,
     CopyCsvExport,
@@ -29,11 +36,12 @@ from incidents.exports import (
     ExportNotFinished,
     FieldSpec,
 )
+from incidents.exports.copy_csv import unescape
 from incidents.exports.labels import with_labels
 from incidents.exports.streams import CHUNK_SIZE
 from incidents.geocoding.models import Area
 from incidents.masking import RAW_FIELDS, Masker, reset_geography_cache
-from incidents.masking_sql import _float_text, incident_csv_export, masked_csv_query
+from incidents.masking_sql import _float_text
 from incidents.models import HarmonisedCode, Incident
 from tests.workspace_api.factories import (
     BOXES,
@@ -285,11 +293,29 @@ def incidents(db: Any) -> QuerySet[Incident]:
     return Incident.objects.all()
 
 
+def keep_parts(queryset: QuerySet[Incident], share: float) -> int:
+    """Make the kept parts of ``share`` of the rows (every other row for a half); the
+    rest stay to be computed inline. Returns the rows whose parts are kept."""
+    refresh_export_lines(full=True)
+    ids = sorted(queryset.values_list("id", flat=True))
+    step = round(1 / (1 - share)) if share < 1 else 0
+    stale = ids[::step] if step else []
+    with connection.cursor() as cursor:  # as a change in place would leave them
+        cursor.execute(
+            "UPDATE incidents_incident SET export_digest = NULL WHERE id = ANY(%s)", [stale]
+        )
+    return len(ids) - len(stale)
+
+
+@pytest.mark.parametrize("kept", [0.0, 0.5, 1.0], ids=["inline", "half kept", "kept"])
 @pytest.mark.parametrize("name", sorted(ACCESSES))
-def test_copy_export_bytes_equal_the_python_path(incidents, name) -> None:
+def test_copy_export_bytes_equal_the_python_path(incidents, name, kept) -> None:
     access = ACCESSES[name]
     expected = python_csv(incidents, access)
     assert expected.count(b"\n") > 100
+    kept_rows = keep_parts(incidents, kept)
+    assert kept_rows == (incidents.count() if kept == 1 else kept_rows)
+    assert (kept_rows > 0) == (kept > 0)
     assert copy_csv(incidents, access) == expected
 
 
@@ -326,19 +352,20 @@ def test_times_are_local_with_their_offset_and_never_out_of_order(incidents) -> 
 
 
 def _copy_without_local_zone(queryset: QuerySet[Incident], access: EffectiveAccess) -> bytes:
-    """The masked SELECT's COPY in a session whose ``TimeZone`` is UTC, not the local
-    zone: the datetimes then take the general path (converted per row)."""
+    """The lines' COPY in a session whose ``TimeZone`` is UTC, not the local zone: the
+    datetimes then take the general path (converted per row)."""
     masker = Masker.for_access(access)
-    sql, params = masked_csv_query(queryset, masker, fields_for(masker))
-    out = bytearray()
+    fields = fields_for(masker)
+    sql, params = line_select(queryset, masker, fields)
+    out = bytearray(",".join(f.name for f in fields).encode() + b"\n")
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor
         cursor.execute("SET LOCAL extra_float_digits = 1")
         cursor.execute("SET LOCAL DateStyle = 'ISO, MDY'")
         cursor.execute("SET LOCAL TimeZone = 'UTC'")
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+        with cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
             for data in copy:
-                out += data
+                out += unescape(bytes(data))
     return bytes(out)
 
 
@@ -448,7 +475,7 @@ def test_filtered_sliced_and_empty_querysets(incidents) -> None:
 def test_fields_must_match_free_text(incidents) -> None:
     masker = Masker.for_access(ACCESSES["no free text"])
     with pytest.raises(ValueError, match="location_description"):
-        masked_csv_query(incidents, masker, INCIDENT_FIELDS)
+        line_select(incidents, masker, INCIDENT_FIELDS)
 
 
 def test_float_text_is_python_repr() -> None:
@@ -512,7 +539,7 @@ def test_sha256_size_row_count_and_chunks(db) -> None:
 
 
 # A COPY far larger than any socket buffer (~1 GB): still running when the reader stops.
-ENDLESS = "SELECT g AS n, repeat('x', 1000) AS pad FROM generate_series(1, %s) AS g"
+ENDLESS = "SELECT g || ',' || repeat('x', 1000) FROM generate_series(1, %s) AS g"
 ENDLESS_FIELDS = [FieldSpec("n", "n", "n", "integer"), FieldSpec("pad", "pad", "pad")]
 
 
@@ -574,3 +601,97 @@ def test_unlocated_rows_follow_the_ed_rule(incidents) -> None:
     assert sum(1 for r in southwark if not r["borough"]) == 5  # the Southwark ED's only
     assert all(r["location_description"] == "" for r in southwark if r["borough"])
     assert all(r["location_description"] for r in southwark if not r["borough"])
+
+
+# --- kept line parts: never stale, made again when what they depend on changes --------------
+
+
+def _digests(queryset: QuerySet[Incident]) -> dict[int, int | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, export_digest FROM incidents_incident WHERE id = ANY(%s)",
+            [list(queryset.values_list("id", flat=True))],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_a_change_to_a_row_clears_its_kept_parts_and_the_export_stays_exact(incidents) -> None:
+    """Changing any value a line is made from (here the free text and the point) marks the
+    row's parts stale in the same statement, whatever wrote it; the export then computes
+    that row inline, and a refresh makes its parts again. Other columns leave them be."""
+    access = ACCESSES["exact pan-London"]
+    refresh_export_lines(full=True)
+    digest = current_digest()
+    assert set(_digests(incidents).values()) == {digest}
+    first, second, third = incidents.order_by("id").values_list("id", flat=True)[:3]
+    Incident.objects.filter(pk=first).update(location_description="changed, in place")
+    Incident.objects.filter(pk=second).update(lat=51.5, lon=-0.1)
+    Incident.objects.filter(pk=third).update(geo_explanation="not part of any line")
+    digests = _digests(incidents)
+    assert digests[first] is None and digests[second] is None and digests[third] == digest
+    data = copy_csv(incidents, access)
+    assert data == python_csv(incidents, access)
+    assert b'"changed, in place"' in data
+    assert refresh_export_lines() == 2
+    assert set(_digests(incidents).values()) == {digest}
+    assert copy_csv(incidents, access) == data
+
+
+def test_a_label_change_makes_every_kept_part_stale_until_refreshed(incidents) -> None:
+    """The digest covers the labels: after one changes, no kept part is taken for current
+    (the export shows the new label from the first download), and the next refresh makes
+    every row's parts again."""
+    access = ACCESSES["exact pan-London"]
+    refresh_export_lines(full=True)
+    before = current_digest()
+    HarmonisedCode.objects.update_or_create(
+        kind=HarmonisedCode.Kind.METHOD, code="knife", defaults={"label": "Blade, renamed"}
+    )
+    after = current_digest()
+    assert after != before
+    data = copy_csv(incidents, access)
+    assert data == python_csv(incidents, access)
+    assert b',knife,"Blade, renamed",' in data
+    assert refresh_export_lines() == incidents.count()
+    assert set(_digests(incidents).values()) == {after}
+    assert copy_csv(incidents, access) == data
+
+
+def test_every_escape_of_the_copy_text_format_is_undone() -> None:
+    """COPY's text format escapes backslashes and control characters; the stream gives the
+    value back byte for byte, whatever it holds."""
+    value = "".join(chr(c) for c in range(1, 128)) + "\\\\N \\. \\\\\\ end £ ☂ \U0001f600"
+    stream = CopyCsvExport(
+        "SELECT %s::text FROM generate_series(1, 3)", [value], ENDLESS_FIELDS[:1]
+    )
+    data = b"".join(stream)
+    assert data == b"n\n" + (value.encode() + b"\n") * 3
+    assert stream.row_count == 3
+
+
+def test_publishing_queues_the_refresh_of_the_new_rows(
+    django_capture_on_commit_callbacks, settings
+) -> None:
+    """Wired in: publishing a version queues the refresh after the commit, one at a time
+    however many publishes come together."""
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from incidents import csv_lines
+    from ingest.services import publish
+
+    cache.delete(csv_lines.PENDING_KEY)
+    sent: list[tuple[Any, ...]] = []
+    with mock.patch.object(csv_lines, "send_by_name", lambda *a, **k: sent.append(a) or True):
+        submission = submission_create(site_get("RJ122", SOUTHWARK))
+        with django_capture_on_commit_callbacks(execute=True):
+            publish.publish_version(
+                submission, actor=None, request=None, automatic=True, cut_release=False
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            publish.publish_version(
+                submission, actor=None, request=None, automatic=True, cut_release=False
+            )
+    assert [name for name, *_ in sent] == [csv_lines.REFRESH_TASK]
+    cache.delete(csv_lines.PENDING_KEY)

@@ -30,17 +30,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from accounts.access import EffectiveAccess
 from accounts.audit.models import Action, AuditEvent
 from hospitals.models import HospitalSite
+from incidents.csv_lines import incident_export
 from incidents.exports import FieldSpec, GeoJsonExport, XlsxExport, neutralise
 from incidents.exports.labels import with_labels
 from incidents.exports.sql_lines import BATCH_ROWS, SqlGeoJsonExport
 from incidents.exports.sql_xlsx import SqlXlsxExport
 from incidents.masking import RAW_FIELDS, Masker
-from incidents.masking_sql import (
-    _xml_text,
-    _xml_text_py,
-    incident_export,
-    incident_geojson_export,
-)
+from incidents.masking_sql import _xml_text, _xml_text_py, incident_geojson_export
 from incidents.models import HarmonisedCode, Incident
 from tests.exports.test_copy_export import (  # noqa: F401 (the fixture)
     ACCESSES,

@@ -1,0 +1,401 @@
+"""Record-level CSV lines from parts kept beside each incident.
+
+Masking and formatting a million rows in SQL at export time is most of a CSV download's
+cost (benchmarks/exports.py; docs/disclosure-and-exports.md, "Speed"). Almost none of it
+depends on who downloads: only which location a grant shows (the stored point, the snap
+point, the LSOA centroid or none) and whether the free text shows. So each incident keeps
+the parts of its line, made once, and an export chooses and joins them per row:
+
+``export_head``
+    the cells from ``id`` to ``lsoa``, each followed by its comma;
+``export_exact`` / ``export_snapped`` / ``export_lsoa``
+    ``lat,lon,precision`` as an exact, a snapped and an LSOA-centroid grant show them;
+``export_tail``
+    a comma, then the cells from ``geo_class`` to ``location_type_label``;
+``export_free_text``
+    the ``location_description`` cell;
+``export_digest``
+    a digest of everything else the parts were made from (the labels, the gazetteer's
+    version, the local zone, the line format: :func:`current_digest`).
+
+The cells are exactly ``CopyCsvExport``'s: neutralised, quoted as Python's csv module
+quotes (a comma, a double quote, ``\\r`` or ``\\n``), empty text as an empty field.
+
+The columns are plain columns of ``incidents_incident`` (migration 0014), not model fields,
+so no ORM query reads them. A trigger clears ``export_digest`` whenever a column the line
+is made from changes; :func:`refresh_export_lines` (a Celery task shortly after a publish,
+after rows change in place or labels change, and every few minutes) makes the parts of
+every row whose digest is not current. An export never relies on that: a row whose digest
+is not the current one gets the same parts computed inline, from the same SQL, so the
+bytes are the same either way and only the speed differs (tests/exports/test_csv_lines.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from accounts.access import EffectiveAccess
+from accounts.geography import LONDON_BOROUGHS
+from accounts.models import AccessGrant
+from incidents.exports.copy_csv import CopyCsvExport
+from incidents.exports.fields import INCIDENT_FIELDS, FieldSpec
+from incidents.exports.labels import export_labels
+from incidents.exports.sql_lines import export_settings
+from incidents.exports.streams import ExportStream
+from incidents.masking import (
+    PRECISION_LSOA,
+    PRECISION_NONE,
+    PRECISION_SNAPPED,
+    SNAP_CELL_METRES,
+    Masker,
+    _geography,
+)
+from incidents.masking_sql import (
+    _allows,
+    _allows_params,
+    _centroid_lookup,
+    _csv_cells,
+    _snap_lookup,
+    csv_cell,
+    incident_geojson_export,
+    incident_xlsx_export,
+    inner_sql,
+)
+from incidents.models import Incident
+from istv_portal.queue import send_by_name
+from istv_portal.spreadsheet import FORMULA_PREFIXES, neutralise
+
+# Bump whenever the SQL below changes the bytes of a line: every kept part goes stale.
+LINE_FORMAT = 1
+# The cells of a location that is not shown.
+NOT_LOCATED = f",,{PRECISION_NONE}"
+PARTS = ("head", "exact", "snapped", "lsoa", "tail", "free_text")
+LOCATION_FIELDS = ("lat", "lon", "precision")
+# Rows per UPDATE when refreshing (each batch its own transaction).
+REFRESH_BATCH = 50_000
+# The digest whose parts every row had when a full refresh last finished.
+DIGEST_CACHE_KEY = "incidents:export-lines-digest"
+# The refresh task, queued this long after a publish or a change in place (so a run of
+# publishes shares one), one at a time; and every ten minutes by beat.
+REFRESH_TASK = "incidents.tasks.refresh_export_lines"
+REFRESH_DELAY_SECONDS = 30
+PENDING_KEY = "incidents:export-lines-refresh-pending"
+
+Sql = tuple[str, list[Any]]
+
+
+def _join(*parts: Sql | str) -> Sql:
+    """``concat()`` of SQL parts (a plain ``str`` is a constant), their parameters in order."""
+    sql: list[str] = []
+    params: list[Any] = []
+    for part in parts:
+        if isinstance(part, str):
+            sql.append("'" + part.replace("'", "''") + "'")
+        else:
+            sql.append(part[0])
+            params += part[1]
+    return f"concat({', '.join(sql)})", params
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Code -> label cell (neutralised and quoted; empty labels left out) per labelled
+    column."""
+    return {
+        code: {key: csv_cell(neutralise(label)) for key, label in names.items() if label}
+        for code, names in export_labels().items()
+    }
+
+
+def current_digest(labels: dict[str, dict[str, str]] | None = None) -> int:
+    """The digest of what the parts are made from besides the row: the line format, the
+    local zone, the masker's constants, the gazetteer's version and the label maps. A
+    signed 64-bit integer (``export_digest`` is a ``bigint``)."""
+
+    labels = _labels() if labels is None else labels
+    state = [
+        LINE_FORMAT,
+        timezone.get_current_timezone_name(),
+        SNAP_CELL_METRES,
+        sorted(FORMULA_PREFIXES),
+        list(_geography().version),
+        labels,
+    ]
+    data = json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big", signed=True)
+
+
+def _parts_sql(
+    fields: Sequence[FieldSpec], labels: dict[str, dict[str, str]], snap: Sql, centroid: Sql
+) -> dict[str, Sql]:
+    """Per part, its SQL over the masked SELECT's inner columns (``q.x_*``), from the CSV
+    cells of ``incidents.masking_sql``. ``snap`` and ``centroid`` are the point lookups
+    (jsonb ``[lat, lon(, "s")]`` or NULL) for the snapped and the centroid location."""
+
+    names = [f.name for f in fields]
+    lat = names.index("lat")
+    if tuple(names[lat : lat + 3]) != LOCATION_FIELDS:
+        raise ValueError("lat, lon and precision must follow each other")
+    free = names[-1] == "location_description"
+    cells = _csv_cells(labels)
+
+    def cell(name: str) -> Sql:
+        return cells[name]
+
+    head: list[Sql | str] = []
+    for name in names[:lat]:
+        head += [cell(name), ","]
+    tail: list[Sql | str] = []
+    for name in names[lat + 3 : len(names) - free]:
+        tail += [",", cell(name)]
+    located = "q.x_lat IS NOT NULL AND q.x_lon IS NOT NULL"
+    exact_sql, exact_params = _join(
+        cell("lat_exact"), ",", cell("lon_exact"), ",", cell("precision_exact")
+    )
+
+    def point_cells(point: Sql) -> Sql:
+        expr, params = point
+        sql = (
+            f"CASE WHEN {located} AND {expr} IS NOT NULL THEN concat({expr} ->> 0, ',', "
+            f"{expr} ->> 1, ',', CASE WHEN jsonb_array_length({expr}) = 3 "
+            f"THEN '{PRECISION_SNAPPED}' ELSE '{PRECISION_LSOA}' END) ELSE '{NOT_LOCATED}' END"
+        )
+        return sql, params * 4
+
+    snapped_point = (f"COALESCE({snap[0]}, {centroid[0]})", snap[1] + centroid[1])
+    parts = {
+        "head": _join(*head),
+        "exact": (
+            f"CASE WHEN {located} THEN {exact_sql} ELSE '{NOT_LOCATED}' END",
+            exact_params,
+        ),
+        "snapped": point_cells(snapped_point),
+        "lsoa": point_cells(centroid),
+        "tail": _join(*tail),
+        "free_text": cell("location_description") if free else ("NULL::text", []),
+    }
+    return parts
+
+
+def _point_lookups(
+    masker: Masker, queryset: QuerySet[Incident], snapped: Sequence[str]
+) -> tuple[Sql, Sql]:
+    """The snap-point and LSOA-centroid lookups (see ``incidents.masking_sql``) for rows
+    in ``snapped`` boroughs and for every row."""
+
+    return _snap_lookup(masker, queryset, snapped), _centroid_lookup(masker)
+
+
+def incident_csv_export(
+    queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]
+) -> CopyCsvExport:
+    """The record-level CSV of ``queryset`` for the masker's access, its lines made by
+    PostgreSQL (:func:`line_select`); bytes identical to ``CsvExport(with_labels(
+    masker.mask_many(queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS))),
+    fields)``."""
+    sql, params = line_select(queryset, masker, fields)
+    return CopyCsvExport(sql, params, fields, using=queryset.db)
+
+
+def incident_export(
+    queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec], fmt: str
+) -> ExportStream:
+    """The record-level export of ``queryset`` in ``fmt`` (``csv``, ``geojson`` or
+    ``xlsx``), newest first, masked and formatted by PostgreSQL (the Python masker and
+    writers are the reference these are tested against)."""
+    if fmt == "csv":
+        return incident_csv_export(queryset, masker, fields)
+    if fmt == "geojson":
+        return incident_geojson_export(queryset, masker, fields)
+    if fmt == "xlsx":
+        return incident_xlsx_export(queryset, masker, fields)
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+def line_select(queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]) -> Sql:
+    """The SELECT of one text column, each value one record's CSV line without its line
+    end, newest first: the kept parts where the row's digest is current, the same parts
+    computed inline where it is not, chosen for the masker's access."""
+
+    access = masker.access
+    if ("location_description" in [f.name for f in fields]) != masker.shows_free_text:
+        raise ValueError("location_description must be exported exactly when free text shows")
+    precision = dict(access.precisions)
+    exact = sorted(b for b, p in precision.items() if p == AccessGrant.Precision.EXACT)
+    snapped = sorted(b for b, p in precision.items() if p == AccessGrant.Precision.SNAPPED)
+    coarse = sorted(b for b, p in precision.items() if b not in exact and b not in snapped)
+    labels = _labels()
+    digest = current_digest(labels)
+    snap, centroid = _point_lookups(masker, queryset, snapped)
+    inline = _parts_sql(fields, labels, snap, centroid)
+    kept: dict[str, Sql] = {part: (f"q.k_{part}", []) for part in PARTS}
+
+    def line(parts: dict[str, Sql]) -> Sql:
+        location = (
+            "CASE WHEN q.x_lat IS NULL OR q.x_lon IS NULL THEN %s "
+            f"WHEN q.x_borough = ANY(%s::text[]) THEN {parts['exact'][0]} "
+            f"WHEN q.x_borough = ANY(%s::text[]) THEN {parts['snapped'][0]} "
+            f"WHEN q.x_borough = ANY(%s::text[]) THEN {parts['lsoa'][0]} ELSE %s END",
+            [
+                NOT_LOCATED,
+                exact,
+                *parts["exact"][1],
+                snapped,
+                *parts["snapped"][1],
+                coarse,
+                *parts["lsoa"][1],
+                NOT_LOCATED,
+            ],
+        )
+        pieces: list[Sql | str] = [parts["head"], location, parts["tail"]]
+        if masker.shows_free_text:
+            pieces += [
+                ",",
+                (
+                    f"CASE WHEN {_allows('q')} THEN {parts['free_text'][0]} END",
+                    [*_allows_params(access, "free_text"), *parts["free_text"][1]],
+                ),
+            ]
+        return _join(*pieces)
+
+    fast_sql, fast_params = line(kept)
+    slow_sql, slow_params = line(inline)
+    inner, inner_params, empty = inner_sql(queryset, extra=_kept_columns())
+    sql = (
+        f"SELECT CASE WHEN q.k_digest = %s THEN {fast_sql} ELSE {slow_sql} END "  # noqa: S608
+        f"FROM ({inner}) q WHERE {_allows('q')}{' AND false' if empty else ''} "
+        "ORDER BY q.x_assault_at DESC, q.x_id DESC"
+    )
+    params = [
+        digest,
+        *fast_params,
+        *slow_params,
+        *inner_params,
+        *_allows_params(access, "record"),
+    ]
+    return sql, params
+
+
+def _kept_columns() -> dict[str, RawSQL]:
+    """The kept parts and their digest as extra inner columns (not model fields), as
+    ``k_<part>`` (``x_lsoa`` is the row's LSOA)."""
+    table = Incident._meta.db_table
+    # Constants only: the table's name and the part names.
+    columns = {
+        f"k_{part}": RawSQL(f'"{table}"."export_{part}"', ())  # noqa: S611
+        for part in PARTS
+    }
+    columns["k_digest"] = RawSQL(f'"{table}"."export_digest"', ())  # noqa: S611
+    return columns
+
+
+def _refresh_batch(
+    ids: Sequence[int],
+    fields: Sequence[FieldSpec],
+    digest: int,
+    labels: dict[str, dict[str, str]],
+    masker: Masker,
+) -> int:
+    """Make the parts of the rows ``ids`` with the current labels and gazetteer; returns
+    the rows updated."""
+
+    queryset = Incident.objects.filter(pk__in=list(ids))
+    snap, centroid = _point_lookups(masker, queryset, sorted(LONDON_BOROUGHS))
+    parts = _parts_sql(fields, labels, snap, centroid)
+    inner, inner_params, _ = inner_sql(queryset)
+    columns = ", ".join(f"{sql} AS {part}" for part, (sql, _) in parts.items())
+    column_params = [p for _, params in parts.values() for p in params]
+    assignments = ", ".join(f"export_{part} = f.{part}" for part in PARTS)
+    table = Incident._meta.db_table
+    sql = (
+        f"UPDATE {table} i SET {assignments}, export_digest = %s "  # noqa: S608
+        f"FROM (SELECT q.x_id, {columns} FROM ({inner}) q) f WHERE i.id = f.x_id"
+    )
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        export_settings(cursor)
+        # The local zone for the times' text (as for the COPY), put back afterwards: a
+        # savepoint released keeps a SET LOCAL to the end of an outer transaction, and
+        # Django reads timestamps in the session's zone.
+        row = cursor.execute("SELECT current_setting('TimeZone')").fetchone()
+        previous_zone = row[0] if row else "UTC"
+        cursor.execute(
+            "SELECT set_config('TimeZone', %s, true)", [timezone.get_current_timezone_name()]
+        )
+        cursor.execute(sql, [digest, *column_params, *inner_params])
+        updated = int(max(cursor.rowcount, 0))
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+    return updated
+
+
+def refresh_export_lines(*, full: bool = False) -> int:
+    """Make the parts of every row whose digest is not current: rows new or changed in
+    place (digest cleared), and, after the labels or the gazetteer changed (or with
+    ``full``), every row. Batches of :data:`REFRESH_BATCH`, each its own transaction;
+    returns the rows updated. Idempotent; safe beside publishing and exports."""
+
+    fields = list(INCIDENT_FIELDS)
+    labels = _labels()
+    digest = current_digest(labels)
+    masker = Masker(access=EffectiveAccess(), geography=_geography())
+    table = Incident._meta.db_table
+    updated = 0
+    if full or cache.get(DIGEST_CACHE_KEY) != digest:
+        last = 0
+        while True:  # every row not made with this digest, in id order
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {table} WHERE id > %s ORDER BY id LIMIT %s",  # noqa: S608
+                    [last, REFRESH_BATCH],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                if not ids:
+                    break
+                last = ids[-1]
+                cursor.execute(
+                    f"SELECT id FROM {table} WHERE id = ANY(%s) "  # noqa: S608
+                    "AND export_digest IS DISTINCT FROM %s",
+                    [ids, digest],
+                )
+                stale = [row[0] for row in cursor.fetchall()]
+            if stale:
+                updated += _refresh_batch(stale, fields, digest, labels, masker)
+        cache.set(DIGEST_CACHE_KEY, digest, None)
+    while True:  # rows new or changed since (the partial index on cleared digests)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE export_digest IS NULL "  # noqa: S608
+                "ORDER BY id LIMIT %s",
+                [REFRESH_BATCH],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            break
+        updated += _refresh_batch(ids, fields, digest, labels, masker)
+    return updated
+
+
+def export_lines_refresh_enqueue() -> bool:
+    """Queue the refresh of the kept parts shortly, after rows were published or changed in
+    place (call it after the commit). One waits at a time: the task clears the mark when
+    it starts, so changes committed while it runs queue the next. If the broker is down
+    the scheduled run picks the rows up; exports are exact meanwhile."""
+    if not cache.add(PENDING_KEY, 1, timeout=REFRESH_DELAY_SECONDS * 20):
+        return True
+    sent = send_by_name(
+        REFRESH_TASK,
+        (),
+        waiting="the kept CSV line parts wait for the scheduled refresh",
+        countdown=REFRESH_DELAY_SECONDS,
+    )
+    if not sent:
+        cache.delete(PENDING_KEY)
+    return sent
