@@ -7,8 +7,8 @@ Streams synthetic incident rows (generated lazily, never held in a list) through
 own memory stays flat) with no neutralisation, encoding or hashing.
 
 The record-level download no longer goes through this writer: PostgreSQL masks and writes
-it (``CopyCsvExport``, measured on a real table by ``benchmarks/queries.py``). This measures
-the Python writer, still used for aggregate CSVs and as the reference the COPY path must
+it (``SqlCsvExport``, measured on a real table by ``benchmarks/queries.py``). This measures
+the Python writer, still used for aggregate CSVs and as the reference the SQL path must
 match byte for byte.
 
 The issue's throughput bar (at least 100,000 rows/s for 1,000,000 rows) belongs to the

@@ -18,8 +18,8 @@ the parts of its line, made once, and an export chooses and joins them per row:
     a digest of everything else the parts were made from (the labels, the gazetteer's
     version, the local zone, the line format: :func:`current_digest`).
 
-The cells are exactly ``CopyCsvExport``'s: neutralised, quoted as Python's csv module
-quotes (a comma, a double quote, ``\\r`` or ``\\n``), empty text as an empty field.
+The cells are exactly ``CsvExport``'s: neutralised, quoted as Python's csv module quotes
+(a comma, a double quote, ``\\r`` or ``\\n``), empty text as an empty field.
 
 The columns are plain columns of ``incidents_incident`` (migration 0014), not model fields,
 so no ORM query reads them. A trigger clears ``export_digest`` whenever a column the line
@@ -46,10 +46,9 @@ from django.utils import timezone
 from accounts.access import EffectiveAccess
 from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant
-from incidents.exports.copy_csv import CopyCsvExport
 from incidents.exports.fields import INCIDENT_FIELDS, FieldSpec
 from incidents.exports.labels import export_labels
-from incidents.exports.sql_lines import export_settings
+from incidents.exports.sql_lines import SqlCsvExport, export_settings
 from incidents.exports.streams import ExportStream
 from incidents.masking import (
     PRECISION_LSOA,
@@ -60,11 +59,12 @@ from incidents.masking import (
     _geography,
 )
 from incidents.masking_sql import (
+    SNAP_KEY,
     _allows,
     _allows_params,
-    _centroid_lookup,
     _csv_cells,
-    _snap_lookup,
+    _snap_map,
+    _unprojected_snaps,
     csv_cell,
     incident_geojson_export,
     incident_xlsx_export,
@@ -137,8 +137,9 @@ def _parts_sql(
     fields: Sequence[FieldSpec], labels: dict[str, dict[str, str]], snap: Sql, centroid: Sql
 ) -> dict[str, Sql]:
     """Per part, its SQL over the masked SELECT's inner columns (``q.x_*``), from the CSV
-    cells of ``incidents.masking_sql``. ``snap`` and ``centroid`` are the point lookups
-    (jsonb ``[lat, lon(, "s")]`` or NULL) for the snapped and the centroid location."""
+    cells of ``incidents.masking_sql``. ``snap`` and ``centroid`` are the look-ups of the
+    snapped and the LSOA-centroid location's finished cells (``lat,lon,precision``, or
+    NULL where there is none): :func:`_location_lookups`."""
 
     names = [f.name for f in fields]
     lat = names.index("lat")
@@ -161,48 +162,81 @@ def _parts_sql(
         cell("lat_exact"), ",", cell("lon_exact"), ",", cell("precision_exact")
     )
 
-    def point_cells(point: Sql) -> Sql:
-        expr, params = point
-        sql = (
-            f"CASE WHEN {located} AND {expr} IS NOT NULL THEN concat({expr} ->> 0, ',', "
-            f"{expr} ->> 1, ',', CASE WHEN jsonb_array_length({expr}) = 3 "
-            f"THEN '{PRECISION_SNAPPED}' ELSE '{PRECISION_LSOA}' END) ELSE '{NOT_LOCATED}' END"
+    def shown(*lookups: Sql) -> Sql:
+        """The first location found, for a row with a point; else not located."""
+        found = ", ".join(sql for sql, _ in lookups)
+        return (
+            f"CASE WHEN {located} THEN COALESCE({found}, '{NOT_LOCATED}') ELSE '{NOT_LOCATED}' END",
+            [p for _, params in lookups for p in params],
         )
-        return sql, params * 4
 
-    snapped_point = (f"COALESCE({snap[0]}, {centroid[0]})", snap[1] + centroid[1])
-    parts = {
+    return {
         "head": _join(*head),
         "exact": (
             f"CASE WHEN {located} THEN {exact_sql} ELSE '{NOT_LOCATED}' END",
             exact_params,
         ),
-        "snapped": point_cells(snapped_point),
-        "lsoa": point_cells(centroid),
+        "snapped": shown(snap, centroid),
+        "lsoa": shown(centroid),
         "tail": _join(*tail),
         "free_text": cell("location_description") if free else ("NULL::text", []),
     }
-    return parts
 
 
-def _point_lookups(
-    masker: Masker, queryset: QuerySet[Incident], snapped: Sequence[str]
+def _location_lookups(
+    masker: Masker,
+    queryset: QuerySet[Incident],
+    snapped: Sequence[str],
+    *,
+    cells: str | None = None,
 ) -> tuple[Sql, Sql]:
-    """The snap-point and LSOA-centroid lookups (see ``incidents.masking_sql``) for rows
-    in ``snapped`` boroughs and for every row."""
+    """SQL (over ``q.x_*``) for the finished ``lat,lon,precision`` cells of the snapped
+    location of a row in one of the ``snapped`` boroughs (its snap cell's centre where
+    that lies in its borough, from the masker's own cells) and of its LSOA centroid;
+    NULL where there is none. Each map is passed once, as ``jsonb`` of text.
+    ``cells`` is :func:`snap_cells_json` of the same boroughs, when the caller has it."""
+    snap: Sql = ("NULL::text", [])
+    if snapped:
+        snap = (
+            f"(%s::jsonb ->> ({SNAP_KEY}))",
+            [cells if cells is not None else snap_cells_json(masker, snapped)],
+        )
+        if fixes := _unprojected_snaps(queryset, masker, snapped):
+            points = {key: _location_text(point) for key, point in fixes.items()}
+            snap = (
+                f"COALESCE({snap[0]}, %s::jsonb ->> q.x_id::text)",
+                [*snap[1], json.dumps(points, separators=(",", ":"))],
+            )
+    centroids = {
+        code: f"{lat!r},{lon!r},{PRECISION_LSOA}"
+        for code, (lat, lon) in masker.geography.lsoa_centroids.items()
+    }
+    centroid = ("(%s::jsonb ->> q.x_lsoa)", [json.dumps(centroids, separators=(",", ":"))])
+    return snap, centroid
 
-    return _snap_lookup(masker, queryset, snapped), _centroid_lookup(masker)
+
+def _location_text(point: list[str]) -> str:
+    """A snap point of ``masking_sql._snap_map`` (``[lat, lon, "s"]``, ``repr`` text) as
+    its finished cells."""
+    return f"{point[0]},{point[1]},{PRECISION_SNAPPED}"
+
+
+def snap_cells_json(masker: Masker, snapped: Sequence[str]) -> str:
+    """Snap cell key -> finished cells, for every cell of the ``snapped`` boroughs whose
+    centre lies in its borough, as the ``jsonb`` text :func:`_location_lookups` reads."""
+    cells = {key: _location_text(point) for key, point in _snap_map(masker, snapped).items()}
+    return json.dumps(cells, separators=(",", ":"))
 
 
 def incident_csv_export(
     queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]
-) -> CopyCsvExport:
+) -> SqlCsvExport:
     """The record-level CSV of ``queryset`` for the masker's access, its lines made by
     PostgreSQL (:func:`line_select`); bytes identical to ``CsvExport(with_labels(
     masker.mask_many(queryset.order_by("-assault_at", "-id").values(*RAW_FIELDS))),
     fields)``."""
     sql, params = line_select(queryset, masker, fields)
-    return CopyCsvExport(sql, params, fields, using=queryset.db)
+    return SqlCsvExport(sql, params, fields, using=queryset.db)
 
 
 def incident_export(
@@ -221,9 +255,9 @@ def incident_export(
 
 
 def line_select(queryset: QuerySet[Incident], masker: Masker, fields: Sequence[FieldSpec]) -> Sql:
-    """The SELECT of one text column, each value one record's CSV line without its line
-    end, newest first: the kept parts where the row's digest is current, the same parts
-    computed inline where it is not, chosen for the masker's access."""
+    """The SELECT of one ``bytea`` column, each value one record's CSV line with its line
+    end (UTF-8), newest first: the kept parts where the row's digest is current, the
+    same parts computed inline where it is not, chosen for the masker's access."""
 
     access = masker.access
     if ("location_description" in [f.name for f in fields]) != masker.shows_free_text:
@@ -234,7 +268,7 @@ def line_select(queryset: QuerySet[Incident], masker: Masker, fields: Sequence[F
     coarse = sorted(b for b, p in precision.items() if b not in exact and b not in snapped)
     labels = _labels()
     digest = current_digest(labels)
-    snap, centroid = _point_lookups(masker, queryset, snapped)
+    snap, centroid = _location_lookups(masker, queryset, snapped)
     inline = _parts_sql(fields, labels, snap, centroid)
     kept: dict[str, Sql] = {part: (f"q.k_{part}", []) for part in PARTS}
 
@@ -264,13 +298,14 @@ def line_select(queryset: QuerySet[Incident], masker: Masker, fields: Sequence[F
                     [*_allows_params(access, "free_text"), *parts["free_text"][1]],
                 ),
             ]
-        return _join(*pieces)
+        return _join(*pieces, "\n")
 
     fast_sql, fast_params = line(kept)
     slow_sql, slow_params = line(inline)
     inner, inner_params, empty = inner_sql(queryset, extra=_kept_columns())
     sql = (
-        f"SELECT CASE WHEN q.k_digest = %s THEN {fast_sql} ELSE {slow_sql} END "  # noqa: S608
+        f"SELECT convert_to(CASE WHEN q.k_digest = %s THEN {fast_sql} ELSE {slow_sql} END, "  # noqa: S608
+        "'UTF8') "
         f"FROM ({inner}) q WHERE {_allows('q')}{' AND false' if empty else ''} "
         "ORDER BY q.x_assault_at DESC, q.x_id DESC"
     )
@@ -303,12 +338,15 @@ def _refresh_batch(
     digest: int,
     labels: dict[str, dict[str, str]],
     masker: Masker,
+    cells: str,
 ) -> int:
-    """Make the parts of the rows ``ids`` with the current labels and gazetteer; returns
-    the rows updated."""
+    """Make the parts of the rows ``ids`` with the current labels and gazetteer (``cells``:
+    the snap cells of every borough, as ``jsonb`` text); returns the rows updated."""
 
-    queryset = Incident.objects.filter(pk__in=list(ids))
-    snap, centroid = _point_lookups(masker, queryset, sorted(LONDON_BOROUGHS))
+    # The bounds let PostgreSQL read the ids' range of the primary key rather than the
+    # whole table (the list alone becomes a hashed filter over a sequential scan).
+    queryset = Incident.objects.filter(pk__in=list(ids), pk__gte=min(ids), pk__lte=max(ids))
+    snap, centroid = _location_lookups(masker, queryset, sorted(LONDON_BOROUGHS), cells=cells)
     parts = _parts_sql(fields, labels, snap, centroid)
     inner, inner_params, _ = inner_sql(queryset)
     columns = ", ".join(f"{sql} AS {part}" for part, (sql, _) in parts.items())
@@ -346,6 +384,7 @@ def refresh_export_lines(*, full: bool = False) -> int:
     labels = _labels()
     digest = current_digest(labels)
     masker = Masker(access=EffectiveAccess(), geography=_geography())
+    cells = snap_cells_json(masker, sorted(LONDON_BOROUGHS))
     table = Incident._meta.db_table
     updated = 0
     if full or cache.get(DIGEST_CACHE_KEY) != digest:
@@ -359,15 +398,15 @@ def refresh_export_lines(*, full: bool = False) -> int:
                 ids = [row[0] for row in cursor.fetchall()]
                 if not ids:
                     break
-                last = ids[-1]
                 cursor.execute(
-                    f"SELECT id FROM {table} WHERE id = ANY(%s) "  # noqa: S608
+                    f"SELECT id FROM {table} WHERE id > %s AND id <= %s "  # noqa: S608
                     "AND export_digest IS DISTINCT FROM %s",
-                    [ids, digest],
+                    [last, ids[-1], digest],
                 )
+                last = ids[-1]
                 stale = [row[0] for row in cursor.fetchall()]
             if stale:
-                updated += _refresh_batch(stale, fields, digest, labels, masker)
+                updated += _refresh_batch(stale, fields, digest, labels, masker, cells)
         cache.set(DIGEST_CACHE_KEY, digest, None)
     while True:  # rows new or changed since (the partial index on cleared digests)
         with connection.cursor() as cursor:
@@ -379,7 +418,7 @@ def refresh_export_lines(*, full: bool = False) -> int:
             ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             break
-        updated += _refresh_batch(ids, fields, digest, labels, masker)
+        updated += _refresh_batch(ids, fields, digest, labels, masker, cells)
     return updated
 
 

@@ -95,6 +95,11 @@ _INNER: dict[str, F] = {
 }
 
 
+# A row's snap cell key in the maps of :func:`_snap_map` (see :func:`_cell_key`).
+SNAP_KEY = (
+    f"floor(q.x_easting / {SNAP_CELL_METRES})::text || ' ' || "
+    f"floor(q.x_northing / {SNAP_CELL_METRES})::text || ' ' || q.x_borough"
+)
 # Each labelled code's inner column: a label is looked up from the code the user receives.
 _CODE_INNER = {
     "hospital": "q.x_site",
@@ -183,7 +188,7 @@ def _datetime_text(local: str, expr: str) -> str:
 def _datetime_text_local(expr: str, text: str, zone: str) -> tuple[str, list[Any]]:
     """:func:`_datetime_text` of ``expr`` in ``zone``, mostly without converting per row:
     where the session's ``TimeZone`` is ``zone`` (the CSV COPY sets it, see
-    ``CopyCsvExport``; checked once per query) and the timestamptz's own text (``text``,
+    ``SqlCsvExport``; checked once per query) and the timestamptz's own text (``text``,
     ``expr::text`` computed once per row) is ``YYYY-MM-DD HH:MM:SS+HH`` (22 characters:
     whole seconds, an offset of whole hours, a four-digit year AD), that text with ``T``
     and ``:00`` is already ``isoformat``'s. Anything else takes the general path."""
@@ -457,11 +462,7 @@ def _snap_lookup(
     not among them."""
     if not snapped:
         return "NULL::jsonb", []
-    key = (
-        f"floor(q.x_easting / {SNAP_CELL_METRES})::text || ' ' || "
-        f"floor(q.x_northing / {SNAP_CELL_METRES})::text || ' ' || q.x_borough"
-    )
-    sql = f"(%s::jsonb -> ({key}))"
+    sql = f"(%s::jsonb -> ({SNAP_KEY}))"
     params: list[Any] = [json.dumps(_snap_map(masker, snapped), separators=(",", ":"))]
     if fixes := _unprojected_snaps(queryset, masker, snapped):
         sql = f"COALESCE({sql}, %s::jsonb -> q.x_id::text)"

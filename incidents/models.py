@@ -217,6 +217,15 @@ class Incident(models.Model):
                 condition=models.Q(geocode_status="pending"),
                 name="incident_geocode_pending",
             ),
+            # Points without grid coordinates: normally none (the loader and the geocoder
+            # write both), so the masked exports' look-up of them (masking_sql's
+            # ``_unprojected_snaps``) reads this empty index rather than every row.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(lat__isnull=False, lon__isnull=False)
+                & (models.Q(easting__isnull=True) | models.Q(northing__isnull=True)),
+                name="incident_unprojected_point",
+            ),
             # Top locations (incidents/workspace/top_locations.py): the rows with a named
             # place (about a fifth) carrying every column that page groups and filters by,
             # so a borough's year is an index-only scan of a few thousand entries instead

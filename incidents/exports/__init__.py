@@ -1,13 +1,13 @@
 """Streaming exports of incident data (CSV, XLSX, GeoJSON), their data dictionary,
 manifest and zip package. Database-free: callers pass rows and decide the fields; the
-exception is ``CopyCsvExport``, which has PostgreSQL write the CSV of a SELECT. The HTTP
+exceptions are the ``Sql*Export`` streams of ``sql_lines`` and ``sql_xlsx``, which have
+PostgreSQL write the records of a SELECT. The HTTP
 response of a download, which writes its audit events, is ``responses.stream_response``
 (imported from its module, not from here).
 
 See docs/disclosure-and-exports.md.
 """
 
-from incidents.exports.copy_csv import CopyCsvExport
 from incidents.exports.fields import (
     INCIDENT_FIELDS,
     FieldSpec,
@@ -31,7 +31,6 @@ __all__ = [
     "EXPORT_FORMATS",
     "FORMULA_PREFIXES",
     "INCIDENT_FIELDS",
-    "CopyCsvExport",
     "CsvExport",
     "ExportNotFinished",
     "ExportStream",

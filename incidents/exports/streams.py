@@ -176,7 +176,7 @@ def _csv_value(value: Any) -> Any:
 
 class _LineFeedRecords:
     """What ``csv.writer`` writes into: records end in ``\n``, as PostgreSQL's COPY ends
-    them, so this writer and ``CopyCsvExport`` give the same bytes.
+    them, so this writer and ``SqlCsvExport`` give the same bytes.
 
     The writer is told ``\r\n`` because it quotes fields holding any character of its
     line terminator, and COPY quotes fields holding either ``\r`` or ``\n``; each record
