@@ -26,7 +26,8 @@ same run), printing p50 / p95 and the ratio to DuckDB:
 
     .venv/bin/python benchmarks/queries.py [--rows 5000000] [--db istv_bench] [--keep]
 
-Takes several minutes on two cores. ``--reuse`` skips the build when the database exists.
+Takes several minutes on two cores. ``--reuse`` skips the build when the database exists
+(and keeps it: only a database the run built is dropped, unless ``--keep``).
 The PostgreSQL server is the one ``DATABASE_URL`` points at.
 """
 
@@ -784,7 +785,9 @@ def main() -> int:
     parser.add_argument("--geo-dir", default=None, help="folder of london_lsoa21_lookup.csv")
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    parser.add_argument("--reuse", action="store_true", help="reuse an existing database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse an existing database (and keep it)"
+    )
     parser.add_argument("--export-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--export-from", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--export-format", default="csv", help=argparse.SUPPRESS)
@@ -809,7 +812,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not args.keep and not reuse:  # a database this run built
             drop_database(args.db)
     return 1 if failures else 0
 

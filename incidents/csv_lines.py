@@ -71,6 +71,7 @@ from incidents.masking_sql import (
     inner_sql,
 )
 from incidents.models import Incident
+from incidents.selectors import incidents_for_export_parts
 from istv_portal.queue import send_by_name
 from istv_portal.spreadsheet import FORMULA_PREFIXES, neutralise
 
@@ -343,9 +344,7 @@ def _refresh_batch(
     """Make the parts of the rows ``ids`` with the current labels and gazetteer (``cells``:
     the snap cells of every borough, as ``jsonb`` text); returns the rows updated."""
 
-    # The bounds let PostgreSQL read the ids' range of the primary key rather than the
-    # whole table (the list alone becomes a hashed filter over a sequential scan).
-    queryset = Incident.objects.filter(pk__in=list(ids), pk__gte=min(ids), pk__lte=max(ids))
+    queryset = incidents_for_export_parts(ids)
     snap, centroid = _location_lookups(masker, queryset, sorted(LONDON_BOROUGHS), cells=cells)
     parts = _parts_sql(fields, labels, snap, centroid)
     inner, inner_params, _ = inner_sql(queryset)

@@ -50,6 +50,7 @@ publication and release rule as :func:`visible_to`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TypeVar
 
@@ -214,6 +215,15 @@ def incident_columns_shape() -> QuerySet[Incident]:
 
 
 # --- deliberately London-wide reads ---------------------------------------------------------
+
+
+def incidents_for_export_parts(ids: Sequence[int]) -> QuerySet[Incident]:
+    """The rows ``ids`` (any submission, published or not), for making their kept CSV
+    line parts (``incidents.csv_lines``). Not a per-user read: the parts are masked
+    per user when a download picks them, through :func:`visible_to`. The bounds let
+    PostgreSQL read the ids' range of the primary key rather than the whole table (the
+    list alone becomes a hashed filter over a sequential scan)."""
+    return Incident.objects.filter(pk__in=list(ids), pk__gte=min(ids), pk__lte=max(ids))
 
 
 def monitoring_incidents(release: Release) -> QuerySet[Incident]:
