@@ -347,14 +347,21 @@ def _refresh_batch(
     queryset = incidents_for_export_parts(ids)
     snap, centroid = _location_lookups(masker, queryset, sorted(LONDON_BOROUGHS), cells=cells)
     parts = _parts_sql(fields, labels, snap, centroid)
-    inner, inner_params, _ = inner_sql(queryset)
+    table = Incident._meta.db_table
+    # The row version the parts are made from. Had another transaction changed the row
+    # after this one's snapshot (a redaction, say), the UPDATE, which waits for it and
+    # then looks at the row as it now is, finds another version and leaves the row be:
+    # parts made from the old values are never stored as current. Its digest stays
+    # cleared, so the next pass makes them from the new values.
+    version = {"x_version": RawSQL(f'"{table}".xmin', ())}  # noqa: S611 (constants)
+    inner, inner_params, _ = inner_sql(queryset, extra=version)
     columns = ", ".join(f"{sql} AS {part}" for part, (sql, _) in parts.items())
     column_params = [p for _, params in parts.values() for p in params]
     assignments = ", ".join(f"export_{part} = f.{part}" for part in PARTS)
-    table = Incident._meta.db_table
     sql = (
         f"UPDATE {table} i SET {assignments}, export_digest = %s "  # noqa: S608
-        f"FROM (SELECT q.x_id, {columns} FROM ({inner}) q) f WHERE i.id = f.x_id"
+        f"FROM (SELECT q.x_id, q.x_version, {columns} FROM ({inner}) q) f "
+        "WHERE i.id = f.x_id AND i.xmin = f.x_version"
     )
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor
@@ -407,17 +414,23 @@ def refresh_export_lines(*, full: bool = False) -> int:
             if stale:
                 updated += _refresh_batch(stale, fields, digest, labels, masker, cells)
         cache.set(DIGEST_CACHE_KEY, digest, None)
+    after = 0
     while True:  # rows new or changed since (the partial index on cleared digests)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id FROM {table} WHERE export_digest IS NULL "  # noqa: S608
+                f"SELECT id FROM {table} WHERE export_digest IS NULL AND id > %s "  # noqa: S608
                 "ORDER BY id LIMIT %s",
-                [REFRESH_BATCH],
+                [after, REFRESH_BATCH],
             )
             ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             break
-        updated += _refresh_batch(ids, fields, digest, labels, masker, cells)
+        done = _refresh_batch(ids, fields, digest, labels, masker, cells)
+        updated += done
+        # A row changed while its batch was made keeps its cleared digest: one more
+        # pass over the same ids picks it up; a batch that made nothing moves on.
+        if done == 0:
+            after = ids[-1]
     return updated
 
 
