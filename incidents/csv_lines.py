@@ -27,7 +27,7 @@ is made from changes; :func:`refresh_export_lines` (a Celery task shortly after 
 after rows change in place or labels change, and every few minutes) makes the parts of
 every row whose digest is not current. An export never relies on that: a row whose digest
 is not the current one gets the same parts computed inline, from the same SQL, so the
-bytes are the same either way and only the speed differs (tests/exports/test_csv_lines.py).
+bytes are the same either way and only the speed differs (tests/exports/test_copy_export.py).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from accounts.geography import LONDON_BOROUGHS
 from accounts.models import AccessGrant
 from incidents.exports.fields import INCIDENT_FIELDS, FieldSpec
 from incidents.exports.labels import export_labels
-from incidents.exports.sql_lines import SqlCsvExport, export_settings
+from incidents.exports.sql_lines import SqlCsvExport, export_settings, local_time_zone
 from incidents.exports.streams import ExportStream
 from incidents.masking import (
     PRECISION_LSOA,
@@ -147,20 +147,16 @@ def _parts_sql(
     if tuple(names[lat : lat + 3]) != LOCATION_FIELDS:
         raise ValueError("lat, lon and precision must follow each other")
     free = names[-1] == "location_description"
-    cells = _csv_cells(labels)
-
-    def cell(name: str) -> Sql:
-        return cells[name]
-
+    cell = _csv_cells(labels)
     head: list[Sql | str] = []
     for name in names[:lat]:
-        head += [cell(name), ","]
+        head += [cell[name], ","]
     tail: list[Sql | str] = []
     for name in names[lat + 3 : len(names) - free]:
-        tail += [",", cell(name)]
+        tail += [",", cell[name]]
     located = "q.x_lat IS NOT NULL AND q.x_lon IS NOT NULL"
     exact_sql, exact_params = _join(
-        cell("lat_exact"), ",", cell("lon_exact"), ",", cell("precision_exact")
+        cell["lat_exact"], ",", cell["lon_exact"], ",", cell["precision_exact"]
     )
 
     def shown(*lookups: Sql) -> Sql:
@@ -180,7 +176,7 @@ def _parts_sql(
         "snapped": shown(snap, centroid),
         "lsoa": shown(centroid),
         "tail": _join(*tail),
-        "free_text": cell("location_description") if free else ("NULL::text", []),
+        "free_text": cell["location_description"] if free else ("NULL::text", []),
     }
 
 
@@ -274,13 +270,12 @@ def line_select(queryset: QuerySet[Incident], masker: Masker, fields: Sequence[F
     kept: dict[str, Sql] = {part: (f"q.k_{part}", []) for part in PARTS}
 
     def line(parts: dict[str, Sql]) -> Sql:
+        # Every part says "not located" itself for a row without a point.
         location = (
-            "CASE WHEN q.x_lat IS NULL OR q.x_lon IS NULL THEN %s "
-            f"WHEN q.x_borough = ANY(%s::text[]) THEN {parts['exact'][0]} "
+            f"CASE WHEN q.x_borough = ANY(%s::text[]) THEN {parts['exact'][0]} "
             f"WHEN q.x_borough = ANY(%s::text[]) THEN {parts['snapped'][0]} "
             f"WHEN q.x_borough = ANY(%s::text[]) THEN {parts['lsoa'][0]} ELSE %s END",
             [
-                NOT_LOCATED,
                 exact,
                 *parts["exact"][1],
                 snapped,
@@ -366,17 +361,9 @@ def _refresh_batch(
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = wrapper.cursor
         export_settings(cursor)
-        # The local zone for the times' text (as for the COPY), put back afterwards: a
-        # savepoint released keeps a SET LOCAL to the end of an outer transaction, and
-        # Django reads timestamps in the session's zone.
-        row = cursor.execute("SELECT current_setting('TimeZone')").fetchone()
-        previous_zone = row[0] if row else "UTC"
-        cursor.execute(
-            "SELECT set_config('TimeZone', %s, true)", [timezone.get_current_timezone_name()]
-        )
-        cursor.execute(sql, [digest, *column_params, *inner_params])
-        updated = int(max(cursor.rowcount, 0))
-        cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+        with local_time_zone(cursor):
+            cursor.execute(sql, [digest, *column_params, *inner_params])
+            updated = int(max(cursor.rowcount, 0))
     return updated
 
 
@@ -398,20 +385,15 @@ def refresh_export_lines(*, full: bool = False) -> int:
         while True:  # every row not made with this digest, in id order
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT id FROM {table} WHERE id > %s ORDER BY id LIMIT %s",  # noqa: S608
-                    [last, REFRESH_BATCH],
+                    f"SELECT id, export_digest IS DISTINCT FROM %s FROM {table} "  # noqa: S608
+                    "WHERE id > %s ORDER BY id LIMIT %s",
+                    [digest, last, REFRESH_BATCH],
                 )
-                ids = [row[0] for row in cursor.fetchall()]
-                if not ids:
-                    break
-                cursor.execute(
-                    f"SELECT id FROM {table} WHERE id > %s AND id <= %s "  # noqa: S608
-                    "AND export_digest IS DISTINCT FROM %s",
-                    [last, ids[-1], digest],
-                )
-                last = ids[-1]
-                stale = [row[0] for row in cursor.fetchall()]
-            if stale:
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            if stale := [row_id for row_id, is_stale in rows if is_stale]:
                 updated += _refresh_batch(stale, fields, digest, labels, masker, cells)
         cache.set(DIGEST_CACHE_KEY, digest, None)
     after = 0

@@ -20,6 +20,7 @@ connection is left usable.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -80,34 +81,39 @@ def fetch_batches(
     """The single ``bytea`` column of ``query``'s rows, :data:`BATCH_ROWS` at a time,
     streamed in its own transaction (see the module docstring).
 
-    With ``local_zone`` the session's ``TimeZone`` is the local zone while the query runs,
-    so a query can print timestamps as they are rather than convert each (the CSV's
-    cells check the setting, and otherwise convert); it is put back afterwards, since
-    Django reads timestamps in the session's zone and a savepoint released keeps a
-    ``SET LOCAL`` to the end of an outer transaction."""
+    With ``local_zone`` the query runs in the local zone (:func:`local_time_zone`)."""
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as wrapper:
         raw = wrapper.cursor.connection  # psycopg's own connection
         statement = psycopg.ClientCursor(raw).mogrify(query, list(params))
         with psycopg.Cursor(raw) as cursor:
             export_settings(cursor)
-            previous_zone = None
-            if local_zone:
-                row = cursor.execute("SELECT current_setting('TimeZone')").fetchone()
-                previous_zone = row[0] if row else "UTC"
-                zone = timezone.get_current_timezone_name()
-                cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
-            # A generator (typed as an iterator): closed below.
-            rows = cast(Generator[Any], cursor.stream(statement, binary=True, size=BATCH_ROWS))
-            try:
-                while batch := [row[0] for row in itertools.islice(rows, BATCH_ROWS)]:
-                    yield batch
-            finally:
-                # Cancel and drain now if the reader stopped early: the stream holds the
-                # connection's lock until it is closed, and the rollback below needs it.
-                rows.close()
-            if previous_zone is not None:
-                cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+            with local_time_zone(cursor) if local_zone else contextlib.nullcontext():
+                # A generator (typed as an iterator): closed below.
+                rows = cast(Generator[Any], cursor.stream(statement, binary=True, size=BATCH_ROWS))
+                try:
+                    while batch := [row[0] for row in itertools.islice(rows, BATCH_ROWS)]:
+                        yield batch
+                finally:
+                    # Cancel and drain now if the reader stopped early: the stream holds
+                    # the connection's lock until it is closed, and the rollback below
+                    # needs it.
+                    rows.close()
+
+
+@contextlib.contextmanager
+def local_time_zone(cursor: psycopg.Cursor[Any]) -> Iterator[None]:
+    """The session's ``TimeZone`` the local zone inside the block (a transaction's), so a
+    query can print timestamps as they are rather than convert each (the CSV's cells
+    check the setting, and otherwise convert); put back after it, since Django reads
+    timestamps in the session's zone and a savepoint released keeps a ``SET LOCAL`` to
+    the end of an outer transaction. (A block that fails leaves it to the rollback.)"""
+    row = cursor.execute("SELECT current_setting('TimeZone')").fetchone()
+    previous = row[0] if row else "UTC"
+    zone = timezone.get_current_timezone_name()
+    cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+    yield
+    cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous])
 
 
 def export_settings(cursor: psycopg.Cursor[Any]) -> None:

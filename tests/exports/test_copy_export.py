@@ -658,31 +658,3 @@ def test_a_label_change_makes_every_kept_part_stale_until_refreshed(incidents) -
     assert refresh_export_lines() == incidents.count()
     assert set(_digests(incidents).values()) == {after}
     assert copy_csv(incidents, access) == data
-
-
-def test_publishing_queues_the_refresh_of_the_new_rows(
-    django_capture_on_commit_callbacks, settings
-) -> None:
-    """Wired in: publishing a version queues the refresh after the commit, one at a time
-    however many publishes come together."""
-    from unittest import mock
-
-    from django.core.cache import cache
-
-    from incidents import csv_lines
-    from ingest.services import publish
-
-    cache.delete(csv_lines.PENDING_KEY)
-    sent: list[tuple[Any, ...]] = []
-    with mock.patch.object(csv_lines, "send_by_name", lambda *a, **k: sent.append(a) or True):
-        submission = submission_create(site_get("RJ122", SOUTHWARK))
-        with django_capture_on_commit_callbacks(execute=True):
-            publish.publish_version(
-                submission, actor=None, request=None, automatic=True, cut_release=False
-            )
-        with django_capture_on_commit_callbacks(execute=True):
-            publish.publish_version(
-                submission, actor=None, request=None, automatic=True, cut_release=False
-            )
-    assert [name for name, *_ in sent] == [csv_lines.REFRESH_TASK]
-    cache.delete(csv_lines.PENDING_KEY)
