@@ -59,8 +59,9 @@ def explore_page(request: HttpRequest, save_form: SaveQueryForm | None = None) -
     context["tab"] = "table"
     context["page_path"] = reverse("incidents:explore")  # also when a save was refused
     if fs.is_valid():
-        counts_fs = fs if not records else page_filterset(request, access, purpose=Purpose.COUNTS)
         if not access.record_level:
+            # Counts per borough beside the records where some boroughs are counts only.
+            counts_fs = page_filterset(request, access, purpose=Purpose.COUNTS) if records else fs
             context["borough_counts"] = ws_tables.count_table(
                 counts_fs.qs,
                 "borough",
