@@ -599,16 +599,18 @@ def _masked_select(
     render: str,
     xlsx_styles: tuple[int, int] = (0, 0),
 ) -> tuple[str, list[Any]]:
-    """The masked SELECT: CSV cells, one GeoJSON feature or one worksheet row per record.
+    """The masked SELECT: one GeoJSON feature (``render="geojson"``) or one worksheet row
+    (``render="xlsx"``) per record. (The CSV's lines are ``incidents.csv_lines``'s, from
+    :func:`_csv_cells`.)
 
     ``fields`` are the export's columns, a subsequence of ``INCIDENT_FIELDS`` in that
     order; ``location_description`` belongs there exactly when ``masker.shows_free_text``.
-    Placeholders are ``%s`` (psycopg binds COPY parameters on the client).
+    Placeholders are ``%s`` (parameters are bound on the client).
 
     Snap points and LSOA centroids come from the masker's own geography, passed as two
     ``jsonb`` maps (key -> [lat, lon] already as ``repr`` text) and looked up per row, only
     where the row's mode needs one: no joins, so the rows keep the inner query's order and
-    the output is not sorted again. Labels likewise, for CSV and XLSX already neutralised
+    the output is not sorted again. Labels likewise, for XLSX already neutralised
     in Python (the maps are small; the rows are many).
     """
     access = masker.access
@@ -692,17 +694,15 @@ def _masked_select(
     names = [f.name for f in fields]
     wanted = [code for code, label in LABELLED.items() if label in names]
     maps = export_labels() if wanted else {}
-    # GeoJSON shows labels as they are; a spreadsheet cell is neutralised and an empty
-    # label is an empty cell: done once per label here, not once per row in SQL (a
-    # missing key gives NULL, as NULLIF does).
-    if render != "geojson":
+    # GeoJSON shows labels as they are; a spreadsheet cell is neutralised, an empty label
+    # is an empty cell, and each is its cell's <t> element: done once per label here, not
+    # once per row in SQL (a missing key gives NULL, as NULLIF does).
+    if render == "xlsx":
         maps = {
-            code: {key: neutralise(label) for key, label in maps[code].items() if label}
+            code: {
+                key: _xlsx_inline(neutralise(label)) for key, label in maps[code].items() if label
+            }
             for code in wanted
-        }
-    if render == "xlsx":  # and for a worksheet, each as its cell's <t> element
-        maps = {
-            code: {key: _xlsx_inline(label) for key, label in maps[code].items()} for code in wanted
         }
     labels = {
         code: (
@@ -731,11 +731,10 @@ def _masked_select(
         line, select_params = _feature(names, json_columns)
         select.append(f"convert_to({line}, 'UTF8') AS feature")
     else:
-        if render == "xlsx":
-            columns.update(_xlsx_values(fields, columns))
+        columns.update(_xlsx_values(fields, columns))
         for name in names:
             expr, expr_params = columns[name]
-            select.append(expr if render == "xlsx" else f'{expr} AS "{name}"')
+            select.append(expr)
             select_params += expr_params
 
     # Built from constants and the queryset's own SQL; every value is a bound parameter.
